@@ -1,0 +1,121 @@
+"""The one NinjaAPI: mounts each app's router and maps every error to one JSON shape."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI, Schema
+from ninja.renderers import JSONRenderer
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from core.errors import ApplicationError, validation_error_from_django
+from market.api import router as market_router
+from merchants.api import router as merchants_router
+
+class Utf8JSONRenderer(JSONRenderer):
+    """Vietnamese text as UTF-8, not \\u escapes: about a third fewer bytes on a weak 3G link."""
+
+    json_dumps_params = {"ensure_ascii": False}
+
+
+api = NinjaAPI(
+    renderer=Utf8JSONRenderer(),
+    title="Chợ Số API",
+    version="1",
+    description=(
+        "Chợ Số: cashless wet markets, online stalls, e-invoices and virtual exhibitions. "
+        "Amounts are integer VND. Errors: `{\"error\": {\"code\", \"message\", \"fields\"}}`, "
+        "in Vietnamese or English following `Accept-Language`."
+    ),
+    urls_namespace="api",
+    docs_url="/docs",
+)
+
+
+def _error(request: HttpRequest, status: int, code: str, message: str, fields=None) -> HttpResponse:
+    return api.create_response(
+        request,
+        {"error": {"code": code, "message": message, "fields": fields or {}}},
+        status=status,
+    )
+
+
+@api.exception_handler(ApplicationError)
+def on_application_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
+    return api.create_response(request, exc.as_dict(), status=exc.status)
+
+
+@api.exception_handler(DjangoValidationError)
+def on_django_validation_error(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+    err = validation_error_from_django(exc)
+    return api.create_response(request, err.as_dict(), status=err.status)
+
+
+@api.exception_handler(NinjaValidationError)
+def on_schema_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    fields: dict[str, list[str]] = {}
+    for item in exc.errors:
+        loc = [str(p) for p in item.get("loc", []) if p not in ("body", "payload", "query", "path")]
+        fields.setdefault(".".join(loc) or "body", []).append(_schema_message(item))
+    return _error(
+        request, 422, "validation_error", _("Dữ liệu chưa hợp lệ, vui lòng kiểm tra lại."), fields
+    )
+
+
+def _schema_message(item: dict) -> str:
+    kind = item.get("type", "")
+    if kind == "missing":
+        return _("Trường này là bắt buộc.")
+    if kind.startswith("int"):
+        return _("Cần một số nguyên.")
+    if kind.startswith("bool"):
+        return _("Cần giá trị đúng/sai (true/false).")
+    if kind.startswith("string"):
+        return _("Cần một chuỗi ký tự.")
+    if kind == "json_invalid":
+        return _("Nội dung JSON không đọc được.")
+    return _("Giá trị không hợp lệ.")
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(
+        request, 401, "not_authenticated", _("Bạn cần đăng nhập hoặc dùng khóa API hợp lệ.")
+    )
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, "not_found", _("Không tìm thấy."))
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 403:
+        # ninja's CSRF check for session-authenticated writes
+        return _error(
+            request, 403, "csrf_failed",
+            _("Phiên làm việc đã hết hạn hoặc thiếu mã CSRF; vui lòng tải lại trang."),
+        )
+    return _error(request, exc.status_code, "http_error", str(exc))
+
+
+class HealthOut(Schema):
+    ok: bool
+    database: bool
+
+
+@api.get("/health", response=HealthOut, auth=None, tags=["system"])
+def health(request: HttpRequest):
+    """Liveness: answers without touching business tables (also the bench's bare endpoint)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return {"ok": True, "database": True}
+
+
+api.add_router("/merchants/", merchants_router)
+api.add_router("/market/", market_router)

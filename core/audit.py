@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from .models import AuditLog
+
+
+def audit_record(
+    *,
+    actor: Any,
+    action: str,
+    target: models.Model,
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+    actor_label: str = "",
+) -> AuditLog:
+    """Write one audit row. Call it inside the transaction of the change it describes."""
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    label = actor_label or (f"user:{user.pk}" if user else "system")
+    return AuditLog.objects.create(
+        actor=user,
+        actor_label=label,
+        action=action,
+        target_type=target._meta.label_lower,
+        target_id=str(target.pk),
+        reason=reason,
+        data=data or {},
+    )

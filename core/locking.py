@@ -1,0 +1,33 @@
+"""Row locks in one fixed order, only inside a transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TypeVar
+
+from django.db import connection, models
+
+M = TypeVar("M", bound=models.Model)
+
+
+class LockOutsideTransaction(RuntimeError):
+    pass
+
+
+def lock_rows(model: type[M], pks: Iterable[int]) -> list[M]:
+    """Lock the rows with these primary keys (SELECT ... FOR UPDATE) in primary-key order.
+
+    Locking always in the same order means two transactions that lock overlapping sets never
+    deadlock. Refuses to run outside a transaction, where the lock would be released at once.
+    """
+    if not connection.in_atomic_block:
+        raise LockOutsideTransaction("lock_rows() must run inside transaction.atomic()")
+    ordered = sorted(set(pks))
+    return list(model._default_manager.select_for_update().filter(pk__in=ordered).order_by("pk"))
+
+
+def lock_row(model: type[M], pk: int) -> M:
+    rows = lock_rows(model, [pk])
+    if not rows:
+        raise model.DoesNotExist(f"{model.__name__} {pk} does not exist")
+    return rows[0]

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from core.errors import NotFound
+from merchants.models import Merchant, User
+
+from .models import Market, Stall, StallApplication
+
+
+def markets_with_counts() -> QuerySet[Market]:
+    return Market.objects.filter(is_active=True).annotate(
+        stall_count=Count("stalls", distinct=True),
+        occupied_count=Count("stalls", filter=Q(stalls__merchant__isnull=False), distinct=True),
+        pending_count=Count(
+            "applications", filter=Q(applications__status="pending"), distinct=True
+        ),
+    )
+
+
+def market_by_slug(*, slug: str) -> Market:
+    market = Market.objects.filter(slug=slug, is_active=True).first()
+    if market is None:
+        raise NotFound(_("Không tìm thấy chợ."))
+    return market
+
+
+def stall_directory(*, market: Market) -> QuerySet[Stall]:
+    """Every stall of a market with who sells there: public information."""
+    return (
+        Stall.objects.filter(market=market)
+        .select_related("merchant")
+        .only("id", "code", "goods_category", "merchant__display_name", "merchant__slug")
+        .order_by("code")
+    )
+
+
+def stalls_of_merchants(*, merchants: QuerySet[Merchant] | list[Merchant]) -> QuerySet[Stall]:
+    return Stall.objects.filter(merchant__in=merchants).select_related("market", "merchant")
+
+
+def applications_of_merchants(
+    *, merchants: QuerySet[Merchant] | list[Merchant]
+) -> QuerySet[StallApplication]:
+    return (
+        StallApplication.objects.filter(merchant__in=merchants)
+        .select_related("market", "merchant", "stall")
+        .order_by("-created_at")
+    )
+
+
+def application_queue(*, status: str = "pending", market: Market | None = None):
+    applications = StallApplication.objects.select_related("merchant", "market", "stall")
+    if status:
+        applications = applications.filter(status=status)
+    if market is not None:
+        applications = applications.filter(market=market)
+    return applications.order_by("created_at", "id")
+
+
+def application_for_reviewer(*, user: User, application_id: int) -> StallApplication:
+    application = (
+        StallApplication.objects.select_related("merchant", "market", "stall")
+        .filter(pk=application_id)
+        .first()
+    )
+    if application is None:
+        raise NotFound(_("Không tìm thấy đơn đăng ký."))
+    return application
+
+
+def application_of_merchant(*, merchant: Merchant, application_id: int) -> StallApplication:
+    application = merchant.stall_applications.select_related("market", "stall").filter(
+        pk=application_id
+    ).first()
+    if application is None:
+        raise NotFound(_("Không tìm thấy đơn đăng ký."))
+    return application

@@ -1,0 +1,124 @@
+"""Pages for markets: stall applications (traders), the review queue (staff), directories."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from core.errors import ApplicationError
+from core.forms import apply_error
+from merchants import selectors as merchant_selectors
+from merchants.models import Membership
+from merchants.selectors import Principal
+
+from . import selectors, services
+from .forms import DecisionForm, StallApplicationForm
+from .models import StallApplication
+
+
+@login_required
+def stall_apply(request: HttpRequest) -> HttpResponse:
+    owned = [
+        m.merchant
+        for m in merchant_selectors.memberships_for_user(user=request.user)  # type: ignore[arg-type]
+        if m.role == Membership.Role.OWNER
+    ]
+    if not owned:
+        messages.info(request, _("Hãy tạo cửa hàng trước khi đăng ký sạp."))
+        return redirect("merchant_create")
+    form = StallApplicationForm(
+        request.POST or None, request.FILES or None, merchants=owned,
+        initial={"merchant": owned[0].pk},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        merchant = merchant_selectors.merchant_for(
+            principal=Principal(user=request.user), merchant_id=data["merchant"], owner=True  # type: ignore[arg-type]
+        )
+        try:
+            services.stall_application_submit(
+                actor=request.user, merchant=merchant, market=data["market"],  # type: ignore[arg-type]
+                goods_category=data["goods_category"], requested_code=data["requested_code"],
+                note=data["note"], document=data.get("document"),
+            )
+        except ApplicationError as exc:
+            apply_error(form, exc)
+        else:
+            messages.success(request, _("Đã gửi đơn đăng ký sạp. Ban quản lý chợ sẽ xem xét."))
+            return redirect("home")
+    return render(request, "market/stall_apply.html", {"form": form})
+
+
+def market_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "market/market_list.html", {"markets": selectors.markets_with_counts()})
+
+
+def stall_directory(request: HttpRequest, slug: str) -> HttpResponse:
+    market = selectors.market_by_slug(slug=slug)
+    page = Paginator(selectors.stall_directory(market=market), 60).get_page(request.GET.get("trang"))
+    return render(request, "market/stall_directory.html", {"market": market, "page": page})
+
+
+@permission_required("market.review_stallapplication", raise_exception=True)
+def review_queue(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("trang-thai", StallApplication.Status.PENDING)
+    if status not in StallApplication.Status.values:
+        status = StallApplication.Status.PENDING
+    applications = selectors.application_queue(status=status)
+    return render(
+        request, "market/review_queue.html",
+        {"applications": applications, "status": status, "statuses": StallApplication.Status.choices},
+    )
+
+
+@permission_required("market.review_stallapplication", raise_exception=True)
+def review_detail(request: HttpRequest, application_id: int) -> HttpResponse:
+    application = selectors.application_for_reviewer(
+        user=request.user, application_id=application_id  # type: ignore[arg-type]
+    )
+    free_stalls = application.market.stalls.filter(merchant__isnull=True).order_by("code")
+    return render(
+        request, "market/review_detail.html",
+        {"application": application, "free_stalls": free_stalls, "form": DecisionForm()},
+    )
+
+
+@permission_required("market.review_stallapplication", raise_exception=True)
+@require_POST
+def review_decide(request: HttpRequest, application_id: int) -> HttpResponse:
+    application = selectors.application_for_reviewer(
+        user=request.user, application_id=application_id  # type: ignore[arg-type]
+    )
+    form = DecisionForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["decision"] == "approve":
+                decided = services.stall_application_approve(
+                    actor=request.user, application_id=application.pk,  # type: ignore[arg-type]
+                    stall_code=data["stall_code"], reason=data["reason"],
+                )
+                messages.success(
+                    request,
+                    _("Đã duyệt: %(merchant)s nhận sạp %(stall)s.")
+                    % {"merchant": decided.merchant.display_name, "stall": decided.stall.code},  # type: ignore[union-attr]
+                )
+            else:
+                services.stall_application_reject(
+                    actor=request.user, application_id=application.pk, reason=data["reason"]  # type: ignore[arg-type]
+                )
+                messages.success(request, _("Đã từ chối đơn và gửi lý do cho thương nhân."))
+            return redirect("review_queue")
+        except ApplicationError as exc:
+            apply_error(form, exc)
+    free_stalls = application.market.stalls.filter(merchant__isnull=True).order_by("code")
+    return render(
+        request, "market/review_detail.html",
+        {"application": application, "free_stalls": free_stalls, "form": form},
+        status=422,
+    )

@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Query, Router
+from ninja.pagination import paginate
+from ninja.security import django_auth
+
+from core.errors import PermissionDenied
+
+from . import selectors, services
+from .auth import merchant_auth, principal
+from .banks import BANKS
+from .schemas import (
+    ApiKeyCreatedOut,
+    ApiKeyIn,
+    ApiKeyOut,
+    BankAccountIn,
+    BankAccountOut,
+    BankOut,
+    MerchantIn,
+    MerchantOut,
+    ProductIn,
+    ProductOut,
+    ProductPatch,
+)
+
+router = Router(tags=["merchants"])
+
+
+@router.get("/banks", response=list[BankOut], auth=None, summary="NAPAS banks (by BIN)")
+def list_banks(request: HttpRequest):
+    return list(BANKS)
+
+
+@router.get("/", response=list[MerchantOut], auth=merchant_auth)
+def list_merchants(request: HttpRequest):
+    who = principal(request)
+    if who.api_key is not None:
+        return [who.api_key.merchant]
+    return list(selectors.merchants_for_user(user=who.user))  # type: ignore[arg-type]
+
+
+@router.post("/", response={201: MerchantOut}, auth=django_auth)
+def create_merchant(request: HttpRequest, payload: MerchantIn):
+    merchant = services.merchant_create(user=request.user, **payload.dict())  # type: ignore[arg-type]
+    return 201, merchant
+
+
+@router.get("/{merchant_id}", response=MerchantOut, auth=merchant_auth)
+def get_merchant(request: HttpRequest, merchant_id: int):
+    return selectors.merchant_for(principal=principal(request), merchant_id=merchant_id)
+
+
+@router.get("/{merchant_id}/bank-accounts", response=list[BankAccountOut], auth=merchant_auth)
+def list_bank_accounts(request: HttpRequest, merchant_id: int):
+    merchant = selectors.merchant_for(principal=principal(request), merchant_id=merchant_id)
+    return list(selectors.bank_accounts_of(merchant=merchant))
+
+
+@router.post("/{merchant_id}/bank-accounts", response={201: BankAccountOut}, auth=django_auth)
+def add_bank_account(request: HttpRequest, merchant_id: int, payload: BankAccountIn):
+    # Bank accounts decide where money goes: only an owner, signed in, may change them.
+    merchant = selectors.merchant_for(
+        principal=principal(request), merchant_id=merchant_id, owner=True
+    )
+    account = services.bank_account_add(
+        actor=request.user,  # type: ignore[arg-type]
+        merchant=merchant,
+        bank_bin=payload.bank_bin,
+        account_number=payload.account_number,
+        holder_name=payload.holder_name,
+        make_default=payload.is_default,
+    )
+    return 201, account
+
+
+@router.delete(
+    "/{merchant_id}/bank-accounts/{account_id}", response={204: None}, auth=django_auth
+)
+def remove_bank_account(request: HttpRequest, merchant_id: int, account_id: int):
+    merchant = selectors.merchant_for(
+        principal=principal(request), merchant_id=merchant_id, owner=True
+    )
+    account = selectors.bank_account_of(merchant=merchant, account_id=account_id)
+    services.bank_account_remove(actor=request.user, account=account)  # type: ignore[arg-type]
+    return 204, None
+
+
+@router.get("/{merchant_id}/products", response=list[ProductOut], auth=merchant_auth)
+@paginate
+def list_products(request: HttpRequest, merchant_id: int, q: Query[str] = "", active: bool = False):
+    merchant = selectors.merchant_for(principal=principal(request), merchant_id=merchant_id)
+    return selectors.products_of(merchant=merchant, query=q, active_only=active)
+
+
+@router.post("/{merchant_id}/products", response={201: ProductOut}, auth=merchant_auth)
+def create_product(request: HttpRequest, merchant_id: int, payload: ProductIn):
+    who = principal(request)
+    merchant = selectors.merchant_for(principal=who, merchant_id=merchant_id, owner=True)
+    product = services.product_create(actor=who.user, merchant=merchant, **payload.dict())
+    return 201, product
+
+
+@router.get("/{merchant_id}/products/{product_id}", response=ProductOut, auth=merchant_auth)
+def get_product(request: HttpRequest, merchant_id: int, product_id: int):
+    merchant = selectors.merchant_for(principal=principal(request), merchant_id=merchant_id)
+    return selectors.product_of(merchant=merchant, product_id=product_id)
+
+
+@router.patch("/{merchant_id}/products/{product_id}", response=ProductOut, auth=merchant_auth)
+def update_product(request: HttpRequest, merchant_id: int, product_id: int, payload: ProductPatch):
+    who = principal(request)
+    merchant = selectors.merchant_for(principal=who, merchant_id=merchant_id, owner=True)
+    product = selectors.product_of(merchant=merchant, product_id=product_id)
+    changes = payload.dict(exclude_unset=True)
+    return services.product_update(actor=who.user, product=product, **changes)
+
+
+@router.get("/{merchant_id}/api-keys", response=list[ApiKeyOut], auth=django_auth)
+def list_api_keys(request: HttpRequest, merchant_id: int):
+    merchant = selectors.merchant_for(
+        principal=principal(request), merchant_id=merchant_id, owner=True
+    )
+    return list(selectors.api_keys_of(merchant=merchant))
+
+
+@router.post("/{merchant_id}/api-keys", response={201: ApiKeyCreatedOut}, auth=django_auth)
+def create_api_key(request: HttpRequest, merchant_id: int, payload: ApiKeyIn):
+    who = principal(request)
+    if who.user is None:  # pragma: no cover - django_auth guarantees a user
+        raise PermissionDenied()
+    merchant = selectors.merchant_for(principal=who, merchant_id=merchant_id, owner=True)
+    key, raw = services.api_key_create(actor=who.user, merchant=merchant, name=payload.name)
+    return 201, {**ApiKeyOut.from_orm(key).dict(), "key": raw}
+
+
+@router.post(
+    "/{merchant_id}/api-keys/{key_id}/revoke", response=ApiKeyOut, auth=django_auth
+)
+def revoke_api_key(request: HttpRequest, merchant_id: int, key_id: int):
+    merchant = selectors.merchant_for(
+        principal=principal(request), merchant_id=merchant_id, owner=True
+    )
+    key = selectors.api_key_of(merchant=merchant, key_id=key_id)
+    return services.api_key_revoke(actor=request.user, key=key)  # type: ignore[arg-type]

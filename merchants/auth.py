@@ -1,0 +1,35 @@
+"""How the JSON API knows who is asking: a per-merchant API key (Bearer) or the session cookie."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja.security import HttpBearer, django_auth
+
+from .selectors import Principal
+from .services import api_key_authenticate
+
+
+class ApiKeyAuth(HttpBearer):
+    openapi_description = "Per-merchant API key: `Authorization: Bearer cs_live_…`"
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        key = api_key_authenticate(token)
+        if key is None:
+            return None
+        request.principal = Principal(api_key=key)  # type: ignore[attr-defined]
+        return key
+
+
+def principal(request: HttpRequest) -> Principal:
+    """The caller of an authenticated API request."""
+    found = getattr(request, "principal", None)
+    if found is not None:
+        return found
+    user = request.user if request.user.is_authenticated else None
+    return Principal(user=user)  # type: ignore[arg-type]
+
+
+# API key first, then the signed-in session (which also checks CSRF).
+merchant_auth = [ApiKeyAuth(), django_auth]

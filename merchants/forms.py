@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from core.phone import normalize_vn_mobile
+
+from .banks import BANK_CHOICES
+from .models import Membership, Merchant, Product
+
+
+def _login_failures_key(phone: str) -> str:
+    return f"login-failures:{phone}"
+
+
+class PhoneLoginForm(AuthenticationForm):
+    """Sign in by phone number; too many wrong passwords lock the number for a while."""
+
+    username = forms.CharField(
+        label=_("Số điện thoại"),
+        widget=forms.TextInput(
+            attrs={"autofocus": True, "inputmode": "tel", "autocomplete": "tel",
+                   "placeholder": "0905 123 456"}
+        ),
+    )
+    error_messages = {
+        "invalid_login": _("Số điện thoại hoặc mật khẩu không đúng."),
+        "inactive": _("Tài khoản này đã bị khóa."),
+    }
+
+    def clean(self):
+        raw = self.cleaned_data.get("username") or ""
+        try:
+            phone = normalize_vn_mobile(raw)
+        except ValidationError:
+            phone = raw.strip()
+        key = _login_failures_key(phone)
+        if (cache.get(key) or 0) >= settings.LOGIN_MAX_FAILURES:
+            raise ValidationError(
+                _("Sai mật khẩu quá nhiều lần. Vui lòng thử lại sau 15 phút."), code="locked"
+            )
+        self.cleaned_data["username"] = phone
+        try:
+            cleaned = super().clean()
+        except ValidationError:
+            try:
+                cache.incr(key)
+            except ValueError:
+                cache.set(key, 1, timeout=settings.LOGIN_LOCK_SECONDS)
+            raise
+        cache.delete(key)
+        return cleaned
+
+
+class SignUpForm(forms.Form):
+    full_name = forms.CharField(label=_("Họ và tên"), max_length=120)
+    phone = forms.CharField(
+        label=_("Số điện thoại di động"),
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel",
+                                      "placeholder": "0905 123 456"}),
+    )
+    password = forms.CharField(
+        label=_("Mật khẩu (ít nhất 8 ký tự)"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password2 = forms.CharField(
+        label=_("Nhập lại mật khẩu"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    email = forms.EmailField(label=_("Email (không bắt buộc)"), required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password") and data.get("password") != data.get("password2"):
+            self.add_error("password2", _("Hai mật khẩu không khớp."))
+        return data
+
+
+class MerchantForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("Loại hình"), choices=Merchant.Kind.choices, widget=forms.RadioSelect,
+        initial=Merchant.Kind.HOUSEHOLD,
+    )
+    legal_name = forms.CharField(label=_("Tên đăng ký kinh doanh"), max_length=200)
+    display_name = forms.CharField(
+        label=_("Tên hiển thị cho khách"), max_length=80, required=False
+    )
+    tax_code = forms.CharField(
+        label=_("Mã số thuế hoặc số định danh cá nhân (12 số)"), max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+    )
+    address = forms.CharField(label=_("Địa chỉ"), max_length=255)
+    sector = forms.ChoiceField(label=_("Ngành nghề"), choices=Merchant.Sector.choices)
+    phone = forms.CharField(
+        label=_("Điện thoại liên hệ (không bắt buộc)"), required=False,
+        widget=forms.TextInput(attrs={"inputmode": "tel"}),
+    )
+
+
+class BankAccountForm(forms.Form):
+    bank_bin = forms.ChoiceField(label=_("Ngân hàng"), choices=[("", "—")] + BANK_CHOICES)
+    account_number = forms.CharField(
+        label=_("Số tài khoản"), max_length=30,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    holder_name = forms.CharField(label=_("Tên chủ tài khoản"), max_length=80)
+    is_default = forms.BooleanField(
+        label=_("Dùng làm tài khoản nhận tiền chính"), required=False, initial=True
+    )
+
+
+class ProductForm(forms.Form):
+    name = forms.CharField(label=_("Tên sản phẩm"), max_length=120)
+    unit = forms.ChoiceField(label=_("Đơn vị"), choices=Product.Unit.choices)
+    price = forms.IntegerField(
+        label=_("Giá (đồng)"), min_value=0,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "step": 500}),
+    )
+    sold_by_weight = forms.BooleanField(label=_("Bán theo cân (kg)"), required=False)
+    tax_category = forms.ChoiceField(
+        label=_("Loại thuế"), choices=Product.TaxCategory.choices,
+        initial=Product.TaxCategory.NOT_SUBJECT,
+    )
+    photo = forms.ImageField(label=_("Ảnh"), required=False)
+    is_active = forms.BooleanField(label=_("Đang bán"), required=False, initial=True)
+
+
+class MemberForm(forms.Form):
+    phone = forms.CharField(
+        label=_("Số điện thoại của người nhà"),
+        widget=forms.TextInput(attrs={"inputmode": "tel"}),
+    )
+    role = forms.ChoiceField(
+        label=_("Vai trò"), choices=Membership.Role.choices, initial=Membership.Role.CASHIER
+    )
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(label=_("Tên gợi nhớ của khóa"), max_length=80)

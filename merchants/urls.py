@@ -1,0 +1,25 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("dang-ky/", views.signup, name="signup"),
+    path("dang-nhap/", views.LoginView.as_view(), name="login"),
+    path("dang-xuat/", auth_views.LogoutView.as_view(), name="logout"),
+    path("doi-mat-khau/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("cua-hang/moi/", views.merchant_create, name="merchant_create"),
+    path("cua-hang/<int:merchant_id>/", views.merchant_detail, name="merchant_detail"),
+    path("cua-hang/<int:merchant_id>/ngan-hang/them/", views.bank_account_add,
+         name="bank_account_add"),
+    path("cua-hang/<int:merchant_id>/ngan-hang/<int:account_id>/xoa/", views.bank_account_remove,
+         name="bank_account_remove"),
+    path("cua-hang/<int:merchant_id>/san-pham/them/", views.product_edit, name="product_add"),
+    path("cua-hang/<int:merchant_id>/san-pham/<int:product_id>/", views.product_edit,
+         name="product_edit"),
+    path("cua-hang/<int:merchant_id>/nguoi-ban/them/", views.member_add, name="member_add"),
+    path("cua-hang/<int:merchant_id>/khoa-api/them/", views.api_key_create, name="api_key_create"),
+    path("cua-hang/<int:merchant_id>/khoa-api/<int:key_id>/thu-hoi/", views.api_key_revoke,
+         name="api_key_revoke"),
+]

@@ -1,0 +1,214 @@
+"""Phone-first pages for traders: sign-up, sign-in, their merchant, bank accounts, catalogue."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from core.errors import ApplicationError
+from core.forms import apply_error
+from market import selectors as market_selectors
+
+from . import selectors, services
+from .forms import (
+    ApiKeyForm,
+    BankAccountForm,
+    MemberForm,
+    MerchantForm,
+    PhoneLoginForm,
+    ProductForm,
+    SignUpForm,
+)
+from .models import Membership
+from .selectors import Principal
+
+
+class LoginView(auth_views.LoginView):
+    form_class = PhoneLoginForm
+    template_name = "merchants/login.html"
+    redirect_authenticated_user = True
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "merchants/password_change.html"
+    success_url = reverse_lazy("home")
+
+    def form_valid(self, form):
+        messages.success(self.request, _("Đã đổi mật khẩu."))
+        return super().form_valid(form)
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user = services.user_register(
+                phone=data["phone"], full_name=data["full_name"], password=data["password"],
+                email=data.get("email") or "",
+            )
+        except ApplicationError as exc:
+            apply_error(form, exc)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, _("Chào mừng bạn đến với Chợ Số!"))
+            return redirect("merchant_create")
+    return render(request, "merchants/signup.html", {"form": form})
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    memberships = list(selectors.memberships_for_user(user=user))  # type: ignore[arg-type]
+    merchants = [m.merchant for m in memberships]
+    context = {
+        "memberships": memberships,
+        "stalls": market_selectors.stalls_of_merchants(merchants=merchants),
+        "applications": market_selectors.applications_of_merchants(merchants=merchants)[:10],
+        "is_reviewer": user.has_perm("market.review_stallapplication"),
+    }
+    return render(request, "merchants/home.html", context)
+
+
+@login_required
+def merchant_create(request: HttpRequest) -> HttpResponse:
+    form = MerchantForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            merchant = services.merchant_create(user=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        except ApplicationError as exc:
+            apply_error(form, exc)
+        else:
+            messages.success(request, _("Đã tạo cửa hàng %(name)s.") % {"name": merchant.display_name})
+            return redirect("merchant_detail", merchant_id=merchant.pk)
+    return render(request, "merchants/merchant_form.html", {"form": form})
+
+
+def _merchant(request: HttpRequest, merchant_id: int, owner: bool = False):
+    return selectors.merchant_for(
+        principal=Principal(user=request.user), merchant_id=merchant_id, owner=owner  # type: ignore[arg-type]
+    )
+
+
+@login_required
+def merchant_detail(request: HttpRequest, merchant_id: int) -> HttpResponse:
+    merchant = _merchant(request, merchant_id)
+    role = selectors.role_in(user=request.user, merchant=merchant)  # type: ignore[arg-type]
+    context = {
+        "merchant": merchant,
+        "is_owner": role == Membership.Role.OWNER,
+        "bank_accounts": selectors.bank_accounts_of(merchant=merchant),
+        "products": selectors.products_of(merchant=merchant),
+        "members": merchant.memberships.select_related("user").order_by("role", "id"),
+        "api_keys": selectors.api_keys_of(merchant=merchant) if role == "owner" else [],
+        "stalls": merchant.stalls.select_related("market"),
+    }
+    return render(request, "merchants/merchant_detail.html", context)
+
+
+@login_required
+def bank_account_add(request: HttpRequest, merchant_id: int) -> HttpResponse:
+    merchant = _merchant(request, merchant_id, owner=True)
+    form = BankAccountForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.bank_account_add(
+                actor=request.user, merchant=merchant, bank_bin=data["bank_bin"],  # type: ignore[arg-type]
+                account_number=data["account_number"], holder_name=data["holder_name"],
+                make_default=data["is_default"],
+            )
+        except ApplicationError as exc:
+            apply_error(form, exc)
+        else:
+            messages.success(request, _("Đã thêm tài khoản ngân hàng."))
+            return redirect("merchant_detail", merchant_id=merchant.pk)
+    return render(request, "merchants/bank_account_form.html", {"form": form, "merchant": merchant})
+
+
+@login_required
+@require_POST
+def bank_account_remove(request: HttpRequest, merchant_id: int, account_id: int) -> HttpResponse:
+    merchant = _merchant(request, merchant_id, owner=True)
+    account = selectors.bank_account_of(merchant=merchant, account_id=account_id)
+    services.bank_account_remove(actor=request.user, account=account)  # type: ignore[arg-type]
+    messages.success(request, _("Đã xóa tài khoản ngân hàng."))
+    return redirect("merchant_detail", merchant_id=merchant.pk)
+
+
+@login_required
+def product_edit(request: HttpRequest, merchant_id: int, product_id: int | None = None) -> HttpResponse:
+    merchant = _merchant(request, merchant_id, owner=True)
+    product = selectors.product_of(merchant=merchant, product_id=product_id) if product_id else None
+    initial = (
+        {f: getattr(product, f) for f in ("name", "unit", "price", "sold_by_weight",
+                                          "tax_category", "is_active")}
+        if product else None
+    )
+    form = ProductForm(request.POST or None, request.FILES or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if not (k == "photo" and v is None)}
+        try:
+            if product is None:
+                services.product_create(actor=request.user, merchant=merchant, **data)  # type: ignore[arg-type]
+            else:
+                services.product_update(actor=request.user, product=product, **data)  # type: ignore[arg-type]
+        except ApplicationError as exc:
+            apply_error(form, exc)
+        else:
+            messages.success(request, _("Đã lưu sản phẩm."))
+            return redirect("merchant_detail", merchant_id=merchant.pk)
+    return render(
+        request, "merchants/product_form.html",
+        {"form": form, "merchant": merchant, "product": product},
+    )
+
+
+@login_required
+def member_add(request: HttpRequest, merchant_id: int) -> HttpResponse:
+    merchant = _merchant(request, merchant_id, owner=True)
+    form = MemberForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.membership_add(actor=request.user, merchant=merchant, **form.cleaned_data)  # type: ignore[arg-type]
+        except ApplicationError as exc:
+            apply_error(form, exc)
+        else:
+            messages.success(request, _("Đã thêm người bán hàng."))
+            return redirect("merchant_detail", merchant_id=merchant.pk)
+    return render(request, "merchants/member_form.html", {"form": form, "merchant": merchant})
+
+
+@login_required
+def api_key_create(request: HttpRequest, merchant_id: int) -> HttpResponse:
+    merchant = _merchant(request, merchant_id, owner=True)
+    form = ApiKeyForm(request.POST or None)
+    raw_key = None
+    if request.method == "POST" and form.is_valid():
+        _key, raw_key = services.api_key_create(
+            actor=request.user, merchant=merchant, name=form.cleaned_data["name"]  # type: ignore[arg-type]
+        )
+    return render(
+        request, "merchants/api_key_form.html",
+        {"form": form, "merchant": merchant, "raw_key": raw_key},
+    )
+
+
+@login_required
+@require_POST
+def api_key_revoke(request: HttpRequest, merchant_id: int, key_id: int) -> HttpResponse:
+    merchant = _merchant(request, merchant_id, owner=True)
+    key = selectors.api_key_of(merchant=merchant, key_id=key_id)
+    services.api_key_revoke(actor=request.user, key=key)  # type: ignore[arg-type]
+    messages.success(request, _("Đã thu hồi khóa API."))
+    return redirect("merchant_detail", merchant_id=merchant.pk)
+

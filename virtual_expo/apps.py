@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class VirtualExpoConfig(AppConfig):
+    name = "virtual_expo"

@@ -7,13 +7,14 @@ from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
-from ninja.renderers import JSONRenderer
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.renderers import JSONRenderer
 
 from core.errors import ApplicationError, validation_error_from_django
 from market.api import router as market_router
 from merchants.api import router as merchants_router
+
 
 class Utf8JSONRenderer(JSONRenderer):
     """Vietnamese text as UTF-8, not \\u escapes: about a third fewer bytes on a weak 3G link."""
@@ -27,7 +28,7 @@ api = NinjaAPI(
     version="1",
     description=(
         "Chợ Số: cashless wet markets, online stalls, e-invoices and virtual exhibitions. "
-        "Amounts are integer VND. Errors: `{\"error\": {\"code\", \"message\", \"fields\"}}`, "
+        'Amounts are integer VND. Errors: `{"error": {"code", "message", "fields"}}`, '
         "in Vietnamese or English following `Accept-Language`."
     ),
     urls_namespace="api",
@@ -97,7 +98,9 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if exc.status_code == 403:
         # ninja's CSRF check for session-authenticated writes
         return _error(
-            request, 403, "csrf_failed",
+            request,
+            403,
+            "csrf_failed",
             _("Phiên làm việc đã hết hạn hoặc thiếu mã CSRF; vui lòng tải lại trang."),
         )
     return _error(request, exc.status_code, "http_error", str(exc))

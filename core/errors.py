@@ -54,7 +54,9 @@ class ValidationFailed(ApplicationError):
         fields: dict[str, Any] | None = None,
     ) -> None:
         # A field error given as one message is kept as a list of one.
-        normalised = {k: (v if isinstance(v, list | tuple) else [v]) for k, v in (fields or {}).items()}
+        normalised = {
+            k: (v if isinstance(v, list | tuple) else [v]) for k, v in (fields or {}).items()
+        }
         super().__init__(message, code=code, fields=normalised)
 
 
@@ -91,6 +93,8 @@ class RateLimited(ApplicationError):
 def validation_error_from_django(exc: Any) -> ValidationFailed:
     """Turn a django.core.exceptions.ValidationError into our error, keeping field messages."""
     if hasattr(exc, "error_dict"):
-        fields = {name: [m for e in errs for m in e.messages] for name, errs in exc.error_dict.items()}
+        fields = {
+            name: [m for e in errs for m in e.messages] for name, errs in exc.error_dict.items()
+        }
         return ValidationFailed(fields=fields)
     return ValidationFailed(" ".join(exc.messages))

@@ -20,6 +20,8 @@ class ApplicationErrorMiddleware:
         if request.path.startswith("/api/") or not isinstance(exc, ApplicationError):
             return None
         return render(
-            request, "error.html", {"status": exc.status, "message": str(exc.message)},
+            request,
+            "error.html",
+            {"status": exc.status, "message": str(exc.message)},
             status=exc.status,
         )

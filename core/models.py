@@ -27,7 +27,8 @@ class AuditLog(models.Model):
         verbose_name_plural = _("nhật ký thao tác")
 
     def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.target_type}#{self.target_id}"
+        when = f"{self.created_at:%Y-%m-%d %H:%M}"
+        return f"{when} {self.actor_label} {self.action} {self.target_type}#{self.target_id}"
 
 
 class IdempotencyKey(models.Model):
@@ -49,3 +50,6 @@ class IdempotencyKey(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["scope", "key"], name="idempotency_scope_key_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key} ({self.state})"

@@ -16,10 +16,13 @@ def nfc(text: str) -> str:
 
 
 def search_key(text: str) -> str:
-    """Lower-case ASCII form for diacritic-insensitive search: 'Cà phê Đà Nẵng' -> 'ca phe da nang'."""
+    """Lower-case ASCII form for diacritic-insensitive search.
+
+    'Cà phê Đà Nẵng' -> 'ca phe da nang'.
+    """
     return _SPACES.sub(" ", unidecode(nfc(text)).lower()).strip()
 
 
 def ascii_upper(text: str) -> str:
-    """Upper-case plain ASCII, as banks show an account holder: 'Nguyễn Thị Lan' -> 'NGUYEN THI LAN'."""
+    """Upper-case plain ASCII, as banks show a holder: 'Nguyễn Thị Lan' -> 'NGUYEN THI LAN'."""
     return _SPACES.sub(" ", unidecode(nfc(text)).upper()).strip()

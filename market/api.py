@@ -64,14 +64,20 @@ def submit_application(
         return 201, StallApplicationOut.from_orm(application).model_dump(mode="json")
 
     return run_idempotent(
-        scope=who.label, key=idempotency_key, method="POST", path=request.path,
-        payload=payload.dict(), handler=handler,
+        scope=who.label,
+        key=idempotency_key,
+        method="POST",
+        path=request.path,
+        payload=payload.dict(),
+        handler=handler,
     )
 
 
 @router.get("/applications", response=list[StallApplicationOut], auth=merchant_auth)
 def my_applications(request: HttpRequest, merchant_id: int):
-    merchant = merchant_selectors.merchant_for(principal=principal(request), merchant_id=merchant_id)
+    merchant = merchant_selectors.merchant_for(
+        principal=principal(request), merchant_id=merchant_id
+    )
     return list(selectors.applications_of_merchants(merchants=[merchant]))
 
 
@@ -97,7 +103,9 @@ def approve_application(request: HttpRequest, application_id: int, payload: Appr
     user = _reviewer(request)
     selectors.application_for_reviewer(user=user, application_id=application_id)
     return services.stall_application_approve(
-        actor=user, application_id=application_id, stall_code=payload.stall_code,
+        actor=user,
+        application_id=application_id,
+        stall_code=payload.stall_code,
         reason=payload.reason,
     )
 

@@ -12,12 +12,15 @@ class StallApplicationForm(forms.Form):
         label=_("Chợ"), queryset=Market.objects.filter(is_active=True), empty_label="—"
     )
     requested_code = forms.CharField(
-        label=_("Mã sạp (để trống nếu muốn Ban quản lý xếp sạp)"), max_length=12,
-        required=False, widget=forms.TextInput(attrs={"placeholder": "A-12"}),
+        label=_("Mã sạp (để trống nếu muốn Ban quản lý xếp sạp)"),
+        max_length=12,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "A-12"}),
     )
     goods_category = forms.ChoiceField(label=_("Ngành hàng"), choices=GoodsCategory.choices)
     note = forms.CharField(
-        label=_("Ghi chú cho Ban quản lý (không bắt buộc)"), required=False,
+        label=_("Ghi chú cho Ban quản lý (không bắt buộc)"),
+        required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     document = forms.ImageField(

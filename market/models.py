@@ -43,9 +43,7 @@ class Stall(models.Model):
     market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="stalls")
     # As painted on the stall, e.g. "A-12": zone letters, a dash, a number.
     code = models.CharField(_("mã sạp"), max_length=12)
-    goods_category = models.CharField(
-        _("ngành hàng"), max_length=16, choices=GoodsCategory.choices
-    )
+    goods_category = models.CharField(_("ngành hàng"), max_length=16, choices=GoodsCategory.choices)
     merchant = models.ForeignKey(
         Merchant,
         null=True,
@@ -81,9 +79,7 @@ class StallApplication(models.Model):
     market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="applications")
     # Empty when the trader asked "assign me one".
     requested_code = models.CharField(_("mã sạp mong muốn"), max_length=12, blank=True)
-    goods_category = models.CharField(
-        _("ngành hàng"), max_length=16, choices=GoodsCategory.choices
-    )
+    goods_category = models.CharField(_("ngành hàng"), max_length=16, choices=GoodsCategory.choices)
     note = models.TextField(_("ghi chú"), blank=True)
     document = models.ImageField(
         _("ảnh giấy tờ / sạp"), upload_to="applications/%Y/%m/", blank=True

@@ -71,9 +71,11 @@ def application_for_reviewer(*, user: User, application_id: int) -> StallApplica
 
 
 def application_of_merchant(*, merchant: Merchant, application_id: int) -> StallApplication:
-    application = merchant.stall_applications.select_related("market", "stall").filter(
-        pk=application_id
-    ).first()
+    application = (
+        merchant.stall_applications.select_related("market", "stall")
+        .filter(pk=application_id)
+        .first()
+    )
     if application is None:
         raise NotFound(_("Không tìm thấy đơn đăng ký."))
     return application

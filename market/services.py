@@ -28,11 +28,9 @@ def normalize_stall_code(raw: str) -> str:
     """'a12', 'A 12', 'a-12' -> 'A-12'. Raises ValidationFailed when it is not zone + number."""
     text = re.sub(r"[\s_]", "", (raw or "").upper())
     if not STALL_CODE.match(text):
-        raise ValidationFailed(
-            fields={"code": [_("Mã sạp gồm chữ khu và số, ví dụ A-12.")]}
-        )
+        raise ValidationFailed(fields={"code": [_("Mã sạp gồm chữ khu và số, ví dụ A-12.")]})
     letters = re.match(r"[A-Z]+", text).group(0)  # type: ignore[union-attr]
-    return f"{letters}-{text[len(letters):].lstrip('-')}"
+    return f"{letters}-{text[len(letters) :].lstrip('-')}"
 
 
 def _require_perm(user: User, perm: str) -> None:
@@ -48,7 +46,9 @@ def market_create(*, actor: User, name: str, district: str, address: str) -> Mar
     try:
         with transaction.atomic():
             market = Market.objects.create(
-                name=name, slug=slugify(search_key(name)), district=nfc(district),
+                name=name,
+                slug=slugify(search_key(name)),
+                district=nfc(district),
                 address=nfc(address),
             )
             audit_record(actor=actor, action="market.create", target=market)
@@ -107,8 +107,12 @@ def stall_application_submit(
     try:
         with transaction.atomic():
             application = StallApplication(
-                merchant=merchant, market=market, requested_code=code,
-                goods_category=goods_category, note=nfc(note), created_by=actor,
+                merchant=merchant,
+                market=market,
+                requested_code=code,
+                goods_category=goods_category,
+                note=nfc(note),
+                created_by=actor,
             )
             if document is not None:
                 application.document.save(document.name or "document.jpg", document, save=False)
@@ -166,8 +170,11 @@ def stall_application_approve(
         application.decision_reason = nfc(reason)
         application.save()
         audit_record(
-            actor=actor, action="stall_application.approve", target=application,
-            reason=application.decision_reason, data={"stall": stall.code},
+            actor=actor,
+            action="stall_application.approve",
+            target=application,
+            reason=application.decision_reason,
+            data={"stall": stall.code},
         )
     return application
 

@@ -32,19 +32,27 @@ def stall_apply(request: HttpRequest) -> HttpResponse:
         messages.info(request, _("Hãy tạo cửa hàng trước khi đăng ký sạp."))
         return redirect("merchant_create")
     form = StallApplicationForm(
-        request.POST or None, request.FILES or None, merchants=owned,
+        request.POST or None,
+        request.FILES or None,
+        merchants=owned,
         initial={"merchant": owned[0].pk},
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         merchant = merchant_selectors.merchant_for(
-            principal=Principal(user=request.user), merchant_id=data["merchant"], owner=True  # type: ignore[arg-type]
+            principal=Principal(user=request.user),
+            merchant_id=data["merchant"],
+            owner=True,  # type: ignore[arg-type]
         )
         try:
             services.stall_application_submit(
-                actor=request.user, merchant=merchant, market=data["market"],  # type: ignore[arg-type]
-                goods_category=data["goods_category"], requested_code=data["requested_code"],
-                note=data["note"], document=data.get("document"),
+                actor=request.user,
+                merchant=merchant,
+                market=data["market"],  # type: ignore[arg-type]
+                goods_category=data["goods_category"],
+                requested_code=data["requested_code"],
+                note=data["note"],
+                document=data.get("document"),
             )
         except ApplicationError as exc:
             apply_error(form, exc)
@@ -60,7 +68,9 @@ def market_list(request: HttpRequest) -> HttpResponse:
 
 def stall_directory(request: HttpRequest, slug: str) -> HttpResponse:
     market = selectors.market_by_slug(slug=slug)
-    page = Paginator(selectors.stall_directory(market=market), 60).get_page(request.GET.get("trang"))
+    page = Paginator(selectors.stall_directory(market=market), 60).get_page(
+        request.GET.get("trang")
+    )
     return render(request, "market/stall_directory.html", {"market": market, "page": page})
 
 
@@ -71,19 +81,26 @@ def review_queue(request: HttpRequest) -> HttpResponse:
         status = StallApplication.Status.PENDING
     applications = selectors.application_queue(status=status)
     return render(
-        request, "market/review_queue.html",
-        {"applications": applications, "status": status, "statuses": StallApplication.Status.choices},
+        request,
+        "market/review_queue.html",
+        {
+            "applications": applications,
+            "status": status,
+            "statuses": StallApplication.Status.choices,
+        },
     )
 
 
 @permission_required("market.review_stallapplication", raise_exception=True)
 def review_detail(request: HttpRequest, application_id: int) -> HttpResponse:
     application = selectors.application_for_reviewer(
-        user=request.user, application_id=application_id  # type: ignore[arg-type]
+        user=request.user,
+        application_id=application_id,  # type: ignore[arg-type]
     )
     free_stalls = application.market.stalls.filter(merchant__isnull=True).order_by("code")
     return render(
-        request, "market/review_detail.html",
+        request,
+        "market/review_detail.html",
         {"application": application, "free_stalls": free_stalls, "form": DecisionForm()},
     )
 
@@ -92,7 +109,8 @@ def review_detail(request: HttpRequest, application_id: int) -> HttpResponse:
 @require_POST
 def review_decide(request: HttpRequest, application_id: int) -> HttpResponse:
     application = selectors.application_for_reviewer(
-        user=request.user, application_id=application_id  # type: ignore[arg-type]
+        user=request.user,
+        application_id=application_id,  # type: ignore[arg-type]
     )
     form = DecisionForm(request.POST)
     if form.is_valid():
@@ -100,8 +118,10 @@ def review_decide(request: HttpRequest, application_id: int) -> HttpResponse:
         try:
             if data["decision"] == "approve":
                 decided = services.stall_application_approve(
-                    actor=request.user, application_id=application.pk,  # type: ignore[arg-type]
-                    stall_code=data["stall_code"], reason=data["reason"],
+                    actor=request.user,
+                    application_id=application.pk,  # type: ignore[arg-type]
+                    stall_code=data["stall_code"],
+                    reason=data["reason"],
                 )
                 messages.success(
                     request,
@@ -110,7 +130,9 @@ def review_decide(request: HttpRequest, application_id: int) -> HttpResponse:
                 )
             else:
                 services.stall_application_reject(
-                    actor=request.user, application_id=application.pk, reason=data["reason"]  # type: ignore[arg-type]
+                    actor=request.user,
+                    application_id=application.pk,
+                    reason=data["reason"],  # type: ignore[arg-type]
                 )
                 messages.success(request, _("Đã từ chối đơn và gửi lý do cho thương nhân."))
             return redirect("review_queue")
@@ -118,7 +140,8 @@ def review_decide(request: HttpRequest, application_id: int) -> HttpResponse:
             apply_error(form, exc)
     free_stalls = application.market.stalls.filter(merchant__isnull=True).order_by("code")
     return render(
-        request, "market/review_detail.html",
+        request,
+        "market/review_detail.html",
         {"application": application, "free_stalls": free_stalls, "form": form},
         status=422,
     )

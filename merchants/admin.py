@@ -13,12 +13,15 @@ class UserAdmin(BaseUserAdmin):
     fieldsets = (
         (None, {"fields": ("phone", "password")}),
         (_("Thông tin"), {"fields": ("full_name", "email")}),
-        (_("Quyền"), {"fields": ("is_active", "is_staff", "is_superuser", "groups",
-                                 "user_permissions")}),
+        (
+            _("Quyền"),
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
         (_("Thời gian"), {"fields": ("last_login", "date_joined")}),
     )
-    add_fieldsets = ((None, {"classes": ("wide",),
-                             "fields": ("phone", "full_name", "password1", "password2")}),)
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("phone", "full_name", "password1", "password2")}),
+    )
 
 
 class MembershipInline(admin.TabularInline):

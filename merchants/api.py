@@ -74,9 +74,7 @@ def add_bank_account(request: HttpRequest, merchant_id: int, payload: BankAccoun
     return 201, account
 
 
-@router.delete(
-    "/{merchant_id}/bank-accounts/{account_id}", response={204: None}, auth=django_auth
-)
+@router.delete("/{merchant_id}/bank-accounts/{account_id}", response={204: None}, auth=django_auth)
 def remove_bank_account(request: HttpRequest, merchant_id: int, account_id: int):
     merchant = selectors.merchant_for(
         principal=principal(request), merchant_id=merchant_id, owner=True
@@ -134,9 +132,7 @@ def create_api_key(request: HttpRequest, merchant_id: int, payload: ApiKeyIn):
     return 201, {**ApiKeyOut.from_orm(key).dict(), "key": raw}
 
 
-@router.post(
-    "/{merchant_id}/api-keys/{key_id}/revoke", response=ApiKeyOut, auth=django_auth
-)
+@router.post("/{merchant_id}/api-keys/{key_id}/revoke", response=ApiKeyOut, auth=django_auth)
 def revoke_api_key(request: HttpRequest, merchant_id: int, key_id: int):
     merchant = selectors.merchant_for(
         principal=principal(request), merchant_id=merchant_id, owner=True

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
 from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -23,8 +23,12 @@ class PhoneLoginForm(AuthenticationForm):
     username = forms.CharField(
         label=_("Số điện thoại"),
         widget=forms.TextInput(
-            attrs={"autofocus": True, "inputmode": "tel", "autocomplete": "tel",
-                   "placeholder": "0905 123 456"}
+            attrs={
+                "autofocus": True,
+                "inputmode": "tel",
+                "autocomplete": "tel",
+                "placeholder": "0905 123 456",
+            }
         ),
     )
     error_messages = {
@@ -60,8 +64,9 @@ class SignUpForm(forms.Form):
     full_name = forms.CharField(label=_("Họ và tên"), max_length=120)
     phone = forms.CharField(
         label=_("Số điện thoại di động"),
-        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel",
-                                      "placeholder": "0905 123 456"}),
+        widget=forms.TextInput(
+            attrs={"inputmode": "tel", "autocomplete": "tel", "placeholder": "0905 123 456"}
+        ),
     )
     password = forms.CharField(
         label=_("Mật khẩu (ít nhất 8 ký tự)"),
@@ -82,29 +87,32 @@ class SignUpForm(forms.Form):
 
 class MerchantForm(forms.Form):
     kind = forms.ChoiceField(
-        label=_("Loại hình"), choices=Merchant.Kind.choices, widget=forms.RadioSelect,
+        label=_("Loại hình"),
+        choices=Merchant.Kind.choices,
+        widget=forms.RadioSelect,
         initial=Merchant.Kind.HOUSEHOLD,
     )
     legal_name = forms.CharField(label=_("Tên đăng ký kinh doanh"), max_length=200)
-    display_name = forms.CharField(
-        label=_("Tên hiển thị cho khách"), max_length=80, required=False
-    )
+    display_name = forms.CharField(label=_("Tên hiển thị cho khách"), max_length=80, required=False)
     tax_code = forms.CharField(
-        label=_("Mã số thuế hoặc số định danh cá nhân (12 số)"), max_length=20,
+        label=_("Mã số thuế hoặc số định danh cá nhân (12 số)"),
+        max_length=20,
         widget=forms.TextInput(attrs={"inputmode": "numeric"}),
     )
     address = forms.CharField(label=_("Địa chỉ"), max_length=255)
     sector = forms.ChoiceField(label=_("Ngành nghề"), choices=Merchant.Sector.choices)
     phone = forms.CharField(
-        label=_("Điện thoại liên hệ (không bắt buộc)"), required=False,
+        label=_("Điện thoại liên hệ (không bắt buộc)"),
+        required=False,
         widget=forms.TextInput(attrs={"inputmode": "tel"}),
     )
 
 
 class BankAccountForm(forms.Form):
-    bank_bin = forms.ChoiceField(label=_("Ngân hàng"), choices=[("", "—")] + BANK_CHOICES)
+    bank_bin = forms.ChoiceField(label=_("Ngân hàng"), choices=[("", "—"), *BANK_CHOICES])
     account_number = forms.CharField(
-        label=_("Số tài khoản"), max_length=30,
+        label=_("Số tài khoản"),
+        max_length=30,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
     holder_name = forms.CharField(label=_("Tên chủ tài khoản"), max_length=80)
@@ -117,12 +125,14 @@ class ProductForm(forms.Form):
     name = forms.CharField(label=_("Tên sản phẩm"), max_length=120)
     unit = forms.ChoiceField(label=_("Đơn vị"), choices=Product.Unit.choices)
     price = forms.IntegerField(
-        label=_("Giá (đồng)"), min_value=0,
+        label=_("Giá (đồng)"),
+        min_value=0,
         widget=forms.NumberInput(attrs={"inputmode": "numeric", "step": 500}),
     )
     sold_by_weight = forms.BooleanField(label=_("Bán theo cân (kg)"), required=False)
     tax_category = forms.ChoiceField(
-        label=_("Loại thuế"), choices=Product.TaxCategory.choices,
+        label=_("Loại thuế"),
+        choices=Product.TaxCategory.choices,
         initial=Product.TaxCategory.NOT_SUBJECT,
     )
     photo = forms.ImageField(label=_("Ảnh"), required=False)

@@ -218,7 +218,9 @@ class Product(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(condition=Q(price__gte=0), name="product_price_not_negative"),
-            models.UniqueConstraint(fields=["merchant", "name", "unit"], name="product_unique_name"),
+            models.UniqueConstraint(
+                fields=["merchant", "name", "unit"], name="product_unique_name"
+            ),
         ]
         verbose_name = _("sản phẩm")
         verbose_name_plural = _("sản phẩm")

@@ -65,7 +65,9 @@ def merchant_for(*, principal: Principal, merchant_id: int, owner: bool = False)
 
 def role_in(*, user: User, merchant: Merchant) -> str | None:
     return (
-        Membership.objects.filter(user=user, merchant=merchant).values_list("role", flat=True).first()
+        Membership.objects.filter(user=user, merchant=merchant)
+        .values_list("role", flat=True)
+        .first()
     )
 
 

@@ -144,16 +144,16 @@ def membership_add(*, actor: User, merchant: Merchant, phone: str, role: str) ->
         raise _fail("phone", exc.messages[0]) from None
     user = User.objects.filter(phone=normalized).first()
     if user is None:
-        raise _fail("phone", _("Chưa có tài khoản với số điện thoại này; người đó cần đăng ký trước."))
+        raise _fail(
+            "phone", _("Chưa có tài khoản với số điện thoại này; người đó cần đăng ký trước.")
+        )
     with transaction.atomic():
         membership, created = Membership.objects.get_or_create(
             user=user, merchant=merchant, defaults={"role": role}
         )
         if not created:
             raise Conflict(_("Người này đã là thành viên của cửa hàng."))
-        audit_record(
-            actor=actor, action="membership.add", target=membership, data={"role": role}
-        )
+        audit_record(actor=actor, action="membership.add", target=membership, data={"role": role})
     return membership
 
 
@@ -161,14 +161,21 @@ def membership_add(*, actor: User, merchant: Merchant, phone: str, role: str) ->
 
 
 def bank_account_add(
-    *, actor: User | None, merchant: Merchant, bank_bin: str, account_number: str,
-    holder_name: str, make_default: bool = True,
+    *,
+    actor: User | None,
+    merchant: Merchant,
+    bank_bin: str,
+    account_number: str,
+    holder_name: str,
+    make_default: bool = True,
 ) -> BankAccount:
     errors: dict[str, list[Any]] = {}
     if bank_by_bin(bank_bin) is None:
         errors["bank_bin"] = [_("Chọn ngân hàng trong danh sách NAPAS.")]
     account_number = "".join((account_number or "").split())
-    if not (account_number.isascii() and account_number.isalnum() and 4 <= len(account_number) <= 19):
+    if not (
+        account_number.isascii() and account_number.isalnum() and 4 <= len(account_number) <= 19
+    ):
         errors["account_number"] = [_("Số tài khoản gồm 4–19 chữ số hoặc chữ cái, không dấu.")]
     holder = ascii_upper(holder_name)
     if not holder:
@@ -193,7 +200,9 @@ def bank_account_add(
             is_default=make_default or not has_default,
         )
         audit_record(
-            actor=actor, action="bank_account.add", target=account,
+            actor=actor,
+            action="bank_account.add",
+            target=account,
             data={"bank_bin": bank_bin, "account_number": account_number},
         )
     return account
@@ -204,7 +213,9 @@ def bank_account_remove(*, actor: User | None, account: BankAccount) -> None:
         merchant = account.merchant
         was_default = account.is_default
         audit_record(
-            actor=actor, action="bank_account.remove", target=account,
+            actor=actor,
+            action="bank_account.remove",
+            target=account,
             data={"bank_bin": account.bank_bin, "account_number": account.account_number},
         )
         account.delete()
@@ -255,9 +266,16 @@ def _product_fields(
 
 
 def product_create(
-    *, actor: User | None, merchant: Merchant, name: str, unit: str, price: int,
-    sold_by_weight: bool = False, tax_category: str = Product.TaxCategory.NOT_SUBJECT,
-    photo: UploadedFile | None = None, is_active: bool = True,
+    *,
+    actor: User | None,
+    merchant: Merchant,
+    name: str,
+    unit: str,
+    price: int,
+    sold_by_weight: bool = False,
+    tax_category: str = Product.TaxCategory.NOT_SUBJECT,
+    photo: UploadedFile | None = None,
+    is_active: bool = True,
 ) -> Product:
     name, errors = _product_fields(name=name, unit=unit, price=price, tax_category=tax_category)
     if errors:
@@ -267,8 +285,14 @@ def product_create(
         raise _fail("name", _("Sản phẩm cùng tên và đơn vị đã có trong danh mục."))
     with transaction.atomic():
         product = Product(
-            merchant=merchant, name=name, search_name=search_key(name), unit=unit, price=price,
-            sold_by_weight=sold_by_weight, tax_category=tax_category, is_active=is_active,
+            merchant=merchant,
+            name=name,
+            search_name=search_key(name),
+            unit=unit,
+            price=price,
+            sold_by_weight=sold_by_weight,
+            tax_category=tax_category,
+            is_active=is_active,
         )
         if photo is not None:
             product.photo.save(photo.name or "photo.jpg", photo, save=False)
@@ -310,7 +334,9 @@ def product_update(*, actor: User | None, product: Product, **changes: Any) -> P
             product.photo.save(photo.name or "photo.jpg", photo, save=False)
         product.save()
         audit_record(
-            actor=actor, action="product.update", target=product,
+            actor=actor,
+            action="product.update",
+            target=product,
             data={"fields": sorted(changes), "old_price": old_price, "price": product.price},
         )
     return product
@@ -329,8 +355,11 @@ def api_key_create(*, actor: User, merchant: Merchant, name: str) -> tuple[ApiKe
     raw = API_KEY_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         key = ApiKey.objects.create(
-            merchant=merchant, name=name[:80], prefix=raw[: len(API_KEY_PREFIX) + 6],
-            key_hash=hash_api_key(raw), created_by=actor,
+            merchant=merchant,
+            name=name[:80],
+            prefix=raw[: len(API_KEY_PREFIX) + 6],
+            key_hash=hash_api_key(raw),
+            created_by=actor,
         )
         audit_record(actor=actor, action="api_key.create", target=key, data={"name": key.name})
     return key, raw

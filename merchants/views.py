@@ -53,7 +53,9 @@ def signup(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             user = services.user_register(
-                phone=data["phone"], full_name=data["full_name"], password=data["password"],
+                phone=data["phone"],
+                full_name=data["full_name"],
+                password=data["password"],
                 email=data.get("email") or "",
             )
         except ApplicationError as exc:
@@ -88,14 +90,18 @@ def merchant_create(request: HttpRequest) -> HttpResponse:
         except ApplicationError as exc:
             apply_error(form, exc)
         else:
-            messages.success(request, _("Đã tạo cửa hàng %(name)s.") % {"name": merchant.display_name})
+            messages.success(
+                request, _("Đã tạo cửa hàng %(name)s.") % {"name": merchant.display_name}
+            )
             return redirect("merchant_detail", merchant_id=merchant.pk)
     return render(request, "merchants/merchant_form.html", {"form": form})
 
 
 def _merchant(request: HttpRequest, merchant_id: int, owner: bool = False):
     return selectors.merchant_for(
-        principal=Principal(user=request.user), merchant_id=merchant_id, owner=owner  # type: ignore[arg-type]
+        principal=Principal(user=request.user),
+        merchant_id=merchant_id,
+        owner=owner,  # type: ignore[arg-type]
     )
 
 
@@ -123,8 +129,11 @@ def bank_account_add(request: HttpRequest, merchant_id: int) -> HttpResponse:
         data = form.cleaned_data
         try:
             services.bank_account_add(
-                actor=request.user, merchant=merchant, bank_bin=data["bank_bin"],  # type: ignore[arg-type]
-                account_number=data["account_number"], holder_name=data["holder_name"],
+                actor=request.user,
+                merchant=merchant,
+                bank_bin=data["bank_bin"],  # type: ignore[arg-type]
+                account_number=data["account_number"],
+                holder_name=data["holder_name"],
                 make_default=data["is_default"],
             )
         except ApplicationError as exc:
@@ -146,13 +155,18 @@ def bank_account_remove(request: HttpRequest, merchant_id: int, account_id: int)
 
 
 @login_required
-def product_edit(request: HttpRequest, merchant_id: int, product_id: int | None = None) -> HttpResponse:
+def product_edit(
+    request: HttpRequest, merchant_id: int, product_id: int | None = None
+) -> HttpResponse:
     merchant = _merchant(request, merchant_id, owner=True)
     product = selectors.product_of(merchant=merchant, product_id=product_id) if product_id else None
     initial = (
-        {f: getattr(product, f) for f in ("name", "unit", "price", "sold_by_weight",
-                                          "tax_category", "is_active")}
-        if product else None
+        {
+            f: getattr(product, f)
+            for f in ("name", "unit", "price", "sold_by_weight", "tax_category", "is_active")
+        }
+        if product
+        else None
     )
     form = ProductForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -168,7 +182,8 @@ def product_edit(request: HttpRequest, merchant_id: int, product_id: int | None 
             messages.success(request, _("Đã lưu sản phẩm."))
             return redirect("merchant_detail", merchant_id=merchant.pk)
     return render(
-        request, "merchants/product_form.html",
+        request,
+        "merchants/product_form.html",
         {"form": form, "merchant": merchant, "product": product},
     )
 
@@ -195,10 +210,13 @@ def api_key_create(request: HttpRequest, merchant_id: int) -> HttpResponse:
     raw_key = None
     if request.method == "POST" and form.is_valid():
         _key, raw_key = services.api_key_create(
-            actor=request.user, merchant=merchant, name=form.cleaned_data["name"]  # type: ignore[arg-type]
+            actor=request.user,
+            merchant=merchant,
+            name=form.cleaned_data["name"],  # type: ignore[arg-type]
         )
     return render(
-        request, "merchants/api_key_form.html",
+        request,
+        "merchants/api_key_form.html",
         {"form": form, "merchant": merchant, "raw_key": raw_key},
     )
 
@@ -211,4 +229,3 @@ def api_key_revoke(request: HttpRequest, merchant_id: int, key_id: int) -> HttpR
     services.api_key_revoke(actor=request.user, key=key)  # type: ignore[arg-type]
     messages.success(request, _("Đã thu hồi khóa API."))
     return redirect("merchant_detail", merchant_id=merchant.pk)
-

@@ -17,7 +17,7 @@ from market.models import GoodsCategory, Market, Stall, StallApplication
 from merchants import services as merchant_services
 from merchants.models import Merchant, Product, User
 
-DEMO_PASSWORD = "cho-so-2026"
+DEMO_PASSWORD = "cho-so-2026"  # noqa: S105 - printed for the demo on purpose
 STAFF_GROUP = "Sở Công Thương — quản lý chợ"
 STAFF_PERMISSIONS = [
     "market.review_stallapplication",
@@ -35,13 +35,27 @@ G = GoodsCategory
 
 MARKETS = [
     # name, slug, district, address, zones: (zone letter, count, category)
-    ("Chợ Hàn", "cho-han", "Hải Châu", "119 Trần Phú, Hải Châu, Đà Nẵng",
-     [("A", 6, G.VEGETABLES), ("B", 5, G.SEAFOOD), ("C", 5, G.SPECIALTIES)]),
-    ("Chợ Cồn", "cho-con", "Hải Châu", "290 Hùng Vương, Hải Châu, Đà Nẵng",
-     [("A", 5, G.MEAT), ("B", 5, G.DRY_GOODS), ("D", 4, G.FOOD)]),
-    ("Chợ Bắc Mỹ An", "cho-bac-my-an", "Ngũ Hành Sơn",
-     "Nguyễn Bá Lân, Mỹ An, Ngũ Hành Sơn, Đà Nẵng",
-     [("A", 4, G.VEGETABLES), ("B", 4, G.SEAFOOD), ("C", 2, G.FLOWERS)]),
+    (
+        "Chợ Hàn",
+        "cho-han",
+        "Hải Châu",
+        "119 Trần Phú, Hải Châu, Đà Nẵng",
+        [("A", 6, G.VEGETABLES), ("B", 5, G.SEAFOOD), ("C", 5, G.SPECIALTIES)],
+    ),
+    (
+        "Chợ Cồn",
+        "cho-con",
+        "Hải Châu",
+        "290 Hùng Vương, Hải Châu, Đà Nẵng",
+        [("A", 5, G.MEAT), ("B", 5, G.DRY_GOODS), ("D", 4, G.FOOD)],
+    ),
+    (
+        "Chợ Bắc Mỹ An",
+        "cho-bac-my-an",
+        "Ngũ Hành Sơn",
+        "Nguyễn Bá Lân, Mỹ An, Ngũ Hành Sơn, Đà Nẵng",
+        [("A", 4, G.VEGETABLES), ("B", 4, G.SEAFOOD), ("C", 2, G.FLOWERS)],
+    ),
 ]
 
 
@@ -63,43 +77,143 @@ D, P = Merchant.Sector.DISTRIBUTION, Merchant.Sector.PRODUCTION
 KCT = Product.TaxCategory.NOT_SUBJECT
 
 TRADERS = [
-    Trader("0905111001", "Nguyễn Thị Lan", "Rau sạch Cô Lan", "048175001234", D, "cho-han", "A-1",
-           "970436", "0041000123456",
-           [("Rau muống", "bó", 10000, False, KCT), ("Cải ngọt", "bó", 12000, False, KCT),
-            ("Cà chua", "kg", 25000, True, KCT), ("Rau thơm các loại", "bó", 5000, False, KCT),
-            ("Khổ qua", "kg", 30000, True, KCT)]),
-    Trader("0905111002", "Trần Văn Hùng", "Hải sản Hùng Thọ Quang", "048072004567", D, "cho-han",
-           "B-2", "970415", "101870123456",
-           [("Cá thu", "kg", 180000, True, KCT), ("Mực lá", "kg", 320000, True, KCT),
-            ("Tôm sú", "kg", 280000, True, KCT), ("Cá nục", "kg", 60000, True, KCT)]),
-    Trader("0905111003", "Lê Thị Mai", "Đặc sản Bà Mai", "048168007890", P, "cho-han", "C-1",
-           "970418", "56010000123456",
-           [("Bánh tráng nướng", "gói", 25000, False, "5%"),
+    Trader(
+        "0905111001",
+        "Nguyễn Thị Lan",
+        "Rau sạch Cô Lan",
+        "048175001234",
+        D,
+        "cho-han",
+        "A-1",
+        "970436",
+        "0041000123456",
+        [
+            ("Rau muống", "bó", 10000, False, KCT),
+            ("Cải ngọt", "bó", 12000, False, KCT),
+            ("Cà chua", "kg", 25000, True, KCT),
+            ("Rau thơm các loại", "bó", 5000, False, KCT),
+            ("Khổ qua", "kg", 30000, True, KCT),
+        ],
+    ),
+    Trader(
+        "0905111002",
+        "Trần Văn Hùng",
+        "Hải sản Hùng Thọ Quang",
+        "048072004567",
+        D,
+        "cho-han",
+        "B-2",
+        "970415",
+        "101870123456",
+        [
+            ("Cá thu", "kg", 180000, True, KCT),
+            ("Mực lá", "kg", 320000, True, KCT),
+            ("Tôm sú", "kg", 280000, True, KCT),
+            ("Cá nục", "kg", 60000, True, KCT),
+        ],
+    ),
+    Trader(
+        "0905111003",
+        "Lê Thị Mai",
+        "Đặc sản Bà Mai",
+        "048168007890",
+        P,
+        "cho-han",
+        "C-1",
+        "970418",
+        "56010000123456",
+        [
+            ("Bánh tráng nướng", "gói", 25000, False, "5%"),
             ("Chả bò Đà Nẵng", "kg", 260000, True, "5%"),
             ("Mắm nêm Ông Già Cả", "chai", 35000, False, "5%"),
-            ("Tré bà Đệ", "chục", 60000, False, "5%")]),
-    Trader("0905111004", "Phạm Văn Tư", "Thịt heo Tư Cồn", "048069002345", D, "cho-con", "A-3",
-           "970405", "2004205123456",
-           [("Thịt heo ba chỉ", "kg", 140000, True, KCT), ("Thịt heo nạc", "kg", 130000, True, KCT),
-            ("Sườn non", "kg", 160000, True, KCT), ("Giò heo", "kg", 90000, True, KCT)]),
-    Trader("0905111005", "Hoàng Thị Hoa", "Gạo - Đồ khô Hoa", "048180003456", D, "cho-con", "B-1",
-           "970407", "19034567890123",
-           [("Gạo ST25", "kg", 32000, True, KCT), ("Đậu phộng", "kg", 55000, True, KCT),
-            ("Nấm mèo", "gói", 20000, False, KCT), ("Mực khô", "kg", 1200000, True, KCT)]),
-    Trader("0905111006", "Võ Văn Nam", "Mì Quảng Bà Vị", "048085006789", P, "cho-con", "D-2",
-           "970422", "0801234567890",
-           [("Mì Quảng gà", "tô", 35000, False, "8%"), ("Mì Quảng tôm thịt", "tô", 40000, False, "8%"),
-            ("Bánh xèo", "đĩa", 30000, False, "8%"), ("Trà đá", "ly", 5000, False, "8%")]),
-    Trader("0905111007", "Đặng Thị Thu", "Rau củ Mỹ An", "048178005678", D, "cho-bac-my-an", "A-2",
-           "970416", "25767885",
-           [("Rau muống", "bó", 10000, False, KCT), ("Bí đỏ", "kg", 18000, True, KCT),
+            ("Tré bà Đệ", "chục", 60000, False, "5%"),
+        ],
+    ),
+    Trader(
+        "0905111004",
+        "Phạm Văn Tư",
+        "Thịt heo Tư Cồn",
+        "048069002345",
+        D,
+        "cho-con",
+        "A-3",
+        "970405",
+        "2004205123456",
+        [
+            ("Thịt heo ba chỉ", "kg", 140000, True, KCT),
+            ("Thịt heo nạc", "kg", 130000, True, KCT),
+            ("Sườn non", "kg", 160000, True, KCT),
+            ("Giò heo", "kg", 90000, True, KCT),
+        ],
+    ),
+    Trader(
+        "0905111005",
+        "Hoàng Thị Hoa",
+        "Gạo - Đồ khô Hoa",
+        "048180003456",
+        D,
+        "cho-con",
+        "B-1",
+        "970407",
+        "19034567890123",
+        [
+            ("Gạo ST25", "kg", 32000, True, KCT),
+            ("Đậu phộng", "kg", 55000, True, KCT),
+            ("Nấm mèo", "gói", 20000, False, KCT),
+            ("Mực khô", "kg", 1200000, True, KCT),
+        ],
+    ),
+    Trader(
+        "0905111006",
+        "Võ Văn Nam",
+        "Mì Quảng Bà Vị",
+        "048085006789",
+        P,
+        "cho-con",
+        "D-2",
+        "970422",
+        "0801234567890",
+        [
+            ("Mì Quảng gà", "tô", 35000, False, "8%"),
+            ("Mì Quảng tôm thịt", "tô", 40000, False, "8%"),
+            ("Bánh xèo", "đĩa", 30000, False, "8%"),
+            ("Trà đá", "ly", 5000, False, "8%"),
+        ],
+    ),
+    Trader(
+        "0905111007",
+        "Đặng Thị Thu",
+        "Rau củ Mỹ An",
+        "048178005678",
+        D,
+        "cho-bac-my-an",
+        "A-2",
+        "970416",
+        "25767885",
+        [
+            ("Rau muống", "bó", 10000, False, KCT),
+            ("Bí đỏ", "kg", 18000, True, KCT),
             ("Chuối", "chục", 25000, False, KCT),
-            ("Cà rốt", "kg", 22000, True, KCT)]),
+            ("Cà rốt", "kg", 22000, True, KCT),
+        ],
+    ),
     # Applied for a stall; the application waits for staff.
-    Trader("0905111008", "Bùi Văn Long", "Cá biển Long Mỹ An", "048090001122", D, "cho-bac-my-an",
-           None, "970432", "155123456",
-           [("Cá ngừ", "kg", 150000, True, KCT), ("Cá bạc má", "kg", 70000, True, KCT),
-            ("Ghẹ", "kg", 350000, True, KCT)]),
+    Trader(
+        "0905111008",
+        "Bùi Văn Long",
+        "Cá biển Long Mỹ An",
+        "048090001122",
+        D,
+        "cho-bac-my-an",
+        None,
+        "970432",
+        "155123456",
+        [
+            ("Cá ngừ", "kg", 150000, True, KCT),
+            ("Cá bạc má", "kg", 70000, True, KCT),
+            ("Ghẹ", "kg", 350000, True, KCT),
+        ],
+    ),
 ]
 
 # An enterprise that will exhibit and sell online later: a 10-digit tax code with check digit.
@@ -122,12 +236,16 @@ class Command(BaseCommand):
         perms = []
         for dotted in STAFF_PERMISSIONS:
             app_label, codename = dotted.split(".")
-            perms.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+            perms.append(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
         group.permissions.set(perms)
         staff = User.objects.filter(phone="+84905000001").first()
         if staff is None:
             staff = User.objects.create_user(
-                "0905000001", DEMO_PASSWORD, full_name="Ngô Minh Quân (Sở Công Thương)",
+                "0905000001",
+                DEMO_PASSWORD,
+                full_name="Ngô Minh Quân (Sở Công Thương)",
                 is_staff=True,
             )
         staff.groups.add(group)
@@ -153,21 +271,33 @@ class Command(BaseCommand):
         merchant = Merchant.objects.filter(tax_code=t.personal_id).first()
         if merchant is None:
             merchant = merchant_services.merchant_create(
-                user=user, kind=Merchant.Kind.HOUSEHOLD, legal_name=f"Hộ kinh doanh {t.full_name}",
-                display_name=t.shop, tax_code=t.personal_id,
-                address=dict((m[1], m[3]) for m in MARKETS)[t.market], sector=t.sector,
+                user=user,
+                kind=Merchant.Kind.HOUSEHOLD,
+                legal_name=f"Hộ kinh doanh {t.full_name}",
+                display_name=t.shop,
+                tax_code=t.personal_id,
+                address=dict((m[1], m[3]) for m in MARKETS)[t.market],
+                sector=t.sector,
                 phone=t.phone,
             )
         if not merchant.bank_accounts.exists():
             merchant_services.bank_account_add(
-                actor=user, merchant=merchant, bank_bin=t.bank_bin, account_number=t.account,
+                actor=user,
+                merchant=merchant,
+                bank_bin=t.bank_bin,
+                account_number=t.account,
                 holder_name=t.full_name,
             )
         for name, unit, price, by_weight, tax in t.products:
             if not merchant.products.filter(name=name, unit=unit).exists():
                 merchant_services.product_create(
-                    actor=user, merchant=merchant, name=name, unit=unit, price=price,
-                    sold_by_weight=by_weight, tax_category=tax,
+                    actor=user,
+                    merchant=merchant,
+                    name=name,
+                    unit=unit,
+                    price=price,
+                    sold_by_weight=by_weight,
+                    tax_category=tax,
                 )
         market = Market.objects.get(slug=t.market)
         if t.stall:
@@ -176,8 +306,11 @@ class Command(BaseCommand):
             )
         elif not merchant.stall_applications.exists():
             StallApplication.objects.create(
-                merchant=merchant, market=market, requested_code="B-3",
-                goods_category=GoodsCategory.SEAFOOD, created_by=user,
+                merchant=merchant,
+                market=market,
+                requested_code="B-3",
+                goods_category=GoodsCategory.SEAFOOD,
+                created_by=user,
                 note="Tôi bán cá ở Mỹ An 10 năm nay, xin sạp B-3 gần cổng phụ.",
             )
         return merchant, user
@@ -188,15 +321,22 @@ class Command(BaseCommand):
             return
         user = owner.memberships.first().user  # type: ignore[union-attr]
         merchant_services.merchant_create(
-            user=user, kind=Merchant.Kind.ENTERPRISE,
-            legal_name="Công ty TNHH Đặc sản Sông Hàn", display_name="Đặc sản Sông Hàn",
-            tax_code=tax_code, address="12 Bạch Đằng, Hải Châu, Đà Nẵng", sector=P,
+            user=user,
+            kind=Merchant.Kind.ENTERPRISE,
+            legal_name="Công ty TNHH Đặc sản Sông Hàn",
+            display_name="Đặc sản Sông Hàn",
+            tax_code=tax_code,
+            address="12 Bạch Đằng, Hải Châu, Đà Nẵng",
+            sector=P,
         )
 
     def _print_logins(self, staff: User) -> None:
         out = self.stdout
-        out.write(self.style.SUCCESS("Demo data ready. Logins (password for all: %s):" % DEMO_PASSWORD))
+        out.write(
+            self.style.SUCCESS(f"Demo data ready. Logins (password for all: {DEMO_PASSWORD}):")
+        )
         out.write(f"  staff (Sở Công Thương) {display_vn_phone(staff.phone)}  {staff.full_name}")
         for t in TRADERS:
             where = f"{t.market} {t.stall}" if t.stall else f"{t.market} (application pending)"
-            out.write(f"  trader {t.phone[:4]} {t.phone[4:7]} {t.phone[7:]}  {t.full_name:<16} {t.shop} · {where}")
+            phone = f"{t.phone[:4]} {t.phone[4:7]} {t.phone[7:]}"
+            out.write(f"  trader {phone}  {t.full_name:<16} {t.shop} · {where}")

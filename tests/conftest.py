@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+# Playwright runs an event loop in the test thread; Django must allow its sync ORM there.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+IN_CI = os.environ.get("CI") == "true"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _skip_or_fail(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{reason} — in CI this must run, not skip")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(settings, tmp_path):
+    # Argon2 is the production hasher (tested in test_settings); MD5 keeps the suite fast.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = tmp_path / "media"
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _needs_backends(request):
+    if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        _skip_or_fail("needs PostgreSQL: run bin/test, which starts a throw-away server")
+    if request.node.get_closest_marker("redis") and not os.environ.get("REDIS_URL"):
+        _skip_or_fail("needs Redis: run bin/test, which starts a throw-away server")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not Path(CHROMIUM).exists():
+        return browser_type_launch_args
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    }
+
+
+@pytest.fixture
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
+def chromium_available():
+    if not Path(CHROMIUM).exists():
+        _skip_or_fail(f"needs Debian's Chromium at {CHROMIUM} (apt-get install -y chromium)")

@@ -9,3 +9,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("choso")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    "expire-payment-intents": {"task": "payments.expire_intents", "schedule": 60.0},
+    "reconcile-bank-transactions": {"task": "payments.reconcile", "schedule": 300.0},
+}

@@ -188,3 +188,15 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
+
+# --- payments -------------------------------------------------------------------------------
+PAYMENT_INTENT_TTL_MINUTES = env_int("PAYMENT_INTENT_TTL_MINUTES", 15)
+# A walk-in transfer below this many đồng is flagged as a possible "bait" transfer.
+WALK_IN_BAIT_BELOW = env_int("WALK_IN_BAIT_BELOW", 10_000)
+# Bank-notification provider (sandbox: sandboxes/banknotify, started by bin/run on loopback).
+BANKNOTIFY_URL = env_str("BANKNOTIFY_URL", "http://127.0.0.1:8101")
+BANKNOTIFY_API_KEY = env_str("BANKNOTIFY_API_KEY", "sandbox-banknotify-key" if DEBUG else "")
+BANKNOTIFY_WEBHOOK_SECRET = env_str(
+    "BANKNOTIFY_WEBHOOK_SECRET", "sandbox-banknotify-secret" if DEBUG else ""
+)
+BANKNOTIFY_TOLERANCE_SECONDS = env_int("BANKNOTIFY_TOLERANCE_SECONDS", 300)

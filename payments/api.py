@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from ninja import Header, Router
+from ninja.pagination import paginate
+
+from core.errors import NotAuthenticated, ValidationFailed
+from core.idempotency import run_idempotent
+from merchants.auth import merchant_auth, principal
+from merchants.selectors import merchant_for
+
+from . import selectors, services
+from .providers import banknotify
+from .schemas import IntentIn, IntentOut, RefundIn, WebhookAck
+
+router = Router(tags=["payments"])
+
+
+@router.post(
+    "/intents", response={201: IntentOut, 200: IntentOut}, auth=merchant_auth,
+    summary="Create a payment intent (dynamic VietQR); honours Idempotency-Key",
+)
+def create_intent(
+    request: HttpRequest,
+    payload: IntentIn,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+):
+    who = principal(request)
+    merchant = merchant_for(principal=who, merchant_id=payload.merchant_id)
+
+    def handler():
+        intent = services.intent_create(
+            merchant=merchant, amount=payload.amount, actor=who.user, actor_label=who.label,
+            reference=payload.reference, description=payload.description,
+        )
+        return 201, IntentOut.from_orm(intent).model_dump(mode="json")
+
+    return run_idempotent(
+        scope=who.label, key=idempotency_key, method="POST", path=request.path,
+        payload=payload.dict(), handler=handler,
+    )
+
+
+@router.get("/intents", response=list[IntentOut], auth=merchant_auth)
+@paginate
+def list_intents(
+    request: HttpRequest, merchant_id: int, status: str = "", reference: str = ""
+):
+    merchant = merchant_for(principal=principal(request), merchant_id=merchant_id)
+    return selectors.intents_of(merchant=merchant, status=status, reference=reference)
+
+
+@router.get("/intents/{intent_id}", response=IntentOut, auth=merchant_auth)
+def get_intent(request: HttpRequest, intent_id: int):
+    return selectors.intent_for(principal=principal(request), intent_id=intent_id)
+
+
+@router.post("/intents/{intent_id}/cancel", response=IntentOut, auth=merchant_auth)
+def cancel_intent(request: HttpRequest, intent_id: int):
+    who = principal(request)
+    intent = selectors.intent_for(principal=who, intent_id=intent_id)
+    return services.intent_cancel(intent_id=intent.pk, actor=who.user, actor_label=who.label)
+
+
+@router.post("/intents/{intent_id}/refund", response=IntentOut, auth=merchant_auth)
+def refund_intent(request: HttpRequest, intent_id: int, payload: RefundIn):
+    who = principal(request)
+    intent = selectors.intent_for(principal=who, intent_id=intent_id, owner=True)
+    return services.intent_refund(
+        intent_id=intent.pk, amount=payload.amount, reason=payload.reason, actor=who.user,
+        actor_label=who.label,
+    )
+
+
+@router.post(
+    "/webhooks/banknotify", response={200: WebhookAck}, auth=None,
+    summary="Bank-notification webhook (authenticated by its HMAC signature only)",
+)
+def banknotify_webhook(request: HttpRequest):
+    body = request.body
+    try:
+        banknotify.verify_signature(
+            body, request.headers.get(banknotify.SIGNATURE_HEADER),
+            settings.BANKNOTIFY_WEBHOOK_SECRET, tolerance=settings.BANKNOTIFY_TOLERANCE_SECONDS,
+        )
+    except banknotify.SignatureError as exc:
+        raise NotAuthenticated(
+            _("Chữ ký thông báo ngân hàng không hợp lệ."), code="bad_signature"
+        ) from exc
+    try:
+        tx = banknotify.parse_notification(body)
+    except banknotify.PayloadError as exc:
+        raise ValidationFailed(str(exc), code="bad_payload") from exc
+    row = services.notification_receive(tx=tx)
+    return 200, {"success": True, "outcome": row.outcome}

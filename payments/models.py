@@ -1,0 +1,173 @@
+"""MONEY ENGINE data: payment intents, bank notifications (stored first), the ledger.
+
+Vietnamese terms: *chuyển khoản* is a bank transfer; *nội dung chuyển khoản* the transfer message
+that carries our reference code; *khách vãng lai* a walk-in payer (a transfer to the stall's
+static QR with no sale attached).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from merchants.models import BankAccount, Merchant
+
+# NAPAS 247 instant transfers: banks allow at most 500 million đồng per transfer.
+MIN_INTENT_AMOUNT = 1_000
+MAX_INTENT_AMOUNT = 500_000_000
+
+
+class PaymentIntent(models.Model):
+    """One request to be paid a given amount, shown as a dynamic VietQR with a reference code."""
+
+    class Status(models.TextChoices):
+        REQUIRES_PAYMENT = "requires_payment", _("Chờ thanh toán")
+        SUCCEEDED = "succeeded", _("Đã thanh toán")
+        EXPIRED = "expired", _("Hết hạn")
+        CANCELED = "canceled", _("Đã hủy")
+        PARTIALLY_REFUNDED = "partially_refunded", _("Hoàn một phần")
+        REFUNDED = "refunded", _("Đã hoàn tiền")
+
+    class Method(models.TextChoices):
+        BANK_QR = "bank_qr", _("Chuyển khoản VietQR")
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="intents")
+    amount = models.BigIntegerField(_("số tiền"))
+    # Short unique code in the transfer message, e.g. "CS7K2QX"; the bank sends it back.
+    reference_code = models.CharField(max_length=12, unique=True)
+    method = models.CharField(max_length=16, choices=Method.choices, default=Method.BANK_QR)
+    status = models.CharField(
+        max_length=24, choices=Status.choices, default=Status.REQUIRES_PAYMENT, db_index=True
+    )
+    # The receiving account, copied at creation: the QR shown must stay what was paid to.
+    bank_account = models.ForeignKey(BankAccount, null=True, on_delete=models.SET_NULL)
+    bank_bin = models.CharField(max_length=6)
+    account_number = models.CharField(max_length=19)
+    account_holder = models.CharField(max_length=50)
+    qr_payload = models.TextField()
+    # Opaque reference of the caller (an order number, later).
+    reference = models.CharField(max_length=64, blank=True, db_index=True)
+    description = models.CharField(max_length=140, blank=True)
+    amount_received = models.BigIntegerField(default=0)
+    amount_refunded = models.BigIntegerField(default=0)
+    bank_reference = models.CharField(max_length=64, blank=True)
+    expires_at = models.DateTimeField()
+    succeeded_at = models.DateTimeField(null=True, blank=True)
+    canceled_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_via = models.CharField(max_length=80, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gte=MIN_INTENT_AMOUNT) & Q(amount__lte=MAX_INTENT_AMOUNT),
+                name="intent_amount_within_limits",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_refunded__gte=0) & Q(amount_refunded__lte=models.F("amount_received")),
+                name="intent_refund_not_above_received",
+            ),
+        ]
+        indexes = [models.Index(fields=["merchant", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.reference_code} {self.amount} đ ({self.status})"
+
+    @property
+    def overpaid_amount(self) -> int:
+        return max(0, self.amount_received - self.amount) if self.amount_received else 0
+
+    @property
+    def refundable_amount(self) -> int:
+        return self.amount_received - self.amount_refunded
+
+
+class BankNotification(models.Model):
+    """A bank-notification webhook as received: stored before anything else happens."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", _("Chưa xử lý")
+        SETTLED = "settled", _("Đã khớp đơn")
+        LATE = "late", _("Khớp đơn đã hết hạn")
+        WALK_IN = "walk_in", _("Khách chuyển khoản không kèm đơn")
+        UNDERPAID = "underpaid", _("Chuyển thiếu")
+        ALREADY_PAID = "already_paid", _("Đơn đã được trả trước đó")
+        AFTER_CANCEL = "after_cancel", _("Trả vào đơn đã hủy")
+        UNKNOWN_ACCOUNT = "unknown_account", _("Tài khoản không thuộc Chợ Số")
+        OUTGOING = "outgoing", _("Tiền ra")
+
+    provider_id = models.CharField(max_length=64, unique=True)
+    source = models.CharField(max_length=24, default="banknotify")
+    payload = models.JSONField()
+    bank_bin = models.CharField(max_length=6)
+    account_number = models.CharField(max_length=19)
+    transfer_type = models.CharField(max_length=8)
+    amount = models.BigIntegerField()
+    description = models.CharField(max_length=255, blank=True)
+    bank_reference = models.CharField(max_length=64, blank=True)
+    counter_name = models.CharField(max_length=120, blank=True)
+    transaction_date = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    received_via = models.CharField(max_length=16, default="webhook")  # or "reconcile"
+    outcome = models.CharField(
+        max_length=16, choices=Outcome.choices, default=Outcome.PENDING, db_index=True
+    )
+    merchant = models.ForeignKey(
+        Merchant, null=True, blank=True, on_delete=models.PROTECT, related_name="bank_notifications"
+    )
+    intent = models.ForeignKey(
+        PaymentIntent, null=True, blank=True, on_delete=models.PROTECT, related_name="notifications"
+    )
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.provider_id} {self.amount} đ → {self.account_number} ({self.outcome})"
+
+
+class LedgerEntry(models.Model):
+    """Append-only money record per merchant; a balance is the sum of its entries."""
+
+    class Kind(models.TextChoices):
+        SETTLEMENT = "settlement", _("Thanh toán khớp đơn")
+        WALK_IN = "walk_in", _("Khách chuyển khoản")
+        UNMATCHED = "unmatched", _("Tiền vào chưa khớp đơn")
+        REFUND = "refund", _("Hoàn tiền")
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="ledger")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    amount = models.BigIntegerField()  # positive in, negative out
+    intent = models.ForeignKey(
+        PaymentIntent, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger"
+    )
+    notification = models.ForeignKey(
+        BankNotification, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger"
+    )
+    # Attention for the trader: an overpayment, a tiny walk-in (possible "bait"), an underpayment.
+    flag = models.CharField(max_length=24, blank=True)
+    memo = models.CharField(max_length=255, blank=True)
+    actor_label = models.CharField(max_length=120)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One money entry per notification, whatever happens to its deliveries.
+            models.UniqueConstraint(
+                fields=["notification"],
+                condition=Q(notification__isnull=False),
+                name="one_ledger_entry_per_notification",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id} {self.kind} {self.amount}"

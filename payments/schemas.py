@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from ninja import Schema
+
+
+class IntentIn(Schema):
+    merchant_id: int
+    amount: int
+    reference: str = ""
+    description: str = ""
+
+
+class IntentOut(Schema):
+    id: int
+    merchant_id: int
+    amount: int
+    status: str
+    method: str
+    reference_code: str
+    reference: str
+    description: str
+    qr_payload: str
+    bank_bin: str
+    account_number: str
+    account_holder: str
+    amount_received: int
+    amount_refunded: int
+    overpaid_amount: int
+    bank_reference: str
+    expires_at: datetime
+    succeeded_at: datetime | None
+    canceled_at: datetime | None
+    created_at: datetime
+
+
+class RefundIn(Schema):
+    amount: int
+    reason: str
+
+
+class WebhookAck(Schema):
+    success: bool
+    outcome: str | None = None

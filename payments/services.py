@@ -1,0 +1,339 @@
+"""Writes of the money engine: intents, notifications, settlement, refunds, expiry.
+
+Settlement path (ARCHITECTURE.md invariant 1): a notification is stored first (unique by the
+provider's id), then processed under a row lock in a durable transaction that settles at most
+once and writes the ledger; news is published after commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.audit import audit_record
+from core.errors import Conflict, ValidationFailed
+from core.locking import lock_row
+from merchants.models import BankAccount, Merchant, User
+
+from . import events, vietqr
+from .models import (
+    MAX_INTENT_AMOUNT,
+    MIN_INTENT_AMOUNT,
+    BankNotification,
+    LedgerEntry,
+    PaymentIntent,
+)
+from .providers.banknotify import BankTransaction
+from .signals import payment_succeeded, walk_in_received
+
+log = logging.getLogger(__name__)
+
+# Reference codes: "CS" + 5 characters from an alphabet without look-alikes (no 0/O, 1/I/L, 2/Z,
+# 8/B, G/6, Q, S/5): readable aloud and safe to retype from a bank statement.
+CODE_PREFIX = "CS"
+CODE_ALPHABET = "ACDEFHJKMNPRTUVWXY34679"
+CODE_LENGTH = 5
+_CODE_IN_TEXT = re.compile(rf"{CODE_PREFIX}[{CODE_ALPHABET}]{{{CODE_LENGTH}}}")
+
+S = PaymentIntent.Status
+O = BankNotification.Outcome  # noqa: E741
+
+
+def new_reference_code() -> str:
+    return CODE_PREFIX + "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def find_reference_codes(description: str) -> list[str]:
+    """Codes in a transfer message, tolerant of case, spaces, dashes, dots and bank prefixes.
+
+    'MBVCB.3278123.cs7k-2qx.CT tu 0123' -> ['CS7K2QX']. Every candidate is returned; the caller
+    keeps the one that names an intent of the receiving merchant.
+    """
+    squeezed = re.sub(r"[^A-Z0-9]", "", description.upper())
+    found: list[str] = []
+    for start in range(len(squeezed)):
+        match = _CODE_IN_TEXT.match(squeezed, start)
+        if match and match.group(0) not in found:
+            found.append(match.group(0))
+    return found
+
+
+def _actor_label(actor: Any, fallback: str) -> str:
+    if getattr(actor, "is_authenticated", False):
+        return f"user:{actor.pk}"
+    return fallback
+
+
+# --- intents ----------------------------------------------------------------------------------
+
+
+def intent_create(
+    *,
+    merchant: Merchant,
+    amount: int,
+    actor: User | None = None,
+    actor_label: str = "",
+    reference: str = "",
+    description: str = "",
+    ttl_minutes: int | None = None,
+) -> PaymentIntent:
+    """Ask to be paid `amount` đồng to the merchant's default bank account, by dynamic VietQR."""
+    if not isinstance(amount, int) or isinstance(amount, bool):
+        raise ValidationFailed(fields={"amount": [_("Số tiền là số đồng nguyên.")]})
+    if not MIN_INTENT_AMOUNT <= amount <= MAX_INTENT_AMOUNT:
+        raise ValidationFailed(
+            fields={"amount": [_("Số tiền chuyển khoản từ 1.000 đ đến 500.000.000 đ mỗi lần.")]}
+        )
+    account = merchant.bank_accounts.filter(is_default=True).first()
+    if account is None:
+        raise ValidationFailed(
+            _("Cửa hàng chưa có tài khoản ngân hàng nhận tiền."), code="no_bank_account"
+        )
+    ttl = ttl_minutes if ttl_minutes is not None else settings.PAYMENT_INTENT_TTL_MINUTES
+    for _attempt in range(5):
+        code = new_reference_code()
+        payload = vietqr.build(
+            bin=account.bank_bin, account=account.account_number, amount=amount, purpose=code
+        )
+        try:
+            with transaction.atomic():
+                intent = PaymentIntent.objects.create(
+                    merchant=merchant, amount=amount, reference_code=code,
+                    bank_account=account, bank_bin=account.bank_bin,
+                    account_number=account.account_number, account_holder=account.holder_name,
+                    qr_payload=payload, reference=reference[:64], description=description[:140],
+                    expires_at=timezone.now() + timedelta(minutes=ttl),
+                    created_by=actor if getattr(actor, "is_authenticated", False) else None,
+                    created_via=_actor_label(actor, actor_label or "system"),
+                )
+                audit_record(
+                    actor=actor, actor_label=intent.created_via, action="intent.create",
+                    target=intent, data={"amount": amount, "code": code},
+                )
+            return intent
+        except IntegrityError:
+            continue  # reference code collision: draw again
+    raise Conflict(_("Không tạo được mã thanh toán, vui lòng thử lại."))  # pragma: no cover
+
+
+def intent_cancel(*, intent_id: int, actor: Any, actor_label: str = "") -> PaymentIntent:
+    with transaction.atomic(durable=True):
+        intent = lock_row(PaymentIntent, intent_id)
+        if intent.status == S.CANCELED:
+            return intent
+        if intent.status != S.REQUIRES_PAYMENT:
+            raise Conflict(
+                _("Chỉ hủy được yêu cầu đang chờ thanh toán."), code="intent_not_cancelable"
+            )
+        intent.status = S.CANCELED
+        intent.canceled_at = timezone.now()
+        intent.save(update_fields=["status", "canceled_at", "updated_at"])
+        audit_record(
+            actor=actor, actor_label=_actor_label(actor, actor_label), action="intent.cancel",
+            target=intent,
+        )
+    return intent
+
+
+def intents_expire_due(*, now=None) -> int:
+    """Expire intents past their time (the periodic task calls this). Returns how many."""
+    now = now or timezone.now()
+    expired = 0
+    due = PaymentIntent.objects.filter(status=S.REQUIRES_PAYMENT, expires_at__lte=now)
+    for intent_id in due.values_list("id", flat=True)[:1000]:
+        with transaction.atomic(durable=True):
+            intent = lock_row(PaymentIntent, intent_id)
+            if intent.status != S.REQUIRES_PAYMENT or intent.expires_at > now:
+                continue
+            intent.status = S.EXPIRED
+            intent.save(update_fields=["status", "updated_at"])
+            audit_record(
+                actor=None, actor_label="task:expire", action="intent.expire", target=intent
+            )
+            expired += 1
+    return expired
+
+
+def intent_refund(
+    *, intent_id: int, amount: int, reason: str, actor: Any, actor_label: str = ""
+) -> PaymentIntent:
+    """Record money given back (for a bank transfer: a payout the trader made)."""
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise ValidationFailed(fields={"amount": [_("Số tiền hoàn là số đồng nguyên dương.")]})
+    if not reason.strip():
+        raise ValidationFailed(fields={"reason": [_("Vui lòng ghi lý do hoàn tiền.")]})
+    label = _actor_label(actor, actor_label)
+    with transaction.atomic(durable=True):
+        intent = lock_row(PaymentIntent, intent_id)
+        if intent.status not in (S.SUCCEEDED, S.PARTIALLY_REFUNDED):
+            raise Conflict(_("Chỉ hoàn tiền cho khoản đã thanh toán."), code="intent_not_paid")
+        if amount > intent.refundable_amount:
+            raise ValidationFailed(
+                fields={"amount": [_("Số tiền hoàn vượt quá số đã nhận.")]}, code="refund_too_large"
+            )
+        intent.amount_refunded += amount
+        intent.status = (
+            S.REFUNDED if intent.amount_refunded == intent.amount_received else S.PARTIALLY_REFUNDED
+        )
+        intent.save(update_fields=["amount_refunded", "status", "updated_at"])
+        LedgerEntry.objects.create(
+            merchant_id=intent.merchant_id, kind=LedgerEntry.Kind.REFUND, amount=-amount,
+            intent=intent, memo=reason.strip()[:255], actor_label=label,
+        )
+        audit_record(
+            actor=actor, actor_label=label, action="intent.refund", target=intent, reason=reason,
+            data={"amount": amount},
+        )
+    return intent
+
+
+# --- bank notifications -----------------------------------------------------------------------
+
+
+def notification_store(
+    *, tx: BankTransaction, via: str = "webhook"
+) -> tuple[BankNotification, bool]:
+    """Store a notification exactly once. Returns (row, created)."""
+    try:
+        with transaction.atomic():
+            row = BankNotification.objects.create(
+                provider_id=tx.provider_id, payload=tx.raw, bank_bin=tx.bank_bin,
+                account_number=tx.account_number, transfer_type=tx.transfer_type,
+                amount=tx.amount, description=tx.description, bank_reference=tx.bank_reference,
+                counter_name=tx.counter_name, transaction_date=tx.transaction_date,
+                received_via=via,
+            )
+        return row, True
+    except IntegrityError:
+        return BankNotification.objects.get(provider_id=tx.provider_id), False
+
+
+def _match_intent(notification: BankNotification, merchant_id: int) -> PaymentIntent | None:
+    codes = find_reference_codes(notification.description)
+    if not codes:
+        return None
+    candidates = PaymentIntent.objects.filter(merchant_id=merchant_id, reference_code__in=codes)
+    candidate_id = candidates.values_list("id", flat=True).first()
+    return lock_row(PaymentIntent, candidate_id) if candidate_id else None
+
+
+def notification_process(*, notification_id: int) -> BankNotification:
+    """Settle, record a walk-in, or flag — exactly once per notification."""
+    after_commit: list[tuple[str, dict[str, Any]]] = []
+    with transaction.atomic(durable=True):
+        n = lock_row(BankNotification, notification_id)
+        if n.processed_at is not None:
+            return n
+        label = f"webhook:{n.source}:{n.provider_id}"
+        account = (
+            BankAccount.objects.filter(bank_bin=n.bank_bin, account_number=n.account_number)
+            .order_by("id")
+            .first()
+        )
+        if n.transfer_type != "in":
+            n.outcome = O.OUTGOING
+        elif account is None:
+            n.outcome = O.UNKNOWN_ACCOUNT
+            log.warning("bank notification %s for an unknown account %s", n.provider_id,
+                        n.account_number)
+        else:
+            n.merchant_id = account.merchant_id
+            intent = _match_intent(n, account.merchant_id)
+            n.outcome, entry = _apply(n, intent, label)
+            if entry is not None:
+                entry.save()
+            if n.outcome in (O.SETTLED, O.LATE) and entry is not None:
+                after_commit.append(("payment_succeeded", _event(n, intent, flag=entry.flag)))
+            elif entry is not None:
+                after_commit.append(("payment_received", _event(n, intent, flag=entry.flag)))
+        n.processed_at = timezone.now()
+        n.save(update_fields=["outcome", "merchant", "intent", "processed_at"])
+        audit_record(
+            actor=None, actor_label=label, action=f"bank_notification.{n.outcome}", target=n,
+            data={"amount": n.amount, "intent": n.intent_id},
+        )
+        transaction.on_commit(lambda: _announce(n, after_commit))
+    return n
+
+
+def _apply(
+    n: BankNotification, intent: PaymentIntent | None, label: str
+) -> tuple[str, LedgerEntry | None]:
+    """Decide what a transfer in means; change the intent; return (outcome, ledger entry)."""
+
+    def entry(kind: str, flag: str = "", memo: str = "") -> LedgerEntry:
+        return LedgerEntry(
+            merchant_id=n.merchant_id, kind=kind, amount=n.amount, intent=intent,
+            notification=n, flag=flag, memo=memo or n.description[:255], actor_label=label,
+        )
+
+    if intent is None:
+        flag = "small" if n.amount < settings.WALK_IN_BAIT_BELOW else ""
+        return O.WALK_IN, entry(LedgerEntry.Kind.WALK_IN, flag=flag)
+    n.intent = intent
+    if intent.status in (S.SUCCEEDED, S.PARTIALLY_REFUNDED, S.REFUNDED):
+        return O.ALREADY_PAID, entry(LedgerEntry.Kind.UNMATCHED, flag="already_paid")
+    if intent.status == S.CANCELED:
+        return O.AFTER_CANCEL, entry(LedgerEntry.Kind.UNMATCHED, flag="after_cancel")
+    if n.amount < intent.amount:
+        return O.UNDERPAID, entry(LedgerEntry.Kind.UNMATCHED, flag="underpaid")
+    late = intent.status == S.EXPIRED
+    intent.status = S.SUCCEEDED
+    intent.amount_received = n.amount
+    intent.bank_reference = n.bank_reference
+    intent.succeeded_at = timezone.now()
+    intent.save(
+        update_fields=["status", "amount_received", "bank_reference", "succeeded_at", "updated_at"]
+    )
+    flag = "overpaid" if n.amount > intent.amount else ("late" if late else "")
+    return (O.LATE if late else O.SETTLED), entry(LedgerEntry.Kind.SETTLEMENT, flag=flag)
+
+
+def _event(n: BankNotification, intent: PaymentIntent | None, flag: str = "") -> dict[str, Any]:
+    return {
+        "notification_id": n.pk,
+        "intent_id": intent.pk if intent else None,
+        "reference_code": intent.reference_code if intent else None,
+        "amount": n.amount,
+        "expected_amount": intent.amount if intent else None,
+        "outcome": n.outcome,
+        "flag": flag,
+        "bank_reference": n.bank_reference,
+        "counter_name": n.counter_name,
+        "at": timezone.localtime(n.transaction_date).isoformat(),
+    }
+
+
+def _announce(n: BankNotification, news: list[tuple[str, dict[str, Any]]]) -> None:
+    for kind, event in news:
+        event["type"] = kind
+        try:
+            events.publish(n.merchant_id, event)  # type: ignore[arg-type]
+        except Exception:  # the money is settled; a lost live event is recovered on reconnect
+            log.exception("could not publish live payment event for %s", n.provider_id)
+        if kind == "payment_succeeded":
+            payment_succeeded.send_robust(
+                sender=PaymentIntent, intent_id=event["intent_id"], merchant_id=n.merchant_id,
+                amount=n.amount, reference=n.intent.reference if n.intent else "",
+            )
+        elif event["outcome"] == O.WALK_IN:
+            walk_in_received.send_robust(
+                sender=BankNotification, notification_id=n.pk, merchant_id=n.merchant_id,
+                amount=n.amount,
+            )
+
+
+def notification_receive(*, tx: BankTransaction, via: str = "webhook") -> BankNotification:
+    """Store, then process. A duplicate delivery is acknowledged and changes nothing."""
+    row, created = notification_store(tx=tx, via=via)
+    if created or row.processed_at is None:
+        row = notification_process(notification_id=row.pk)
+    return row

@@ -1,0 +1,19 @@
+"""Thin Celery tasks: they call services. Scheduled by celery beat (see config/celery.py)."""
+
+from celery import shared_task
+
+from .reconcile import reconcile_bank_transactions
+from .services import intents_expire_due
+
+
+@shared_task(name="payments.expire_intents")
+def expire_intents() -> int:
+    return intents_expire_due()
+
+
+@shared_task(
+    name="payments.reconcile", autoretry_for=(Exception,), retry_backoff=True,
+    retry_backoff_max=600, max_retries=5,
+)
+def reconcile() -> dict[str, int]:
+    return reconcile_bank_transactions()

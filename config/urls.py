@@ -16,6 +16,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("merchants.urls")),
     path("", include("market.urls")),
+    path("", include("payments.urls")),
 ]
 
 if settings.DEBUG:

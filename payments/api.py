@@ -19,7 +19,9 @@ router = Router(tags=["payments"])
 
 
 @router.post(
-    "/intents", response={201: IntentOut, 200: IntentOut}, auth=merchant_auth,
+    "/intents",
+    response={201: IntentOut, 200: IntentOut},
+    auth=merchant_auth,
     summary="Create a payment intent (dynamic VietQR); honours Idempotency-Key",
 )
 def create_intent(
@@ -32,22 +34,28 @@ def create_intent(
 
     def handler():
         intent = services.intent_create(
-            merchant=merchant, amount=payload.amount, actor=who.user, actor_label=who.label,
-            reference=payload.reference, description=payload.description,
+            merchant=merchant,
+            amount=payload.amount,
+            actor=who.user,
+            actor_label=who.label,
+            reference=payload.reference,
+            description=payload.description,
         )
         return 201, IntentOut.from_orm(intent).model_dump(mode="json")
 
     return run_idempotent(
-        scope=who.label, key=idempotency_key, method="POST", path=request.path,
-        payload=payload.dict(), handler=handler,
+        scope=who.label,
+        key=idempotency_key,
+        method="POST",
+        path=request.path,
+        payload=payload.dict(),
+        handler=handler,
     )
 
 
 @router.get("/intents", response=list[IntentOut], auth=merchant_auth)
 @paginate
-def list_intents(
-    request: HttpRequest, merchant_id: int, status: str = "", reference: str = ""
-):
+def list_intents(request: HttpRequest, merchant_id: int, status: str = "", reference: str = ""):
     merchant = merchant_for(principal=principal(request), merchant_id=merchant_id)
     return selectors.intents_of(merchant=merchant, status=status, reference=reference)
 
@@ -69,21 +77,28 @@ def refund_intent(request: HttpRequest, intent_id: int, payload: RefundIn):
     who = principal(request)
     intent = selectors.intent_for(principal=who, intent_id=intent_id, owner=True)
     return services.intent_refund(
-        intent_id=intent.pk, amount=payload.amount, reason=payload.reason, actor=who.user,
+        intent_id=intent.pk,
+        amount=payload.amount,
+        reason=payload.reason,
+        actor=who.user,
         actor_label=who.label,
     )
 
 
 @router.post(
-    "/webhooks/banknotify", response={200: WebhookAck}, auth=None,
+    "/webhooks/banknotify",
+    response={200: WebhookAck},
+    auth=None,
     summary="Bank-notification webhook (authenticated by its HMAC signature only)",
 )
 def banknotify_webhook(request: HttpRequest):
     body = request.body
     try:
         banknotify.verify_signature(
-            body, request.headers.get(banknotify.SIGNATURE_HEADER),
-            settings.BANKNOTIFY_WEBHOOK_SECRET, tolerance=settings.BANKNOTIFY_TOLERANCE_SECONDS,
+            body,
+            request.headers.get(banknotify.SIGNATURE_HEADER),
+            settings.BANKNOTIFY_WEBHOOK_SECRET,
+            tolerance=settings.BANKNOTIFY_TOLERANCE_SECONDS,
         )
     except banknotify.SignatureError as exc:
         raise NotAuthenticated(

@@ -71,7 +71,8 @@ class PaymentIntent(models.Model):
                 name="intent_amount_within_limits",
             ),
             models.CheckConstraint(
-                condition=Q(amount_refunded__gte=0) & Q(amount_refunded__lte=models.F("amount_received")),
+                condition=Q(amount_refunded__gte=0)
+                & Q(amount_refunded__lte=models.F("amount_received")),
                 name="intent_refund_not_above_received",
             ),
         ]

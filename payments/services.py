@@ -106,17 +106,26 @@ def intent_create(
         try:
             with transaction.atomic():
                 intent = PaymentIntent.objects.create(
-                    merchant=merchant, amount=amount, reference_code=code,
-                    bank_account=account, bank_bin=account.bank_bin,
-                    account_number=account.account_number, account_holder=account.holder_name,
-                    qr_payload=payload, reference=reference[:64], description=description[:140],
+                    merchant=merchant,
+                    amount=amount,
+                    reference_code=code,
+                    bank_account=account,
+                    bank_bin=account.bank_bin,
+                    account_number=account.account_number,
+                    account_holder=account.holder_name,
+                    qr_payload=payload,
+                    reference=reference[:64],
+                    description=description[:140],
                     expires_at=timezone.now() + timedelta(minutes=ttl),
                     created_by=actor if getattr(actor, "is_authenticated", False) else None,
                     created_via=_actor_label(actor, actor_label or "system"),
                 )
                 audit_record(
-                    actor=actor, actor_label=intent.created_via, action="intent.create",
-                    target=intent, data={"amount": amount, "code": code},
+                    actor=actor,
+                    actor_label=intent.created_via,
+                    action="intent.create",
+                    target=intent,
+                    data={"amount": amount, "code": code},
                 )
             return intent
         except IntegrityError:
@@ -137,7 +146,9 @@ def intent_cancel(*, intent_id: int, actor: Any, actor_label: str = "") -> Payme
         intent.canceled_at = timezone.now()
         intent.save(update_fields=["status", "canceled_at", "updated_at"])
         audit_record(
-            actor=actor, actor_label=_actor_label(actor, actor_label), action="intent.cancel",
+            actor=actor,
+            actor_label=_actor_label(actor, actor_label),
+            action="intent.cancel",
             target=intent,
         )
     return intent
@@ -185,11 +196,19 @@ def intent_refund(
         )
         intent.save(update_fields=["amount_refunded", "status", "updated_at"])
         LedgerEntry.objects.create(
-            merchant_id=intent.merchant_id, kind=LedgerEntry.Kind.REFUND, amount=-amount,
-            intent=intent, memo=reason.strip()[:255], actor_label=label,
+            merchant_id=intent.merchant_id,
+            kind=LedgerEntry.Kind.REFUND,
+            amount=-amount,
+            intent=intent,
+            memo=reason.strip()[:255],
+            actor_label=label,
         )
         audit_record(
-            actor=actor, actor_label=label, action="intent.refund", target=intent, reason=reason,
+            actor=actor,
+            actor_label=label,
+            action="intent.refund",
+            target=intent,
+            reason=reason,
             data={"amount": amount},
         )
     return intent
@@ -205,10 +224,16 @@ def notification_store(
     try:
         with transaction.atomic():
             row = BankNotification.objects.create(
-                provider_id=tx.provider_id, payload=tx.raw, bank_bin=tx.bank_bin,
-                account_number=tx.account_number, transfer_type=tx.transfer_type,
-                amount=tx.amount, description=tx.description, bank_reference=tx.bank_reference,
-                counter_name=tx.counter_name, transaction_date=tx.transaction_date,
+                provider_id=tx.provider_id,
+                payload=tx.raw,
+                bank_bin=tx.bank_bin,
+                account_number=tx.account_number,
+                transfer_type=tx.transfer_type,
+                amount=tx.amount,
+                description=tx.description,
+                bank_reference=tx.bank_reference,
+                counter_name=tx.counter_name,
+                transaction_date=tx.transaction_date,
                 received_via=via,
             )
         return row, True
@@ -242,8 +267,9 @@ def notification_process(*, notification_id: int) -> BankNotification:
             n.outcome = O.OUTGOING
         elif account is None:
             n.outcome = O.UNKNOWN_ACCOUNT
-            log.warning("bank notification %s for an unknown account %s", n.provider_id,
-                        n.account_number)
+            log.warning(
+                "bank notification %s for an unknown account %s", n.provider_id, n.account_number
+            )
         else:
             n.merchant_id = account.merchant_id
             intent = _match_intent(n, account.merchant_id)
@@ -257,7 +283,10 @@ def notification_process(*, notification_id: int) -> BankNotification:
         n.processed_at = timezone.now()
         n.save(update_fields=["outcome", "merchant", "intent", "processed_at"])
         audit_record(
-            actor=None, actor_label=label, action=f"bank_notification.{n.outcome}", target=n,
+            actor=None,
+            actor_label=label,
+            action=f"bank_notification.{n.outcome}",
+            target=n,
             data={"amount": n.amount, "intent": n.intent_id},
         )
         transaction.on_commit(lambda: _announce(n, after_commit))
@@ -271,8 +300,14 @@ def _apply(
 
     def entry(kind: str, flag: str = "", memo: str = "") -> LedgerEntry:
         return LedgerEntry(
-            merchant_id=n.merchant_id, kind=kind, amount=n.amount, intent=intent,
-            notification=n, flag=flag, memo=memo or n.description[:255], actor_label=label,
+            merchant_id=n.merchant_id,
+            kind=kind,
+            amount=n.amount,
+            intent=intent,
+            notification=n,
+            flag=flag,
+            memo=memo or n.description[:255],
+            actor_label=label,
         )
 
     if intent is None:
@@ -321,12 +356,17 @@ def _announce(n: BankNotification, news: list[tuple[str, dict[str, Any]]]) -> No
             log.exception("could not publish live payment event for %s", n.provider_id)
         if kind == "payment_succeeded":
             payment_succeeded.send_robust(
-                sender=PaymentIntent, intent_id=event["intent_id"], merchant_id=n.merchant_id,
-                amount=n.amount, reference=n.intent.reference if n.intent else "",
+                sender=PaymentIntent,
+                intent_id=event["intent_id"],
+                merchant_id=n.merchant_id,
+                amount=n.amount,
+                reference=n.intent.reference if n.intent else "",
             )
         elif event["outcome"] == O.WALK_IN:
             walk_in_received.send_robust(
-                sender=BankNotification, notification_id=n.pk, merchant_id=n.merchant_id,
+                sender=BankNotification,
+                notification_id=n.pk,
+                merchant_id=n.merchant_id,
                 amount=n.amount,
             )
 

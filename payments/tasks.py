@@ -12,8 +12,11 @@ def expire_intents() -> int:
 
 
 @shared_task(
-    name="payments.reconcile", autoretry_for=(Exception,), retry_backoff=True,
-    retry_backoff_max=600, max_retries=5,
+    name="payments.reconcile",
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=5,
 )
 def reconcile() -> dict[str, int]:
     return reconcile_bank_transactions()

@@ -51,7 +51,11 @@ def sign(body: bytes, secret: str, timestamp: int | None = None) -> str:
 
 
 def verify_signature(
-    body: bytes, header: str | None, secret: str, *, tolerance: int = DEFAULT_TOLERANCE,
+    body: bytes,
+    header: str | None,
+    secret: str,
+    *,
+    tolerance: int = DEFAULT_TOLERANCE,
     now: float | None = None,
 ) -> None:
     """Raise SignatureError unless the header signs this body with our secret, recently."""

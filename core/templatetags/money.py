@@ -1,0 +1,27 @@
+"""Money in templates: whole đồng with dot grouping, as Vietnamese write it (150.000 đ)."""
+
+from __future__ import annotations
+
+from django import template
+
+register = template.Library()
+
+
+def format_vnd(amount: int) -> str:
+    sign = "−" if amount < 0 else ""
+    return f"{sign}{abs(int(amount)):,}".replace(",", ".") + " đ"
+
+
+@register.filter
+def vnd(amount) -> str:
+    if amount is None or amount == "":
+        return ""
+    return format_vnd(int(amount))
+
+
+@register.filter
+def vnd_signed(amount) -> str:
+    if amount is None or amount == "":
+        return ""
+    value = int(amount)
+    return ("+" if value > 0 else "") + format_vnd(value)

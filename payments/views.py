@@ -1,0 +1,134 @@
+"""The trader's "Thu tiền" (collect money) pages: QR full screen, live confirmation, today's list."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from core.errors import ApplicationError
+from core.vnwords import spoken_amount
+from merchants.banks import bank_by_bin
+from merchants.selectors import Principal, memberships_for_user, merchant_for
+
+from . import events, selectors, services, vietqr
+
+
+def _merchant(request: HttpRequest, merchant_id: int, owner: bool = False):
+    return merchant_for(
+        principal=Principal(user=request.user),  # type: ignore[arg-type]
+        merchant_id=merchant_id,
+        owner=owner,
+    )
+
+
+@login_required
+def collect_start(request: HttpRequest) -> HttpResponse:
+    memberships = list(memberships_for_user(user=request.user))  # type: ignore[arg-type]
+    if len(memberships) == 1:
+        return redirect("collect", merchant_id=memberships[0].merchant_id)
+    return render(request, "payments/choose_merchant.html", {"memberships": memberships})
+
+
+@login_required
+def collect(request: HttpRequest, merchant_id: int) -> HttpResponse:
+    merchant = _merchant(request, merchant_id)
+    error = ""
+    amount_text = ""
+    if request.method == "POST":
+        amount_text = request.POST.get("amount", "")
+        digits = "".join(ch for ch in amount_text if ch.isdigit())
+        try:
+            intent = services.intent_create(
+                merchant=merchant,
+                amount=int(digits) if digits else 0,
+                actor=request.user,
+                description=request.POST.get("description", "")[:140],
+            )
+        except ApplicationError as exc:
+            error = "; ".join(str(m) for msgs in exc.fields.values() for m in msgs) or str(
+                exc.message
+            )
+        else:
+            return redirect("collect_qr", merchant_id=merchant.pk, intent_id=intent.pk)
+    return render(
+        request,
+        "payments/collect.html",
+        {
+            "merchant": merchant,
+            "error": error,
+            "amount_text": amount_text,
+            "has_account": merchant.bank_accounts.exists(),
+            "today": selectors.payments_today(merchant=merchant)[:20],
+        },
+    )
+
+
+@login_required
+def collect_qr(request: HttpRequest, merchant_id: int, intent_id: int) -> HttpResponse:
+    merchant = _merchant(request, merchant_id)
+    intent = selectors.intent_for(principal=Principal(user=request.user), intent_id=intent_id)  # type: ignore[arg-type]
+    if intent.merchant_id != merchant.pk:
+        return redirect("collect_qr", merchant_id=intent.merchant_id, intent_id=intent.pk)
+    bank = bank_by_bin(intent.bank_bin)
+    return render(
+        request,
+        "payments/collect_qr.html",
+        {
+            "merchant": merchant,
+            "intent": intent,
+            "qr_svg": vietqr.qr_svg(intent.qr_payload),
+            "bank_name": bank.short_name if bank else intent.bank_bin,
+            "spoken": _("Đã nhận %(amount)s") % {"amount": spoken_amount(intent.amount_received)}
+            if intent.amount_received
+            else "",
+        },
+    )
+
+
+@login_required
+@require_POST
+def collect_cancel(request: HttpRequest, merchant_id: int, intent_id: int) -> HttpResponse:
+    _merchant(request, merchant_id)
+    intent = selectors.intent_for(principal=Principal(user=request.user), intent_id=intent_id)  # type: ignore[arg-type]
+    try:
+        services.intent_cancel(intent_id=intent.pk, actor=request.user)
+    except ApplicationError:
+        pass  # already paid or expired: the page shows its state
+    return redirect("collect", merchant_id=intent.merchant_id)
+
+
+@login_required
+def payments_today(request: HttpRequest, merchant_id: int) -> HttpResponse:
+    merchant = _merchant(request, merchant_id)
+    entries = list(selectors.payments_today(merchant=merchant))
+    total_in = sum(e.amount for e in entries if e.amount > 0)
+    return render(
+        request,
+        "payments/today.html",
+        {"merchant": merchant, "entries": entries, "total_in": total_in},
+    )
+
+
+@login_required
+def live_events(request: HttpRequest, merchant_id: int) -> StreamingHttpResponse:
+    """Server-Sent Events: each settled or received payment of this merchant, as it happens."""
+    merchant = _merchant(request, merchant_id)
+
+    def stream():
+        yield "retry: 2000\n\n"
+        for event in events.listen(merchant.pk, timeout=15):
+            if event is None:
+                yield ": keep-alive\n\n"
+                continue
+            event["spoken"] = _("Đã nhận %(amount)s") % {"amount": spoken_amount(event["amount"])}
+            yield f"event: {event['type']}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
+
+    response = StreamingHttpResponse(stream(), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response

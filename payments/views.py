@@ -1,7 +1,8 @@
-"""The trader's "Thu tiền" (collect money) pages: QR full screen, live confirmation, today's list."""
+"""The trader's "Thu tiền" (collect money) pages: QR, live confirmation, today's list."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 from django.contrib.auth.decorators import login_required
@@ -95,10 +96,9 @@ def collect_qr(request: HttpRequest, merchant_id: int, intent_id: int) -> HttpRe
 def collect_cancel(request: HttpRequest, merchant_id: int, intent_id: int) -> HttpResponse:
     _merchant(request, merchant_id)
     intent = selectors.intent_for(principal=Principal(user=request.user), intent_id=intent_id)  # type: ignore[arg-type]
-    try:
+    # Already paid or expired: nothing to cancel, the page shows its state.
+    with contextlib.suppress(ApplicationError):
         services.intent_cancel(intent_id=intent.pk, actor=request.user)
-    except ApplicationError:
-        pass  # already paid or expired: the page shows its state
     return redirect("collect", merchant_id=intent.merchant_id)
 
 

@@ -54,7 +54,8 @@ def submit_application(
 
     def handler():
         application = services.stall_application_submit(
-            actor=who.user,  # type: ignore[arg-type]
+            actor=who.user,
+            actor_label=who.label,
             merchant=merchant,
             market=market,
             goods_category=payload.goods_category,

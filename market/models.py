@@ -115,3 +115,46 @@ class StallApplication(models.Model):
 
     def __str__(self) -> str:
         return f"{self.merchant} → {self.market} ({self.get_status_display()})"
+
+
+class StandeeJob(models.Model):
+    """Staff's request to print the QR standees (bảng QR) of every stall of a market as one PDF.
+
+    Built by a Celery task (market/tasks.py) that reports progress in ``done``/``total``; a job
+    ends ``done`` with the PDF, or ``failed`` with the error: never silently.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Đang chờ")
+        RUNNING = "running", _("Đang tạo")
+        DONE = "done", _("Xong")
+        FAILED = "failed", _("Lỗi")
+
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="standee_jobs")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        _("trạng thái"), max_length=16, choices=Status.choices, default=Status.QUEUED
+    )
+    done = models.PositiveIntegerField(_("đã tạo"), default=0)
+    total = models.PositiveIntegerField(_("tổng số sạp"), default=0)
+    # Stalls without a trader or without a default bank account: no page for them.
+    skipped = models.PositiveIntegerField(_("sạp bỏ qua"), default=0)
+    pdf = models.FileField(_("tệp PDF"), upload_to="standees/%Y/%m/", blank=True)
+    error = models.TextField(_("lỗi"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("lượt in bảng QR")
+        verbose_name_plural = _("lượt in bảng QR")
+
+    def __str__(self) -> str:
+        return f"{self.market} · {self.get_status_display()} {self.done}/{self.total}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)

@@ -52,16 +52,19 @@ class StallApplicationOut(Schema):
     decided_at: datetime | None
     created_at: datetime
 
+    # Resolvers also see dicts: the Idempotency-Key path returns the saved, already resolved body.
     @staticmethod
     def resolve_merchant_name(obj) -> str:
-        return obj.merchant.display_name
+        return obj["merchant_name"] if isinstance(obj, dict) else obj.merchant.display_name
 
     @staticmethod
     def resolve_market(obj) -> str:
-        return obj.market.slug
+        return obj["market"] if isinstance(obj, dict) else obj.market.slug
 
     @staticmethod
     def resolve_stall_code(obj) -> str | None:
+        if isinstance(obj, dict):
+            return obj["stall_code"]
         return obj.stall.code if obj.stall_id else None
 
 

@@ -6,7 +6,11 @@ from django.utils.translation import gettext_lazy as _
 from core.errors import NotFound
 from merchants.models import Merchant, User
 
-from .models import Market, Stall, StallApplication
+from .models import Market, Stall, StallApplication, StandeeJob
+
+# Who may print the standees of any stall, one by one or a whole market at once: the market
+# officers who already review applications and assign stalls (no separate role to grant).
+STANDEE_PERMISSION = "market.review_stallapplication"
 
 
 def markets_with_counts() -> QuerySet[Market]:
@@ -79,3 +83,46 @@ def application_of_merchant(*, merchant: Merchant, application_id: int) -> Stall
     if application is None:
         raise NotFound(_("Không tìm thấy đơn đăng ký."))
     return application
+
+
+# --- stall standees (bảng QR) ---------------------------------------------------------------
+
+
+def stall_for_standee(*, user: User, stall_id: int) -> Stall:
+    """The stall if the user may print its standee: a member (owner or cashier) of the stall's
+    merchant, or staff holding STANDEE_PERMISSION. Anyone else: "not found", never "forbidden"."""
+    stalls = Stall.objects.select_related("market", "merchant")
+    if not user.has_perm(STANDEE_PERMISSION):
+        stalls = stalls.filter(merchant__memberships__user=user)
+    stall = stalls.filter(pk=stall_id).first()
+    if stall is None:
+        raise NotFound(_("Không tìm thấy sạp."))
+    return stall
+
+
+def standee_stalls(market: Market) -> QuerySet[Stall]:
+    """Every stall of the market in code order, with what a standee needs, in three queries."""
+    return (
+        market.stalls.select_related("market", "merchant")
+        .prefetch_related("merchant__bank_accounts")
+        .order_by("code")
+    )
+
+
+def standee_counts(*, market: Market) -> tuple[int, int]:
+    """(stalls that get a standee, stalls skipped): a standee needs a trader whose merchant has
+    a default bank account (at most one per merchant, so the join does not duplicate stalls)."""
+    stalls = market.stalls.all()
+    eligible = stalls.filter(merchant__bank_accounts__is_default=True).count()
+    return eligible, stalls.count() - eligible
+
+
+def standee_job_of_market(*, market: Market, job_id: int) -> StandeeJob:
+    job = market.standee_jobs.select_related("market").filter(pk=job_id).first()
+    if job is None:
+        raise NotFound(_("Không tìm thấy lượt in bảng QR."))
+    return job
+
+
+def latest_standee_job(*, market: Market) -> StandeeJob | None:
+    return market.standee_jobs.order_by("-created_at", "-id").first()

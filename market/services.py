@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from functools import partial
 from typing import Any
 
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -12,13 +15,17 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from core.audit import audit_record
-from core.errors import Conflict, PermissionDenied, ValidationFailed
+from core.errors import ApplicationError, Conflict, PermissionDenied, ValidationFailed
 from core.locking import lock_row
 from core.text import nfc, search_key
 from merchants.models import Merchant, User
 from merchants.services import _validated_photo
 
-from .models import GoodsCategory, Market, Stall, StallApplication
+from . import selectors, standee
+from .models import GoodsCategory, Market, Stall, StallApplication, StandeeJob
+from .selectors import STANDEE_PERMISSION
+
+logger = logging.getLogger(__name__)
 
 STALL_CODE = re.compile(r"^[A-Z]{1,3}-?\d{1,4}$")
 REVIEW_PERMISSION = "market.review_stallapplication"
@@ -73,15 +80,19 @@ def stall_create(*, actor: User, market: Market, code: str, goods_category: str)
 
 def stall_application_submit(
     *,
-    actor: User,
+    actor: User | None,
     merchant: Merchant,
     market: Market,
     goods_category: str,
     requested_code: str = "",
     note: str = "",
     document: UploadedFile | None = None,
+    actor_label: str = "",
 ) -> StallApplication:
-    """A trader asks for a stall: a given code, or any free one ("assign me one")."""
+    """A trader asks for a stall: a given code, or any free one ("assign me one").
+
+    actor is None for an API key; actor_label then names the key in the audit row.
+    """
     errors: dict[str, list[Any]] = {}
     if goods_category not in GoodsCategory.values:
         errors["goods_category"] = [_("Chọn ngành hàng trong danh sách.")]
@@ -117,7 +128,12 @@ def stall_application_submit(
             if document is not None:
                 application.document.save(document.name or "document.jpg", document, save=False)
             application.save()
-            audit_record(actor=actor, action="stall_application.submit", target=application)
+            audit_record(
+                actor=actor,
+                action="stall_application.submit",
+                target=application,
+                actor_label=actor_label,
+            )
     except IntegrityError:
         raise Conflict(
             _("Bạn đã có một đơn đang chờ duyệt ở chợ này."), code="application_pending"
@@ -201,3 +217,71 @@ def stall_application_reject(*, actor: User, application_id: int, reason: str) -
             actor=actor, action="stall_application.reject", target=application, reason=reason
         )
     return application
+
+
+# --- stall standees (bảng QR) ---------------------------------------------------------------
+
+
+def standee_job_start(*, actor: User, market: Market) -> StandeeJob:
+    """Queue a job that prints the standees of every stall of the market as one PDF.
+
+    The task is sent after commit; with eager Celery (the embedded default) the job has finished
+    when the outermost transaction commits.
+    """
+    _require_perm(actor, STANDEE_PERMISSION)
+    with transaction.atomic():
+        job = StandeeJob.objects.create(market=market, requested_by=actor)
+        audit_record(actor=actor, action="standee_job.start", target=job)
+        transaction.on_commit(partial(_send_standee_job, job.pk))
+    return job
+
+
+def _send_standee_job(job_id: int) -> None:
+    from .tasks import build_market_standees  # tasks import this module
+
+    build_market_standees.delay(job_id)
+
+
+def _standee_job_update(job_id: int, **fields: Any) -> None:
+    StandeeJob.objects.filter(pk=job_id).update(**fields)
+
+
+def standee_job_run(*, job_id: int) -> StandeeJob:
+    """Build the job's PDF, reporting progress stall by stall. Safe to run twice: only a queued
+    job is claimed. Any error ends the job ``failed`` with the error text, visible to staff."""
+    claimed = StandeeJob.objects.filter(pk=job_id, status=StandeeJob.Status.QUEUED).update(
+        status=StandeeJob.Status.RUNNING, started_at=timezone.now()
+    )
+    job = StandeeJob.objects.select_related("market").get(pk=job_id)
+    if not claimed:
+        return job  # already running elsewhere, done or failed
+    try:
+        eligible, skipped = selectors.standee_counts(market=job.market)
+        _standee_job_update(job_id, total=eligible, skipped=skipped)
+
+        def progress(done: int, total: int) -> None:
+            _standee_job_update(job_id, done=done, total=total)
+
+        pdf = standee.render_market_standees(job.market, progress=progress)
+        job.refresh_from_db()
+        job.pdf.save(f"bang-qr-{job.market.slug}-{job.pk}.pdf", ContentFile(pdf), save=False)
+        _standee_job_update(
+            job_id,
+            pdf=job.pdf.name,
+            status=StandeeJob.Status.DONE,
+            finished_at=timezone.now(),
+        )
+    except Exception as exc:
+        logger.exception("standee job %s failed", job_id)
+        if isinstance(exc, ApplicationError):
+            message = str(exc.message)
+        else:
+            message = f"{type(exc).__name__}: {exc}".rstrip(": ")
+        _standee_job_update(
+            job_id,
+            status=StandeeJob.Status.FAILED,
+            error=message[:2000],
+            finished_at=timezone.now(),
+        )
+    job.refresh_from_db()
+    return job

@@ -13,4 +13,16 @@ urlpatterns = [
         views.review_decide,
         name="review_decide",
     ),
+    path("sap/<int:stall_id>/bang-qr.pdf", views.stall_standee, name="stall_standee"),
+    path("quan-ly/cho/<slug:slug>/bang-qr/", views.market_standees, name="market_standees"),
+    path(
+        "quan-ly/cho/<slug:slug>/bang-qr/<int:job_id>/trang-thai/",
+        views.standee_job_status,
+        name="standee_job_status",
+    ),
+    path(
+        "quan-ly/cho/<slug:slug>/bang-qr/<int:job_id>/bang-qr.pdf",
+        views.standee_job_pdf,
+        name="standee_job_pdf",
+    ),
 ]

@@ -5,20 +5,22 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.errors import ApplicationError
+from core.errors import ApplicationError, NotFound
 from core.forms import apply_error
 from merchants import selectors as merchant_selectors
 from merchants.models import Membership
 from merchants.selectors import Principal
 
-from . import selectors, services
+from . import selectors, services, standee
 from .forms import DecisionForm, StallApplicationForm
-from .models import StallApplication
+from .models import StallApplication, StandeeJob
+from .selectors import STANDEE_PERMISSION
 
 
 @login_required
@@ -74,6 +76,7 @@ def stall_directory(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "market/stall_directory.html", {"market": market, "page": page})
 
 
+@login_required  # anonymous: to the sign-in page; signed in without the perm: 403
 @permission_required("market.review_stallapplication", raise_exception=True)
 def review_queue(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("trang-thai", StallApplication.Status.PENDING)
@@ -91,6 +94,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     )
 
 
+@login_required
 @permission_required("market.review_stallapplication", raise_exception=True)
 def review_detail(request: HttpRequest, application_id: int) -> HttpResponse:
     application = selectors.application_for_reviewer(
@@ -105,6 +109,7 @@ def review_detail(request: HttpRequest, application_id: int) -> HttpResponse:
     )
 
 
+@login_required
 @permission_required("market.review_stallapplication", raise_exception=True)
 @require_POST
 def review_decide(request: HttpRequest, application_id: int) -> HttpResponse:
@@ -144,4 +149,93 @@ def review_decide(request: HttpRequest, application_id: int) -> HttpResponse:
         "market/review_detail.html",
         {"application": application, "free_stalls": free_stalls, "form": form},
         status=422,
+    )
+
+
+# --- stall standees (bảng QR) ---------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def stall_standee(request: HttpRequest, stall_id: int) -> HttpResponse:
+    """The A6 QR standee of one stall, for its trader (owner or cashier) or market staff."""
+    stall = selectors.stall_for_standee(user=request.user, stall_id=stall_id)  # type: ignore[arg-type]
+    try:
+        pdf = standee.render_stall_standee(stall)
+    except standee.StandeeUnavailable as exc:
+        is_member = stall.merchant is not None and bool(
+            merchant_selectors.role_in(user=request.user, merchant=stall.merchant)  # type: ignore[arg-type]
+        )
+        return render(
+            request,
+            "market/standee_unavailable.html",
+            {"stall": stall, "message": str(exc.message), "is_member": is_member},
+            status=exc.status,
+        )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    filename = f"bang-qr-{stall.market.slug}-{stall.code}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+@permission_required(STANDEE_PERMISSION, raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def market_standees(request: HttpRequest, slug: str) -> HttpResponse:
+    """Staff: print the standees of every stall of a market as one PDF, built by a task."""
+    market = selectors.market_by_slug(slug=slug)
+    if request.method == "POST":
+        services.standee_job_start(actor=request.user, market=market)  # type: ignore[arg-type]
+        return redirect("market_standees", slug=market.slug)
+    eligible, skipped = selectors.standee_counts(market=market)
+    return render(
+        request,
+        "market/market_standees.html",
+        {
+            "market": market,
+            "eligible": eligible,
+            "skipped": skipped,
+            "job": selectors.latest_standee_job(market=market),
+        },
+    )
+
+
+def _job_status(job: StandeeJob) -> dict[str, object]:
+    done = job.status == StandeeJob.Status.DONE
+    return {
+        "id": job.pk,
+        "status": job.status,
+        "status_display": job.get_status_display(),
+        "finished": job.is_finished,
+        "done": job.done,
+        "total": job.total,
+        "skipped": job.skipped,
+        "progress_text": _("%(done)s/%(total)s sạp") % {"done": job.done, "total": job.total},
+        "error": job.error,
+        "pdf_url": reverse("standee_job_pdf", args=[job.market.slug, job.pk]) if done else None,
+    }
+
+
+@login_required
+@permission_required(STANDEE_PERMISSION, raise_exception=True)
+@require_GET
+def standee_job_status(request: HttpRequest, slug: str, job_id: int) -> JsonResponse:
+    market = selectors.market_by_slug(slug=slug)
+    job = selectors.standee_job_of_market(market=market, job_id=job_id)
+    return JsonResponse(_job_status(job))
+
+
+@login_required
+@permission_required(STANDEE_PERMISSION, raise_exception=True)
+@require_GET
+def standee_job_pdf(request: HttpRequest, slug: str, job_id: int) -> FileResponse:
+    market = selectors.market_by_slug(slug=slug)
+    job = selectors.standee_job_of_market(market=market, job_id=job_id)
+    if job.status != StandeeJob.Status.DONE or not job.pdf:
+        raise NotFound(_("File PDF của lượt in này chưa có."))
+    return FileResponse(
+        job.pdf.open("rb"),
+        as_attachment=True,
+        filename=f"bang-qr-{market.slug}-{job.pk}.pdf",
+        content_type="application/pdf",
     )

@@ -1,0 +1,136 @@
+"""``manage.py demo``: Da Nang demo data, loaded twice without duplicates."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+
+from core.models import AuditLog
+from market.models import Market, Stall, StallApplication
+from market.services import REVIEW_PERMISSION
+from merchants.models import BankAccount, Membership, Merchant, Product, User
+
+pytestmark = pytest.mark.django_db
+
+STAFF_PHONE = "+84905000001"
+
+
+def _demo() -> str:
+    out = io.StringIO()
+    call_command("demo", stdout=out)
+    return out.getvalue()
+
+
+def _counts() -> dict[str, int]:
+    models = [
+        Market,
+        Stall,
+        StallApplication,
+        Merchant,
+        User,
+        Membership,
+        BankAccount,
+        Product,
+        Group,
+        AuditLog,
+    ]
+    counts = {model.__name__: model.objects.count() for model in models}
+    counts["occupied stalls"] = Stall.objects.filter(merchant__isnull=False).count()
+    return counts
+
+
+def test_it_loads_the_same_data_when_run_twice() -> None:
+    _demo()
+    first = _counts()
+
+    _demo()
+
+    assert _counts() == first
+
+
+def test_it_loads_three_markets_with_about_forty_stalls() -> None:
+    _demo()
+
+    assert Market.objects.count() == 3
+    assert 35 <= Stall.objects.count() <= 45
+    assert set(Market.objects.values_list("slug", flat=True)) == {
+        "cho-han",
+        "cho-con",
+        "cho-bac-my-an",
+    }
+    assert all(m.stalls.exists() for m in Market.objects.all())
+
+
+def test_it_loads_eight_traders_with_catalogues_and_bank_accounts() -> None:
+    _demo()
+
+    traders = User.objects.filter(is_staff=False)
+    assert traders.count() == 8
+    for trader in traders:
+        household = Merchant.objects.get(
+            kind=Merchant.Kind.HOUSEHOLD,
+            memberships__user=trader,
+            memberships__role=Membership.Role.OWNER,
+        )
+        assert household.bank_accounts.filter(is_default=True).exists(), household
+        assert household.products.count() >= 3, household
+    assert Stall.objects.filter(merchant__isnull=False).count() == 7
+
+
+def test_it_leaves_one_application_pending_for_staff() -> None:
+    _demo()
+
+    [application] = StallApplication.objects.all()
+    assert application.status == StallApplication.Status.PENDING
+    assert application.market.slug == "cho-bac-my-an"
+    assert application.requested_code == "B-3"
+    assert Stall.objects.get(market=application.market, code="B-3").merchant is None
+
+
+def test_it_gives_the_staff_user_review_rights_through_a_group_only() -> None:
+    _demo()
+
+    staff = User.objects.get(phone=STAFF_PHONE)
+    assert staff.is_staff
+    assert not staff.is_superuser
+    assert not staff.user_permissions.exists()
+    assert staff.groups.count() == 1
+    assert staff.has_perm(REVIEW_PERMISSION)
+    assert not any(u.has_perm(REVIEW_PERMISSION) for u in User.objects.filter(is_staff=False))
+
+
+def test_it_lets_the_demo_staff_user_approve_the_pending_application(client) -> None:
+    _demo()
+    application = StallApplication.objects.get()
+    client.force_login(User.objects.get(phone=STAFF_PHONE))
+
+    response = client.post(
+        f"/api/v1/market/review/applications/{application.pk}/approve",
+        {},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 200
+    assert response.json()["stall_code"] == "B-3"
+
+
+def test_it_prints_the_logins() -> None:
+    output = _demo()
+
+    assert "cho-so-2026" in output
+    assert "0905 000 001" in output  # staff
+    for n in range(1, 9):
+        assert f"0905 111 00{n}" in output
+    assert "application pending" in output
+
+
+def test_it_prints_the_logins_again_on_a_second_run() -> None:
+    _demo()
+
+    output = _demo()
+
+    assert "0905 000 001" in output
+    assert "0905 111 008" in output

@@ -104,6 +104,9 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
             "csrf_failed",
             _("Phiên làm việc đã hết hạn hoặc thiếu mã CSRF; vui lòng tải lại trang."),
         )
+    if exc.status_code == 400:
+        # ninja could not parse the body (broken JSON, wrong content type)
+        return _error(request, 400, "bad_request", _("Nội dung JSON không đọc được."))
     return _error(request, exc.status_code, "http_error", str(exc))
 
 

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router
 from ninja.pagination import paginate
 from ninja.security import django_auth
 
-from core.errors import PermissionDenied
+from core.errors import PermissionDenied, ValidationFailed
 
 from . import selectors, services
 from .auth import merchant_auth, principal
@@ -95,7 +96,9 @@ def list_products(request: HttpRequest, merchant_id: int, q: Query[str] = "", ac
 def create_product(request: HttpRequest, merchant_id: int, payload: ProductIn):
     who = principal(request)
     merchant = selectors.merchant_for(principal=who, merchant_id=merchant_id, owner=True)
-    product = services.product_create(actor=who.user, merchant=merchant, **payload.dict())
+    product = services.product_create(
+        actor=who.user, actor_label=who.label, merchant=merchant, **payload.dict()
+    )
     return 201, product
 
 
@@ -111,7 +114,12 @@ def update_product(request: HttpRequest, merchant_id: int, product_id: int, payl
     merchant = selectors.merchant_for(principal=who, merchant_id=merchant_id, owner=True)
     product = selectors.product_of(merchant=merchant, product_id=product_id)
     changes = payload.dict(exclude_unset=True)
-    return services.product_update(actor=who.user, product=product, **changes)
+    nulls = [name for name, value in changes.items() if value is None]
+    if nulls:
+        raise ValidationFailed(fields={name: [_("Không được để trống.")] for name in nulls})
+    return services.product_update(
+        actor=who.user, actor_label=who.label, product=product, **changes
+    )
 
 
 @router.get("/{merchant_id}/api-keys", response=list[ApiKeyOut], auth=django_auth)

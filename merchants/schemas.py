@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ninja import Schema
+from pydantic import StrictInt
 
 
 class MerchantIn(Schema):
@@ -53,7 +54,7 @@ class BankOut(Schema):
 class ProductIn(Schema):
     name: str
     unit: str
-    price: int
+    price: StrictInt  # whole đồng: 1.5, 180000.0, "180000" and true are refused, not coerced
     sold_by_weight: bool = False
     tax_category: str = "KCT"
     is_active: bool = True
@@ -62,7 +63,7 @@ class ProductIn(Schema):
 class ProductPatch(Schema):
     name: str | None = None
     unit: str | None = None
-    price: int | None = None
+    price: StrictInt | None = None
     sold_by_weight: bool | None = None
     tax_category: str | None = None
     is_active: bool | None = None

@@ -92,12 +92,16 @@ def merchant_create(
     legal_name, display_name, address = nfc(legal_name), nfc(display_name), nfc(address)
     if not legal_name:
         errors["legal_name"] = [_("Vui lòng nhập tên đăng ký kinh doanh.")]
+    elif len(legal_name) > 200:
+        errors["legal_name"] = [_("Tên đăng ký tối đa 200 ký tự.")]
     if not display_name:
         display_name = legal_name[:80]
     if len(display_name) > 80:
         errors["display_name"] = [_("Tên hiển thị tối đa 80 ký tự.")]
     if not address:
         errors["address"] = [_("Vui lòng nhập địa chỉ.")]
+    elif len(address) > 255:
+        errors["address"] = [_("Địa chỉ tối đa 255 ký tự.")]
     try:
         tax_code = normalize_tax_code(tax_code)
     except ValidationError as exc:
@@ -247,6 +251,11 @@ def _validated_photo(photo: UploadedFile | None) -> UploadedFile | None:
     return photo
 
 
+def _search_name(name: str) -> str:
+    # Transliteration can lengthen a name ("鱼" -> "Yu"): cut the key to fit its column.
+    return search_key(name)[: Product._meta.get_field("search_name").max_length]
+
+
 def _product_fields(
     *, name: str, unit: str, price: int, tax_category: str
 ) -> tuple[str, dict[str, list[Any]]]:
@@ -276,6 +285,7 @@ def product_create(
     tax_category: str = Product.TaxCategory.NOT_SUBJECT,
     photo: UploadedFile | None = None,
     is_active: bool = True,
+    actor_label: str = "",
 ) -> Product:
     name, errors = _product_fields(name=name, unit=unit, price=price, tax_category=tax_category)
     if errors:
@@ -287,7 +297,7 @@ def product_create(
         product = Product(
             merchant=merchant,
             name=name,
-            search_name=search_key(name),
+            search_name=_search_name(name),
             unit=unit,
             price=price,
             sold_by_weight=sold_by_weight,
@@ -297,11 +307,19 @@ def product_create(
         if photo is not None:
             product.photo.save(photo.name or "photo.jpg", photo, save=False)
         product.save()
-        audit_record(actor=actor, action="product.create", target=product, data={"price": price})
+        audit_record(
+            actor=actor,
+            actor_label=actor_label,
+            action="product.create",
+            target=product,
+            data={"price": price},
+        )
     return product
 
 
-def product_update(*, actor: User | None, product: Product, **changes: Any) -> Product:
+def product_update(
+    *, actor: User | None, product: Product, actor_label: str = "", **changes: Any
+) -> Product:
     allowed = {"name", "unit", "price", "sold_by_weight", "tax_category", "is_active", "photo"}
     unknown = set(changes) - allowed
     if unknown:
@@ -323,7 +341,7 @@ def product_update(*, actor: User | None, product: Product, **changes: Any) -> P
         raise _fail("name", _("Sản phẩm cùng tên và đơn vị đã có trong danh mục."))
     with transaction.atomic():
         old_price = product.price
-        product.name, product.search_name = name, search_key(name)
+        product.name, product.search_name = name, _search_name(name)
         product.unit, product.price = merged["unit"], merged["price"]
         product.tax_category = merged["tax_category"]
         if "sold_by_weight" in changes:
@@ -335,6 +353,7 @@ def product_update(*, actor: User | None, product: Product, **changes: Any) -> P
         product.save()
         audit_record(
             actor=actor,
+            actor_label=actor_label,
             action="product.update",
             target=product,
             data={"fields": sorted(changes), "old_price": old_price, "price": product.price},

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
-from ninja import Header, Router
+from ninja import Header, Router, Status
 from ninja.pagination import paginate
 from ninja.security import django_auth
 
@@ -64,7 +64,7 @@ def submit_application(
         )
         return 201, StallApplicationOut.from_orm(application).model_dump(mode="json")
 
-    return run_idempotent(
+    status, body = run_idempotent(
         scope=who.label,
         key=idempotency_key,
         method="POST",
@@ -72,6 +72,7 @@ def submit_application(
         payload=payload.dict(),
         handler=handler,
     )
+    return Status(status, body)
 
 
 @router.get("/applications", response=list[StallApplicationOut], auth=merchant_auth)

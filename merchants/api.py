@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
-from ninja import Query, Router
+from ninja import Query, Router, Status
 from ninja.pagination import paginate
 from ninja.security import django_auth
 
@@ -44,7 +44,7 @@ def list_merchants(request: HttpRequest):
 @router.post("/", response={201: MerchantOut}, auth=django_auth)
 def create_merchant(request: HttpRequest, payload: MerchantIn):
     merchant = services.merchant_create(user=request.user, **payload.dict())  # type: ignore[arg-type]
-    return 201, merchant
+    return Status(201, merchant)
 
 
 @router.get("/{merchant_id}", response=MerchantOut, auth=merchant_auth)
@@ -72,7 +72,7 @@ def add_bank_account(request: HttpRequest, merchant_id: int, payload: BankAccoun
         holder_name=payload.holder_name,
         make_default=payload.is_default,
     )
-    return 201, account
+    return Status(201, account)
 
 
 @router.delete("/{merchant_id}/bank-accounts/{account_id}", response={204: None}, auth=django_auth)
@@ -82,7 +82,7 @@ def remove_bank_account(request: HttpRequest, merchant_id: int, account_id: int)
     )
     account = selectors.bank_account_of(merchant=merchant, account_id=account_id)
     services.bank_account_remove(actor=request.user, account=account)  # type: ignore[arg-type]
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/{merchant_id}/products", response=list[ProductOut], auth=merchant_auth)
@@ -99,7 +99,7 @@ def create_product(request: HttpRequest, merchant_id: int, payload: ProductIn):
     product = services.product_create(
         actor=who.user, actor_label=who.label, merchant=merchant, **payload.dict()
     )
-    return 201, product
+    return Status(201, product)
 
 
 @router.get("/{merchant_id}/products/{product_id}", response=ProductOut, auth=merchant_auth)
@@ -137,7 +137,7 @@ def create_api_key(request: HttpRequest, merchant_id: int, payload: ApiKeyIn):
         raise PermissionDenied()
     merchant = selectors.merchant_for(principal=who, merchant_id=merchant_id, owner=True)
     key, raw = services.api_key_create(actor=who.user, merchant=merchant, name=payload.name)
-    return 201, {**ApiKeyOut.from_orm(key).dict(), "key": raw}
+    return Status(201, {**ApiKeyOut.from_orm(key).dict(), "key": raw})
 
 
 @router.post("/{merchant_id}/api-keys/{key_id}/revoke", response=ApiKeyOut, auth=django_auth)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
-from ninja import Header, Router
+from ninja import Header, Router, Status
 from ninja.pagination import paginate
 
 from core.errors import NotAuthenticated, ValidationFailed
@@ -43,7 +43,7 @@ def create_intent(
         )
         return 201, IntentOut.from_orm(intent).model_dump(mode="json")
 
-    return run_idempotent(
+    status, body = run_idempotent(
         scope=who.label,
         key=idempotency_key,
         method="POST",
@@ -51,6 +51,7 @@ def create_intent(
         payload=payload.dict(),
         handler=handler,
     )
+    return Status(status, body)
 
 
 @router.get("/intents", response=list[IntentOut], auth=merchant_auth)
@@ -109,4 +110,4 @@ def banknotify_webhook(request: HttpRequest):
     except banknotify.PayloadError as exc:
         raise ValidationFailed(str(exc), code="bad_payload") from exc
     row = services.notification_receive(tx=tx)
-    return 200, {"success": True, "outcome": row.outcome}
+    return Status(200, {"success": True, "outcome": row.outcome})

@@ -38,7 +38,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     phone = factory.Sequence(lambda n: f"+8490{3000000 + n:07d}")
     full_name = factory.Sequence(lambda n: f"Nguyễn Văn Số {n}")
-    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+    password = factory.django.Password(PASSWORD)
 
 
 class MerchantFactory(factory.django.DjangoModelFactory):

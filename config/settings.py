@@ -206,3 +206,5 @@ BANKNOTIFY_WEBHOOK_SECRET = env_str(
     "BANKNOTIFY_WEBHOOK_SECRET", "sandbox-banknotify-secret" if DEBUG else ""
 )
 BANKNOTIFY_TOLERANCE_SECONDS = env_int("BANKNOTIFY_TOLERANCE_SECONDS", 300)
+# Demo aid: the QR page links to the sandbox bank's shopper page with the payload filled in.
+SANDBOX_LINKS = env_bool("SANDBOX_LINKS", default=DEBUG)

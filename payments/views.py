@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -83,6 +85,11 @@ def collect_qr(request: HttpRequest, merchant_id: int, intent_id: int) -> HttpRe
             "merchant": merchant,
             "intent": intent,
             "qr_svg": vietqr.qr_svg(intent.qr_payload),
+            "sandbox_pay_url": (
+                f"{settings.BANKNOTIFY_URL}/?{urlencode({'payload': intent.qr_payload})}"
+                if settings.SANDBOX_LINKS
+                else ""
+            ),
             "bank_name": bank.short_name if bank else intent.bank_bin,
             "spoken": _("Đã nhận %(amount)s") % {"amount": spoken_amount(intent.amount_received)}
             if intent.amount_received

@@ -149,7 +149,10 @@ class Handler(BaseHTTPRequestHandler):
     # -- routes ---------------------------------------------------------------
 
     def _route_index(self) -> None:
-        self._html(200, pages.index_page())
+        # ?payload=<VietQR> prefills the form: the platform's demo QR page links here.
+        query = parse_qs(urlsplit(self.path).query)
+        payload = pages.clean_payload(query.get("payload", [""])[0])
+        self._html(200, pages.index_page(payload=payload))
 
     def _route_health(self) -> None:
         self._json(200, {"ok": True})

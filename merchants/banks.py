@@ -40,7 +40,8 @@ BANKS: tuple[Bank, ...] = (
 )
 
 BANKS_BY_BIN: dict[str, Bank] = {bank.bin: bank for bank in BANKS}
-BANK_CHOICES: list[tuple[str, str]] = [(b.bin, f"{b.short_name} — {b.name}") for b in BANKS]
+# Short names only: "Vietcombank" is what a trader knows, and it fits a 360 px select.
+BANK_CHOICES: list[tuple[str, str]] = [(b.bin, b.short_name) for b in BANKS]
 
 
 def bank_by_bin(bin_code: str) -> Bank | None:

@@ -100,7 +100,12 @@ class MerchantForm(forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "numeric"}),
     )
     address = forms.CharField(label=_("Địa chỉ"), max_length=255)
-    sector = forms.ChoiceField(label=_("Ngành nghề"), choices=Merchant.Sector.choices)
+    sector = forms.ChoiceField(
+        label=_("Ngành nghề"),
+        choices=Merchant.Sector.choices,
+        widget=forms.RadioSelect,
+        initial=Merchant.Sector.DISTRIBUTION,
+    )
     phone = forms.CharField(
         label=_("Điện thoại liên hệ (không bắt buộc)"),
         required=False,

@@ -20,13 +20,14 @@
     if (done) return;
     done = true;
     box.classList.add("paid");
+    box.querySelectorAll(".while-waiting").forEach(function (el) { el.remove(); });
     var state = document.getElementById("state");
     state.innerHTML = "";
     var big = document.createElement("p");
     big.className = "big-ok";
     big.textContent = "✓ " + box.dataset.paidLabel;
     var detail = document.createElement("p");
-    var when = ev.at ? new Date(ev.at).toLocaleTimeString("vi-VN") : "";
+    var when = ev.at ? new Date(ev.at).toLocaleTimeString("vi-VN", { timeZone: "Asia/Ho_Chi_Minh" }) : "";
     detail.innerHTML = '<span class="price"></span> · <span class="when"></span><br><span class="ref"></span>';
     detail.querySelector(".price").textContent = vnd(ev.amount);
     detail.querySelector(".when").textContent = when;

@@ -35,7 +35,7 @@ class PaymentIntent(models.Model):
 
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="intents")
     amount = models.BigIntegerField(_("số tiền"))
-    # Short unique code in the transfer message, e.g. "CS7K2QX"; the bank sends it back.
+    # Short unique code in the transfer message, e.g. "CS7K4PX"; the bank sends it back.
     reference_code = models.CharField(max_length=12, unique=True)
     method = models.CharField(max_length=16, choices=Method.choices, default=Method.BANK_QR)
     status = models.CharField(

@@ -3,11 +3,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from ninja import Schema
+from pydantic import StrictInt
 
 
 class IntentIn(Schema):
     merchant_id: int
-    amount: int
+    # Strict: whole đồng as a JSON integer; "150000", 150000.0 and true are refused, not coerced.
+    amount: StrictInt
     reference: str = ""
     description: str = ""
 
@@ -36,7 +38,7 @@ class IntentOut(Schema):
 
 
 class RefundIn(Schema):
-    amount: int
+    amount: StrictInt
     reason: str
 
 

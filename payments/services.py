@@ -54,7 +54,7 @@ def new_reference_code() -> str:
 def find_reference_codes(description: str) -> list[str]:
     """Codes in a transfer message, tolerant of case, spaces, dashes, dots and bank prefixes.
 
-    'MBVCB.3278123.cs7k-2qx.CT tu 0123' -> ['CS7K2QX']. Every candidate is returned; the caller
+    'MBVCB.3278123.cs7k-4px.CT tu 0123' -> ['CS7K4PX']. Every candidate is returned; the caller
     keeps the one that names an intent of the receiving merchant.
     """
     squeezed = re.sub(r"[^A-Z0-9]", "", description.upper())

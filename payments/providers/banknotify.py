@@ -9,14 +9,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
+
+log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Banknotify-Signature"
 DEFAULT_TOLERANCE = 300
@@ -78,31 +81,87 @@ def verify_signature(
         raise SignatureError("signature does not match")
 
 
+# Column sizes of BankNotification: a longer value is refused here, never cut or left to the
+# database (PostgreSQL would answer a DataError, i.e. a 500, and the provider would retry forever).
+MAX_ID_LENGTH = 64
+MAX_ACCOUNT_LENGTH = 19
+# Far above any bank transfer, far below BigIntegerField's limit.
+MAX_AMOUNT = 10**15
+TRANSFER_TYPES = ("in", "out")
+
+
+def _text(data: dict[str, Any], key: str, limit: int) -> str:
+    value = data.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise PayloadError(f"{key} must be a string")
+    return str(value)[:limit]
+
+
+def _storable(value: Any) -> bool:
+    """No NUL character and no lone surrogate anywhere: PostgreSQL cannot store either."""
+    if isinstance(value, dict):
+        return all(_storable(k) and _storable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_storable(v) for v in value)
+    if isinstance(value, str):
+        if "\x00" in value:
+            return False
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+    return True
+
+
 def parse_transaction(data: Any) -> BankTransaction:
     if not isinstance(data, dict):
         raise PayloadError("notification must be a JSON object")
+    if not _storable(data):
+        raise PayloadError("notification contains characters that cannot be stored")
     try:
+        provider_id = data["id"]
+        if not isinstance(provider_id, str | int) or isinstance(provider_id, bool):
+            raise PayloadError("id must be a string or an integer")
+        provider_id = str(provider_id)
+        if not provider_id or len(provider_id) > MAX_ID_LENGTH:
+            raise PayloadError(f"id must have 1 to {MAX_ID_LENGTH} characters")
+        bank_bin = data["bin"]
+        if not isinstance(bank_bin, str) or len(bank_bin) != 6 or not bank_bin.isdigit():
+            raise PayloadError("bin must be 6 digits")
+        account_number = data["account_number"]
+        if (
+            not isinstance(account_number, str)
+            or not account_number
+            or len(account_number) > MAX_ACCOUNT_LENGTH
+        ):
+            raise PayloadError(f"account_number must have 1 to {MAX_ACCOUNT_LENGTH} characters")
+        transfer_type = data.get("transfer_type", "in")
+        if transfer_type not in TRANSFER_TYPES:
+            raise PayloadError("transfer_type must be 'in' or 'out'")
         amount = data["amount"]
-        if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= MAX_AMOUNT:
             raise PayloadError("amount must be a positive integer")
         when = datetime.fromisoformat(str(data["transaction_date"]))
         if when.tzinfo is None:
             raise PayloadError("transaction_date must carry a UTC offset")
+        when = when.astimezone(UTC)
         return BankTransaction(
-            provider_id=str(data["id"])[:64],
-            bank_bin=str(data["bin"]),
-            account_number=str(data["account_number"]),
-            transfer_type=str(data.get("transfer_type", "in")),
+            provider_id=provider_id,
+            bank_bin=bank_bin,
+            account_number=account_number,
+            transfer_type=transfer_type,
             amount=amount,
-            description=str(data.get("description", ""))[:255],
-            bank_reference=str(data.get("reference", ""))[:64],
-            counter_name=str(data.get("counter_name", ""))[:120],
+            description=_text(data, "description", 255),
+            bank_reference=_text(data, "reference", 64),
+            counter_name=_text(data, "counter_name", 120),
             transaction_date=when,
             raw=data,
         )
     except KeyError as exc:
         raise PayloadError(f"missing field {exc.args[0]}") from None
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise PayloadError(str(exc)) from None
 
 
@@ -133,4 +192,12 @@ class BankNotifyClient:
             timeout=self.timeout,
         )
         response.raise_for_status()
-        return [parse_transaction(item) for item in response.json()["transactions"]]
+        transactions = []
+        for item in response.json()["transactions"]:
+            try:
+                transactions.append(parse_transaction(item))
+            except PayloadError as exc:
+                # One malformed row must not block reconciling the others; it is logged loudly.
+                item_id = item.get("id") if isinstance(item, dict) else None
+                log.error("banknotify listed a transaction we cannot read (%r): %s", item_id, exc)
+        return transactions

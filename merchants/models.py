@@ -148,8 +148,9 @@ class BankAccount(models.Model):
     class Meta:
         ordering = ["-is_default", "id"]
         constraints = [
+            # One account, one merchant: a bank notification must name exactly one receiver.
             models.UniqueConstraint(
-                fields=["merchant", "bank_bin", "account_number"], name="bank_account_unique"
+                fields=["bank_bin", "account_number"], name="bank_account_unique"
             ),
             models.UniqueConstraint(
                 fields=["merchant"], condition=Q(is_default=True), name="one_default_bank_account"

@@ -19,6 +19,7 @@ from PIL import Image, UnidentifiedImageError
 
 from core.audit import audit_record
 from core.errors import Conflict, ValidationFailed
+from core.locking import lock_row
 from core.phone import normalize_vn_mobile
 from core.taxcode import normalize_tax_code
 from core.text import ascii_upper, nfc, search_key
@@ -188,27 +189,55 @@ def bank_account_add(
         errors["holder_name"] = [_("Tên chủ tài khoản tối đa 50 ký tự.")]
     if errors:
         raise ValidationFailed(fields=errors)
-    with transaction.atomic():
-        if BankAccount.objects.filter(
-            merchant=merchant, bank_bin=bank_bin, account_number=account_number
-        ).exists():
+    try:
+        with transaction.atomic():
+            return _bank_account_insert(
+                actor=actor,
+                merchant=merchant,
+                bank_bin=bank_bin,
+                account_number=account_number,
+                holder=holder,
+                make_default=make_default,
+            )
+    except IntegrityError:  # the same account added at the same moment elsewhere
+        raise _fail("account_number", _("Tài khoản này đã được đăng ký trên Chợ Số.")) from None
+
+
+def _bank_account_insert(
+    *,
+    actor: User | None,
+    merchant: Merchant,
+    bank_bin: str,
+    account_number: str,
+    holder: str,
+    make_default: bool,
+) -> BankAccount:
+    # Where money lands: changes for one merchant happen one at a time (rule 3).
+    lock_row(Merchant, merchant.pk)
+    existing = BankAccount.objects.filter(bank_bin=bank_bin, account_number=account_number).first()
+    if existing is not None:
+        if existing.merchant_id == merchant.pk:
             raise _fail("account_number", _("Tài khoản này đã được thêm."))
-        has_default = merchant.bank_accounts.filter(is_default=True).exists()
-        if make_default and has_default:
-            merchant.bank_accounts.filter(is_default=True).update(is_default=False)
-        account = BankAccount.objects.create(
-            merchant=merchant,
-            bank_bin=bank_bin,
-            account_number=account_number,
-            holder_name=holder,
-            is_default=make_default or not has_default,
+        # A notification for this account must name exactly one receiving merchant.
+        raise _fail(
+            "account_number", _("Tài khoản này đã được đăng ký cho một cửa hàng khác trên Chợ Số.")
         )
-        audit_record(
-            actor=actor,
-            action="bank_account.add",
-            target=account,
-            data={"bank_bin": bank_bin, "account_number": account_number},
-        )
+    has_default = merchant.bank_accounts.filter(is_default=True).exists()
+    if make_default and has_default:
+        merchant.bank_accounts.filter(is_default=True).update(is_default=False)
+    account = BankAccount.objects.create(
+        merchant=merchant,
+        bank_bin=bank_bin,
+        account_number=account_number,
+        holder_name=holder,
+        is_default=make_default or not has_default,
+    )
+    audit_record(
+        actor=actor,
+        action="bank_account.add",
+        target=account,
+        data={"bank_bin": bank_bin, "account_number": account_number},
+    )
     return account
 
 

@@ -184,6 +184,8 @@ def intent_refund(
     label = _actor_label(actor, actor_label)
     with transaction.atomic(durable=True):
         intent = lock_row(PaymentIntent, intent_id)
+        if intent.status == S.REFUNDED:
+            raise Conflict(_("Khoản này đã được hoàn hết tiền."), code="intent_already_refunded")
         if intent.status not in (S.SUCCEEDED, S.PARTIALLY_REFUNDED):
             raise Conflict(_("Chỉ hoàn tiền cho khoản đã thanh toán."), code="intent_not_paid")
         if amount > intent.refundable_amount:
@@ -245,8 +247,13 @@ def _match_intent(notification: BankNotification, merchant_id: int) -> PaymentIn
     codes = find_reference_codes(notification.description)
     if not codes:
         return None
-    candidates = PaymentIntent.objects.filter(merchant_id=merchant_id, reference_code__in=codes)
-    candidate_id = candidates.values_list("id", flat=True).first()
+    found = dict(
+        PaymentIntent.objects.filter(merchant_id=merchant_id, reference_code__in=codes).values_list(
+            "reference_code", "id"
+        )
+    )
+    # Several codes of this merchant in one message: the first one written wins.
+    candidate_id = next((found[code] for code in codes if code in found), None)
     return lock_row(PaymentIntent, candidate_id) if candidate_id else None
 
 

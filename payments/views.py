@@ -44,11 +44,12 @@ def collect(request: HttpRequest, merchant_id: int) -> HttpResponse:
     amount_text = ""
     if request.method == "POST":
         amount_text = request.POST.get("amount", "")
-        digits = "".join(ch for ch in amount_text if ch.isdigit())
+        # Whole đồng: "150.000", "150 000" or "150000"; a comma means decimals, which VND has not.
+        cleaned = amount_text.replace(".", "").replace(" ", "").strip()
         try:
             intent = services.intent_create(
                 merchant=merchant,
-                amount=int(digits) if digits else 0,
+                amount=int(cleaned) if cleaned.isdigit() else 0,
                 actor=request.user,
                 description=request.POST.get("description", "")[:140],
             )

@@ -13,7 +13,7 @@ from django.urls import reverse
 from market import standee
 from market.models import StandeeJob
 from market.services import standee_job_run
-from merchants.models import Membership
+from merchants.models import BankAccount, Membership
 from payments import vietqr
 from tests.factories import (
     BankAccountFactory,
@@ -27,6 +27,7 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
+ACCOUNT = "0041000123456"
 A6_MEDIA_BOX = rb"/MediaBox\s*\[\s*0\s+0\s+297\.63\d*\s+419\.52\d*\s*\]"
 
 
@@ -37,7 +38,9 @@ def _trader_stall(*, role: str = Membership.Role.OWNER, with_account: bool = Tru
     """A stall whose merchant has a member with ``role`` and (by default) a default account."""
     merchant = MerchantFactory(display_name="Cá tươi Cô Lan")
     if with_account:
-        BankAccountFactory(merchant=merchant, account_number="0041000123456")
+        # The first stall of a test gets a known account; a second one (another merchant) its own.
+        taken = BankAccount.objects.filter(account_number=ACCOUNT).exists()
+        BankAccountFactory(merchant=merchant, **({} if taken else {"account_number": ACCOUNT}))
     user = UserFactory()
     MembershipFactory(user=user, merchant=merchant, role=role)
     return user, StallFactory(merchant=merchant, **stall)
@@ -120,7 +123,7 @@ def test_it_prints_the_stall_code_merchant_and_account(tmp_path):
     assert "Scan with any Vietnamese banking app to pay" in text
     assert "VietQR · NAPAS 247" in text
     assert "Vietcombank" in text
-    assert "0041000123456" in text
+    assert ACCOUNT in text
     assert "NGUYEN VAN SO" in text
 
 
@@ -142,7 +145,7 @@ def test_it_encodes_a_static_qr_for_the_merchants_default_account(monkeypatch):
     assert len(drawn) == 1
     qr = vietqr.parse(drawn[0])
     assert qr.initiation == "static"
-    assert (qr.bin, qr.account) == ("970436", "0041000123456")
+    assert (qr.bin, qr.account) == ("970436", ACCOUNT)
     assert qr.amount is None
     assert qr.purpose == ""
 

@@ -279,3 +279,16 @@ def test_the_service_promotes_the_oldest_remaining_account(merchant, owner):
 
     assert defaults(merchant) == [first.pk]
     assert third.pk not in defaults(merchant)
+
+
+def test_it_refuses_an_account_already_registered_to_another_merchant(owner_client, merchant):
+    other = MerchantFactory()
+    BankAccountFactory(merchant=other, bank_bin=VCB, account_number="0041000123456")
+
+    response = add(owner_client, merchant)
+
+    assert response.status_code == 422
+    assert "account_number" in response.json()["error"]["fields"]
+    assert not merchant.bank_accounts.exists()
+    # A bank notification for that account keeps naming exactly one merchant.
+    assert BankAccount.objects.filter(account_number="0041000123456").count() == 1

@@ -83,7 +83,9 @@ def test_it_lets_a_cashier_collect(client, merchant):
     assert PaymentIntent.objects.get().amount == 25_000
 
 
-@pytest.mark.parametrize("amount", ["", "abc", "999", "0", "600.000.000", "9" * 40])
+@pytest.mark.parametrize(
+    "amount", ["", "abc", "999", "0", "600.000.000", "9" * 40, "1.500,50", "-150000"]
+)
 def test_it_explains_a_bad_amount_in_vietnamese(trader, merchant, amount):
     response = trader.post(collect_url(merchant), {"amount": amount})
 

@@ -578,3 +578,13 @@ def test_it_expires_from_the_periodic_task_when_time_passes(merchant, settings):
 
     intent.refresh_from_db()
     assert intent.status == S.EXPIRED
+
+
+def test_it_says_a_fully_refunded_intent_has_nothing_left_to_refund(owner_client, merchant):
+    intent = pay(services.intent_create(merchant=merchant, amount=100_000))
+    assert refund(owner_client, intent, 100_000).status_code == 200
+
+    again = refund(owner_client, intent, 1_000)
+
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "intent_already_refunded"

@@ -360,3 +360,14 @@ def test_it_keeps_each_merchants_ledger_apart(client, merchant, account):
     assert selectors.balance_of(merchant=other) == 100_000
     assert_ledger_invariant(merchant)
     assert_ledger_invariant(other)
+
+
+def test_it_settles_the_first_written_of_two_codes_of_the_same_merchant(client, merchant, account):
+    older = new_intent(merchant)
+    newer = new_intent(merchant)
+
+    row = deliver(client, account, 150_000, f"TT {older.reference_code} va {newer.reference_code}")
+
+    assert (row.outcome, row.intent_id) == (O.SETTLED, older.pk)
+    newer.refresh_from_db()
+    assert newer.status == S.REQUIRES_PAYMENT

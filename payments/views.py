@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -128,6 +129,8 @@ def live_events(request: HttpRequest, merchant_id: int) -> StreamingHttpResponse
     merchant = _merchant(request, merchant_id)
 
     def stream():
+        # The stream may stay open for hours and needs no database: give the connection back.
+        connection.close()
         yield "retry: 2000\n\n"
         for event in events.listen(merchant.pk, timeout=15):
             if event is None:

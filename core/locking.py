@@ -29,5 +29,5 @@ def lock_rows(model: type[M], pks: Iterable[int]) -> list[M]:
 def lock_row(model: type[M], pk: int) -> M:
     rows = lock_rows(model, [pk])
     if not rows:
-        raise model.DoesNotExist(f"{model.__name__} {pk} does not exist")
+        raise model.DoesNotExist(f"{model.__name__} {pk} does not exist")  # type: ignore[attr-defined]
     return rows[0]

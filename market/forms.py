@@ -29,7 +29,9 @@ class StallApplicationForm(forms.Form):
 
     def __init__(self, *args, merchants=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["merchant"].choices = [(m.pk, m.display_name) for m in merchants]
+        field = self.fields["merchant"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [(m.pk, m.display_name) for m in merchants]
 
 
 class DecisionForm(forms.Form):

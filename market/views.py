@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.errors import ApplicationError, NotFound
 from core.forms import apply_error
 from merchants import selectors as merchant_selectors
+from merchants.auth import AuthedRequest
 from merchants.models import Membership
 from merchants.selectors import Principal
 
@@ -24,10 +25,10 @@ from .selectors import STANDEE_PERMISSION
 
 
 @login_required
-def stall_apply(request: HttpRequest) -> HttpResponse:
+def stall_apply(request: AuthedRequest) -> HttpResponse:
     owned = [
         m.merchant
-        for m in merchant_selectors.memberships_for_user(user=request.user)  # type: ignore[arg-type]
+        for m in merchant_selectors.memberships_for_user(user=request.user)
         if m.role == Membership.Role.OWNER
     ]
     if not owned:
@@ -44,13 +45,13 @@ def stall_apply(request: HttpRequest) -> HttpResponse:
         merchant = merchant_selectors.merchant_for(
             principal=Principal(user=request.user),
             merchant_id=data["merchant"],
-            owner=True,  # type: ignore[arg-type]
+            owner=True,
         )
         try:
             services.stall_application_submit(
                 actor=request.user,
                 merchant=merchant,
-                market=data["market"],  # type: ignore[arg-type]
+                market=data["market"],
                 goods_category=data["goods_category"],
                 requested_code=data["requested_code"],
                 note=data["note"],
@@ -78,7 +79,7 @@ def stall_directory(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required  # anonymous: to the sign-in page; signed in without the perm: 403
 @permission_required("market.review_stallapplication", raise_exception=True)
-def review_queue(request: HttpRequest) -> HttpResponse:
+def review_queue(request: AuthedRequest) -> HttpResponse:
     status = request.GET.get("trang-thai", StallApplication.Status.PENDING)
     if status not in StallApplication.Status.values:
         status = StallApplication.Status.PENDING
@@ -96,10 +97,10 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @permission_required("market.review_stallapplication", raise_exception=True)
-def review_detail(request: HttpRequest, application_id: int) -> HttpResponse:
+def review_detail(request: AuthedRequest, application_id: int) -> HttpResponse:
     application = selectors.application_for_reviewer(
         user=request.user,
-        application_id=application_id,  # type: ignore[arg-type]
+        application_id=application_id,
     )
     free_stalls = application.market.stalls.filter(merchant__isnull=True).order_by("code")
     return render(
@@ -112,10 +113,10 @@ def review_detail(request: HttpRequest, application_id: int) -> HttpResponse:
 @login_required
 @permission_required("market.review_stallapplication", raise_exception=True)
 @require_POST
-def review_decide(request: HttpRequest, application_id: int) -> HttpResponse:
+def review_decide(request: AuthedRequest, application_id: int) -> HttpResponse:
     application = selectors.application_for_reviewer(
         user=request.user,
-        application_id=application_id,  # type: ignore[arg-type]
+        application_id=application_id,
     )
     form = DecisionForm(request.POST)
     if form.is_valid():
@@ -124,20 +125,23 @@ def review_decide(request: HttpRequest, application_id: int) -> HttpResponse:
             if data["decision"] == "approve":
                 decided = services.stall_application_approve(
                     actor=request.user,
-                    application_id=application.pk,  # type: ignore[arg-type]
+                    application_id=application.pk,
                     stall_code=data["stall_code"],
                     reason=data["reason"],
                 )
                 messages.success(
                     request,
                     _("Đã duyệt: %(merchant)s nhận sạp %(stall)s.")
-                    % {"merchant": decided.merchant.display_name, "stall": decided.stall.code},  # type: ignore[union-attr]
+                    % {
+                        "merchant": decided.merchant.display_name,
+                        "stall": decided.stall.code if decided.stall else "",
+                    },
                 )
             else:
                 services.stall_application_reject(
                     actor=request.user,
                     application_id=application.pk,
-                    reason=data["reason"],  # type: ignore[arg-type]
+                    reason=data["reason"],
                 )
                 messages.success(request, _("Đã từ chối đơn và gửi lý do cho thương nhân."))
             return redirect("review_queue")
@@ -157,14 +161,14 @@ def review_decide(request: HttpRequest, application_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def stall_standee(request: HttpRequest, stall_id: int) -> HttpResponse:
+def stall_standee(request: AuthedRequest, stall_id: int) -> HttpResponse:
     """The A6 QR standee of one stall, for its trader (owner or cashier) or market staff."""
-    stall = selectors.stall_for_standee(user=request.user, stall_id=stall_id)  # type: ignore[arg-type]
+    stall = selectors.stall_for_standee(user=request.user, stall_id=stall_id)
     try:
         pdf = standee.render_stall_standee(stall)
     except standee.StandeeUnavailable as exc:
         is_member = stall.merchant is not None and bool(
-            merchant_selectors.role_in(user=request.user, merchant=stall.merchant)  # type: ignore[arg-type]
+            merchant_selectors.role_in(user=request.user, merchant=stall.merchant)
         )
         return render(
             request,
@@ -181,11 +185,11 @@ def stall_standee(request: HttpRequest, stall_id: int) -> HttpResponse:
 @login_required
 @permission_required(STANDEE_PERMISSION, raise_exception=True)
 @require_http_methods(["GET", "POST"])
-def market_standees(request: HttpRequest, slug: str) -> HttpResponse:
+def market_standees(request: AuthedRequest, slug: str) -> HttpResponse:
     """Staff: print the standees of every stall of a market as one PDF, built by a task."""
     market = selectors.market_by_slug(slug=slug)
     if request.method == "POST":
-        services.standee_job_start(actor=request.user, market=market)  # type: ignore[arg-type]
+        services.standee_job_start(actor=request.user, market=market)
         return redirect("market_standees", slug=market.slug)
     eligible, skipped = selectors.standee_counts(market=market)
     return render(
@@ -219,7 +223,7 @@ def _job_status(job: StandeeJob) -> dict[str, object]:
 @login_required
 @permission_required(STANDEE_PERMISSION, raise_exception=True)
 @require_GET
-def standee_job_status(request: HttpRequest, slug: str, job_id: int) -> JsonResponse:
+def standee_job_status(request: AuthedRequest, slug: str, job_id: int) -> JsonResponse:
     market = selectors.market_by_slug(slug=slug)
     job = selectors.standee_job_of_market(market=market, job_id=job_id)
     return JsonResponse(_job_status(job))
@@ -228,7 +232,7 @@ def standee_job_status(request: HttpRequest, slug: str, job_id: int) -> JsonResp
 @login_required
 @permission_required(STANDEE_PERMISSION, raise_exception=True)
 @require_GET
-def standee_job_pdf(request: HttpRequest, slug: str, job_id: int) -> FileResponse:
+def standee_job_pdf(request: AuthedRequest, slug: str, job_id: int) -> FileResponse:
     market = selectors.market_by_slug(slug=slug)
     job = selectors.standee_job_of_market(market=market, job_id=job_id)
     if job.status != StandeeJob.Status.DONE or not job.pdf:

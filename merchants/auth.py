@@ -7,6 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja.security import HttpBearer, django_auth
 
+from .models import User
 from .selectors import Principal
 from .services import api_key_authenticate
 
@@ -33,3 +34,9 @@ def principal(request: HttpRequest) -> Principal:
 
 # API key first, then the signed-in session (which also checks CSRF).
 merchant_auth = [ApiKeyAuth(), django_auth]
+
+
+class AuthedRequest(HttpRequest):
+    """The request of a page behind @login_required: its user is a real User (for type checks)."""
+
+    user: User  # type: ignore[assignment]

@@ -79,7 +79,7 @@ class SignUpForm(forms.Form):
     email = forms.EmailField(label=_("Email (không bắt buộc)"), required=False)
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("password") and data.get("password") != data.get("password2"):
             self.add_error("password2", _("Hai mật khẩu không khớp."))
         return data

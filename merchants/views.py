@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from core.errors import ApplicationError
 from core.forms import apply_error
 from market import selectors as market_selectors
+from merchants.auth import AuthedRequest
 
 from . import selectors, services
 from .forms import (
@@ -68,9 +69,9 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedRequest) -> HttpResponse:
     user = request.user
-    memberships = list(selectors.memberships_for_user(user=user))  # type: ignore[arg-type]
+    memberships = list(selectors.memberships_for_user(user=user))
     merchants = [m.merchant for m in memberships]
     context = {
         "memberships": memberships,
@@ -82,11 +83,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def merchant_create(request: HttpRequest) -> HttpResponse:
+def merchant_create(request: AuthedRequest) -> HttpResponse:
     form = MerchantForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            merchant = services.merchant_create(user=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+            merchant = services.merchant_create(user=request.user, **form.cleaned_data)
         except ApplicationError as exc:
             apply_error(form, exc)
         else:
@@ -97,18 +98,18 @@ def merchant_create(request: HttpRequest) -> HttpResponse:
     return render(request, "merchants/merchant_form.html", {"form": form})
 
 
-def _merchant(request: HttpRequest, merchant_id: int, owner: bool = False):
+def _merchant(request: AuthedRequest, merchant_id: int, owner: bool = False):
     return selectors.merchant_for(
         principal=Principal(user=request.user),
         merchant_id=merchant_id,
-        owner=owner,  # type: ignore[arg-type]
+        owner=owner,
     )
 
 
 @login_required
-def merchant_detail(request: HttpRequest, merchant_id: int) -> HttpResponse:
+def merchant_detail(request: AuthedRequest, merchant_id: int) -> HttpResponse:
     merchant = _merchant(request, merchant_id)
-    role = selectors.role_in(user=request.user, merchant=merchant)  # type: ignore[arg-type]
+    role = selectors.role_in(user=request.user, merchant=merchant)
     context = {
         "merchant": merchant,
         "is_owner": role == Membership.Role.OWNER,
@@ -122,7 +123,7 @@ def merchant_detail(request: HttpRequest, merchant_id: int) -> HttpResponse:
 
 
 @login_required
-def bank_account_add(request: HttpRequest, merchant_id: int) -> HttpResponse:
+def bank_account_add(request: AuthedRequest, merchant_id: int) -> HttpResponse:
     merchant = _merchant(request, merchant_id, owner=True)
     form = BankAccountForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -131,7 +132,7 @@ def bank_account_add(request: HttpRequest, merchant_id: int) -> HttpResponse:
             services.bank_account_add(
                 actor=request.user,
                 merchant=merchant,
-                bank_bin=data["bank_bin"],  # type: ignore[arg-type]
+                bank_bin=data["bank_bin"],
                 account_number=data["account_number"],
                 holder_name=data["holder_name"],
                 make_default=data["is_default"],
@@ -146,17 +147,17 @@ def bank_account_add(request: HttpRequest, merchant_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def bank_account_remove(request: HttpRequest, merchant_id: int, account_id: int) -> HttpResponse:
+def bank_account_remove(request: AuthedRequest, merchant_id: int, account_id: int) -> HttpResponse:
     merchant = _merchant(request, merchant_id, owner=True)
     account = selectors.bank_account_of(merchant=merchant, account_id=account_id)
-    services.bank_account_remove(actor=request.user, account=account)  # type: ignore[arg-type]
+    services.bank_account_remove(actor=request.user, account=account)
     messages.success(request, _("Đã xóa tài khoản ngân hàng."))
     return redirect("merchant_detail", merchant_id=merchant.pk)
 
 
 @login_required
 def product_edit(
-    request: HttpRequest, merchant_id: int, product_id: int | None = None
+    request: AuthedRequest, merchant_id: int, product_id: int | None = None
 ) -> HttpResponse:
     merchant = _merchant(request, merchant_id, owner=True)
     product = selectors.product_of(merchant=merchant, product_id=product_id) if product_id else None
@@ -173,9 +174,9 @@ def product_edit(
         data = {k: v for k, v in form.cleaned_data.items() if not (k == "photo" and v is None)}
         try:
             if product is None:
-                services.product_create(actor=request.user, merchant=merchant, **data)  # type: ignore[arg-type]
+                services.product_create(actor=request.user, merchant=merchant, **data)
             else:
-                services.product_update(actor=request.user, product=product, **data)  # type: ignore[arg-type]
+                services.product_update(actor=request.user, product=product, **data)
         except ApplicationError as exc:
             apply_error(form, exc)
         else:
@@ -189,12 +190,12 @@ def product_edit(
 
 
 @login_required
-def member_add(request: HttpRequest, merchant_id: int) -> HttpResponse:
+def member_add(request: AuthedRequest, merchant_id: int) -> HttpResponse:
     merchant = _merchant(request, merchant_id, owner=True)
     form = MemberForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.membership_add(actor=request.user, merchant=merchant, **form.cleaned_data)  # type: ignore[arg-type]
+            services.membership_add(actor=request.user, merchant=merchant, **form.cleaned_data)
         except ApplicationError as exc:
             apply_error(form, exc)
         else:
@@ -204,7 +205,7 @@ def member_add(request: HttpRequest, merchant_id: int) -> HttpResponse:
 
 
 @login_required
-def api_key_create(request: HttpRequest, merchant_id: int) -> HttpResponse:
+def api_key_create(request: AuthedRequest, merchant_id: int) -> HttpResponse:
     merchant = _merchant(request, merchant_id, owner=True)
     form = ApiKeyForm(request.POST or None)
     raw_key = None
@@ -212,7 +213,7 @@ def api_key_create(request: HttpRequest, merchant_id: int) -> HttpResponse:
         _key, raw_key = services.api_key_create(
             actor=request.user,
             merchant=merchant,
-            name=form.cleaned_data["name"],  # type: ignore[arg-type]
+            name=form.cleaned_data["name"],
         )
     return render(
         request,
@@ -223,9 +224,9 @@ def api_key_create(request: HttpRequest, merchant_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def api_key_revoke(request: HttpRequest, merchant_id: int, key_id: int) -> HttpResponse:
+def api_key_revoke(request: AuthedRequest, merchant_id: int, key_id: int) -> HttpResponse:
     merchant = _merchant(request, merchant_id, owner=True)
     key = selectors.api_key_of(merchant=merchant, key_id=key_id)
-    services.api_key_revoke(actor=request.user, key=key)  # type: ignore[arg-type]
+    services.api_key_revoke(actor=request.user, key=key)
     messages.success(request, _("Đã thu hồi khóa API."))
     return redirect("merchant_detail", merchant_id=merchant.pk)

@@ -305,9 +305,12 @@ def _apply(
 ) -> tuple[str, LedgerEntry | None]:
     """Decide what a transfer in means; change the intent; return (outcome, ledger entry)."""
 
+    merchant_id = n.merchant_id
+    assert merchant_id is not None  # a transfer in to a known account
+
     def entry(kind: str, flag: str = "", memo: str = "") -> LedgerEntry:
         return LedgerEntry(
-            merchant_id=n.merchant_id,
+            merchant_id=merchant_id,
             kind=kind,
             amount=n.amount,
             intent=intent,

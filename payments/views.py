@@ -9,37 +9,38 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import ApplicationError
 from core.vnwords import spoken_amount
+from merchants.auth import AuthedRequest
 from merchants.banks import bank_by_bin
 from merchants.selectors import Principal, memberships_for_user, merchant_for
 
 from . import events, selectors, services, vietqr
 
 
-def _merchant(request: HttpRequest, merchant_id: int, owner: bool = False):
+def _merchant(request: AuthedRequest, merchant_id: int, owner: bool = False):
     return merchant_for(
-        principal=Principal(user=request.user),  # type: ignore[arg-type]
+        principal=Principal(user=request.user),
         merchant_id=merchant_id,
         owner=owner,
     )
 
 
 @login_required
-def collect_start(request: HttpRequest) -> HttpResponse:
-    memberships = list(memberships_for_user(user=request.user))  # type: ignore[arg-type]
+def collect_start(request: AuthedRequest) -> HttpResponse:
+    memberships = list(memberships_for_user(user=request.user))
     if len(memberships) == 1:
         return redirect("collect", merchant_id=memberships[0].merchant_id)
     return render(request, "payments/choose_merchant.html", {"memberships": memberships})
 
 
 @login_required
-def collect(request: HttpRequest, merchant_id: int) -> HttpResponse:
+def collect(request: AuthedRequest, merchant_id: int) -> HttpResponse:
     merchant = _merchant(request, merchant_id)
     error = ""
     amount_text = ""
@@ -74,9 +75,9 @@ def collect(request: HttpRequest, merchant_id: int) -> HttpResponse:
 
 
 @login_required
-def collect_qr(request: HttpRequest, merchant_id: int, intent_id: int) -> HttpResponse:
+def collect_qr(request: AuthedRequest, merchant_id: int, intent_id: int) -> HttpResponse:
     merchant = _merchant(request, merchant_id)
-    intent = selectors.intent_for(principal=Principal(user=request.user), intent_id=intent_id)  # type: ignore[arg-type]
+    intent = selectors.intent_for(principal=Principal(user=request.user), intent_id=intent_id)
     if intent.merchant_id != merchant.pk:
         return redirect("collect_qr", merchant_id=intent.merchant_id, intent_id=intent.pk)
     bank = bank_by_bin(intent.bank_bin)
@@ -102,9 +103,9 @@ def collect_qr(request: HttpRequest, merchant_id: int, intent_id: int) -> HttpRe
 
 @login_required
 @require_POST
-def collect_cancel(request: HttpRequest, merchant_id: int, intent_id: int) -> HttpResponse:
+def collect_cancel(request: AuthedRequest, merchant_id: int, intent_id: int) -> HttpResponse:
     _merchant(request, merchant_id)
-    intent = selectors.intent_for(principal=Principal(user=request.user), intent_id=intent_id)  # type: ignore[arg-type]
+    intent = selectors.intent_for(principal=Principal(user=request.user), intent_id=intent_id)
     # Already paid or expired: nothing to cancel, the page shows its state.
     with contextlib.suppress(ApplicationError):
         services.intent_cancel(intent_id=intent.pk, actor=request.user)
@@ -112,7 +113,7 @@ def collect_cancel(request: HttpRequest, merchant_id: int, intent_id: int) -> Ht
 
 
 @login_required
-def payments_today(request: HttpRequest, merchant_id: int) -> HttpResponse:
+def payments_today(request: AuthedRequest, merchant_id: int) -> HttpResponse:
     merchant = _merchant(request, merchant_id)
     entries = list(selectors.payments_today(merchant=merchant))
     total_in = sum(e.amount for e in entries if e.amount > 0)
@@ -124,7 +125,7 @@ def payments_today(request: HttpRequest, merchant_id: int) -> HttpResponse:
 
 
 @login_required
-def live_events(request: HttpRequest, merchant_id: int) -> StreamingHttpResponse:
+def live_events(request: AuthedRequest, merchant_id: int) -> StreamingHttpResponse:
     """Server-Sent Events: each settled or received payment of this merchant, as it happens."""
     merchant = _merchant(request, merchant_id)
 

@@ -49,63 +49,13 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-die() { echo "bench: $*" >&2; exit 1; }
-
-# --- prerequisites ----------------------------------------------------------------------------
+# Throw-away PostgreSQL + Redis, production-like settings, demo data, gunicorn: bench/_stack.sh.
+source bench/_stack.sh
 command -v wrk >/dev/null 2>&1 || die "wrk not found: apt-get install -y wrk"
-command -v curl >/dev/null 2>&1 || die "curl not found: apt-get install -y curl"
-[ -x .venv/bin/gunicorn ] || die ".venv/bin/gunicorn not found: run ./bin/test or ./bin/run once to install the environment"
-
-# Other work on the machine skews the figures: note the load before anything starts.
-LOAD=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')
-
-# --- throw-away PostgreSQL + Redis (stopped by its EXIT trap, which cleanup() below calls) ------
-source bin/_services.sh
-[ "$SERVICES_OK" = 1 ] ||
-  die "PostgreSQL/Redis binaries not found: apt-get install -y postgresql redis-server"
-
-WORK=$(mktemp -d /tmp/choso-bench.XXXXXX)
-GUNICORN_PID=
-cleanup() {
-  trap - EXIT INT TERM
-  if [ -n "$GUNICORN_PID" ] && kill -0 "$GUNICORN_PID" 2>/dev/null; then
-    kill -TERM "$GUNICORN_PID" 2>/dev/null || true
-    wait "$GUNICORN_PID" 2>/dev/null || true
-  fi
-  stop_services
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'echo; echo "bench: interrupted" >&2; exit 130' INT TERM
-
-# Production-like settings; plain http on loopback, so no SSL redirect.
-export DEBUG=false SECRET_KEY="bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
-export ALLOWED_HOSTS=127.0.0.1 SECURE_SSL_REDIRECT=false LOG_LEVEL=WARNING
-export DATABASE_URL="$PG_SERVICE_URL" REDIS_URL="$REDIS_SERVICE_URL"
-export CHOSO_VAR_DIR="$WORK/var" STATIC_ROOT="$WORK/static" MEDIA_ROOT="$WORK/media"
-
-echo "» migrate, demo data, collectstatic"
-.venv/bin/python manage.py migrate --noinput -v0 >"$WORK/setup.log" 2>&1 ||
-  { cat "$WORK/setup.log" >&2; die "migrate failed"; }
-.venv/bin/python manage.py demo >>"$WORK/setup.log" 2>&1 ||
-  { cat "$WORK/setup.log" >&2; die "manage.py demo failed"; }
-.venv/bin/python manage.py collectstatic --noinput -v0 >>"$WORK/setup.log" 2>&1 ||
-  { cat "$WORK/setup.log" >&2; die "collectstatic failed"; }
-
-PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-BASE="http://127.0.0.1:$PORT"
+stack_setup
+stack_gunicorn api --workers "$WORKERS" --worker-class sync
+BASE=$STACK_URL
 echo "» gunicorn: $WORKERS sync workers on $BASE"
-.venv/bin/gunicorn config.wsgi --bind "127.0.0.1:$PORT" --workers "$WORKERS" \
-  --worker-class sync --error-logfile "$WORK/gunicorn.log" &
-GUNICORN_PID=$!
-
-for _ in $(seq 300); do
-  curl -fsS -o /dev/null "$BASE${ENDPOINTS[0]#*|}" 2>/dev/null && break
-  kill -0 "$GUNICORN_PID" 2>/dev/null || { cat "$WORK/gunicorn.log" >&2; die "gunicorn exited"; }
-  sleep 0.1
-done
-curl -fsS -o /dev/null "$BASE${ENDPOINTS[0]#*|}" ||
-  { cat "$WORK/gunicorn.log" >&2; die "not ready after 30 s"; }
 
 # Every endpoint must answer 200 first: a 301/400/404 is fast and would flatter the figures.
 for entry in "${ENDPOINTS[@]}"; do

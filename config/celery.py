@@ -13,4 +13,5 @@ app.autodiscover_tasks()
 app.conf.beat_schedule = {
     "expire-payment-intents": {"task": "payments.expire_intents", "schedule": 60.0},
     "reconcile-bank-transactions": {"task": "payments.reconcile", "schedule": 300.0},
+    "reconcile-ewallet-payments": {"task": "payments.reconcile_ewallet", "schedule": 120.0},
 }

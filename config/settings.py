@@ -95,6 +95,10 @@ else:
                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
                 ),
             },
+            # Tests use a file too, not shared-cache memory: a live server thread and the test
+            # then wait for each other's writes as production processes do, instead of failing
+            # with "database table is locked".
+            "TEST": {"NAME": str(VAR_DIR / "test-choso.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -206,5 +210,12 @@ BANKNOTIFY_WEBHOOK_SECRET = env_str(
     "BANKNOTIFY_WEBHOOK_SECRET", "sandbox-banknotify-secret" if DEBUG else ""
 )
 BANKNOTIFY_TOLERANCE_SECONDS = env_int("BANKNOTIFY_TOLERANCE_SECONDS", 300)
+# E-wallet provider (sandbox: sandboxes/ewallet, started by bin/run on loopback).
+EWALLET_URL = env_str("EWALLET_URL", "http://127.0.0.1:8102")
+EWALLET_API_KEY = env_str("EWALLET_API_KEY", "sandbox-ewallet-key" if DEBUG else "")
+EWALLET_WEBHOOK_SECRET = env_str(
+    "EWALLET_WEBHOOK_SECRET", "sandbox-ewallet-secret" if DEBUG else ""
+)
+EWALLET_TIMEOUT_SECONDS = env_int("EWALLET_TIMEOUT_SECONDS", 10)
 # Demo aid: the QR page links to the sandbox bank's shopper page with the payload filled in.
 SANDBOX_LINKS = env_bool("SANDBOX_LINKS", default=DEBUG)

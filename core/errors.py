@@ -98,3 +98,9 @@ def validation_error_from_django(exc: Any) -> ValidationFailed:
         }
         return ValidationFailed(fields=fields)
     return ValidationFailed(" ".join(exc.messages))
+
+
+class ProviderUnavailable(ApplicationError):
+    status = 503
+    code = "provider_unavailable"
+    default_message = _("Dịch vụ thanh toán đang bận, vui lòng thử lại sau ít phút.")

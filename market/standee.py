@@ -119,7 +119,7 @@ def render_market_standees(market: Market, progress: Progress | None = None) -> 
     stalls = [stall for stall in standee_stalls(market) if default_bank_account(stall)]
     if not stalls:
         raise StandeeUnavailable(
-            _("Chợ %(market)s chưa có sạp nào có thương nhân với tài khoản nhận tiền mặc định.")
+            _("%(market)s chưa có sạp nào có thương nhân với tài khoản nhận tiền mặc định.")
             % {"market": market.name}
         )
     total = len(stalls)

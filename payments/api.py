@@ -36,6 +36,7 @@ def create_intent(
         intent = services.intent_create(
             merchant=merchant,
             amount=payload.amount,
+            method=payload.method,
             actor=who.user,
             actor_label=who.label,
             reference=payload.reference,
@@ -84,6 +85,28 @@ def refund_intent(request: HttpRequest, intent_id: int, payload: RefundIn):
         actor=who.user,
         actor_label=who.label,
     )
+
+
+@router.post(
+    "/webhooks/ewallet",
+    response={200: WebhookAck},
+    auth=None,
+    summary="E-wallet provider webhook (authenticated by its HMAC signature only)",
+)
+def ewallet_webhook(request: HttpRequest):
+    from .ewallet import wallet_event_receive
+    from .providers import ewallet as wallet
+
+    try:
+        event = wallet.parse_event(request.body, request.headers.get("Wallet-Signature"))
+    except wallet.WalletSignatureError as exc:
+        raise NotAuthenticated(
+            _("Chữ ký sự kiện ví điện tử không hợp lệ."), code="bad_signature"
+        ) from exc
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), code="bad_payload") from exc
+    row = wallet_event_receive(event=event)
+    return Status(200, {"success": True, "outcome": row.outcome})
 
 
 @router.post(

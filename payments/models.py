@@ -32,6 +32,7 @@ class PaymentIntent(models.Model):
 
     class Method(models.TextChoices):
         BANK_QR = "bank_qr", _("Chuyển khoản VietQR")
+        EWALLET = "ewallet", _("Ví điện tử")
 
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="intents")
     amount = models.BigIntegerField(_("số tiền"))
@@ -43,10 +44,14 @@ class PaymentIntent(models.Model):
     )
     # The receiving account, copied at creation: the QR shown must stay what was paid to.
     bank_account = models.ForeignKey(BankAccount, null=True, on_delete=models.SET_NULL)
-    bank_bin = models.CharField(max_length=6)
-    account_number = models.CharField(max_length=19)
-    account_holder = models.CharField(max_length=50)
+    bank_bin = models.CharField(max_length=6, blank=True)
+    account_number = models.CharField(max_length=19, blank=True)
+    account_holder = models.CharField(max_length=50, blank=True)
+    # What the QR shows: a VietQR payload, or the e-wallet provider's pay URL.
     qr_payload = models.TextField()
+    # E-wallet: the provider's payment (unique: one provider payment pays one intent).
+    provider_payment_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    failure_reason = models.CharField(max_length=64, blank=True)
     # Opaque reference of the caller (an order number, later).
     reference = models.CharField(max_length=64, blank=True, db_index=True)
     description = models.CharField(max_length=140, blank=True)
@@ -135,6 +140,55 @@ class BankNotification(models.Model):
         return f"{self.provider_id} {self.amount} đ → {self.account_number} ({self.outcome})"
 
 
+class WalletEvent(models.Model):
+    """An e-wallet provider webhook event as received: stored before it is processed."""
+
+    event_id = models.CharField(max_length=64, unique=True)
+    type = models.CharField(max_length=40)
+    payload = models.JSONField()
+    provider_object_id = models.CharField(max_length=64, db_index=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    received_via = models.CharField(max_length=16, default="webhook")  # or "reconcile"
+    intent = models.ForeignKey(
+        PaymentIntent, null=True, blank=True, on_delete=models.PROTECT, related_name="wallet_events"
+    )
+    outcome = models.CharField(max_length=24, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.type} ({self.outcome or 'pending'})"
+
+
+class Refund(models.Model):
+    """Money given back for an intent. For an e-wallet it counts once the provider confirms it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Đang chờ ví xác nhận")
+        SUCCEEDED = "succeeded", _("Đã hoàn")
+        FAILED = "failed", _("Không hoàn được")
+
+    intent = models.ForeignKey(PaymentIntent, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.BigIntegerField()
+    reason = models.CharField(max_length=255)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    provider_refund_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    actor_label = models.CharField(max_length=120)
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.intent_id} −{self.amount} ({self.status})"
+
+
 class LedgerEntry(models.Model):
     """Append-only money record per merchant; a balance is the sum of its entries."""
 
@@ -153,6 +207,12 @@ class LedgerEntry(models.Model):
     notification = models.ForeignKey(
         BankNotification, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger"
     )
+    wallet_event = models.ForeignKey(
+        WalletEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger"
+    )
+    refund = models.ForeignKey(
+        Refund, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger"
+    )
     # Attention for the trader: an overpayment, a tiny walk-in (possible "bait"), an underpayment.
     flag = models.CharField(max_length=24, blank=True)
     memo = models.CharField(max_length=255, blank=True)
@@ -167,6 +227,16 @@ class LedgerEntry(models.Model):
                 fields=["notification"],
                 condition=Q(notification__isnull=False),
                 name="one_ledger_entry_per_notification",
+            ),
+            models.UniqueConstraint(
+                fields=["wallet_event"],
+                condition=Q(wallet_event__isnull=False),
+                name="one_ledger_entry_per_wallet_event",
+            ),
+            models.UniqueConstraint(
+                fields=["refund"],
+                condition=Q(refund__isnull=False),
+                name="one_ledger_entry_per_refund",
             ),
         ]
 

@@ -10,6 +10,7 @@ class IntentIn(Schema):
     merchant_id: int
     # Strict: whole đồng as a JSON integer; "150000", 150000.0 and true are refused, not coerced.
     amount: StrictInt
+    method: str = "bank_qr"  # or "ewallet"
     reference: str = ""
     description: str = ""
 
@@ -24,6 +25,8 @@ class IntentOut(Schema):
     reference: str
     description: str
     qr_payload: str
+    provider_payment_id: str | None
+    failure_reason: str
     bank_bin: str
     account_number: str
     account_holder: str

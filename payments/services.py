@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -30,6 +31,7 @@ from .models import (
     BankNotification,
     LedgerEntry,
     PaymentIntent,
+    Refund,
 )
 from .providers.banknotify import BankTransaction
 from .signals import payment_succeeded, walk_in_received
@@ -75,62 +77,89 @@ def _actor_label(actor: Any, fallback: str) -> str:
 # --- intents ----------------------------------------------------------------------------------
 
 
+# E-wallets cap one payment lower than bank transfers (MoMo: 50 million đồng).
+MAX_EWALLET_AMOUNT = 50_000_000
+
+
 def intent_create(
     *,
     merchant: Merchant,
     amount: int,
+    method: str = PaymentIntent.Method.BANK_QR,
     actor: User | None = None,
     actor_label: str = "",
     reference: str = "",
     description: str = "",
     ttl_minutes: int | None = None,
 ) -> PaymentIntent:
-    """Ask to be paid `amount` đồng to the merchant's default bank account, by dynamic VietQR."""
+    """Ask to be paid `amount` đồng: by dynamic VietQR to the merchant's default bank account,
+    or through the e-wallet provider (its pay URL is what the QR shows)."""
     if not isinstance(amount, int) or isinstance(amount, bool):
         raise ValidationFailed(fields={"amount": [_("Số tiền là số đồng nguyên.")]})
+    if method not in PaymentIntent.Method.values:
+        raise ValidationFailed(fields={"method": [_("Chọn chuyển khoản hoặc ví điện tử.")]})
+    ewallet = method == PaymentIntent.Method.EWALLET
+    if ewallet and not MIN_INTENT_AMOUNT <= amount <= MAX_EWALLET_AMOUNT:
+        raise ValidationFailed(
+            fields={"amount": [_("Số tiền qua ví điện tử từ 1.000 đ đến 50.000.000 đ mỗi lần.")]}
+        )
     if not MIN_INTENT_AMOUNT <= amount <= MAX_INTENT_AMOUNT:
         raise ValidationFailed(
             fields={"amount": [_("Số tiền chuyển khoản từ 1.000 đ đến 500.000.000 đ mỗi lần.")]}
         )
     account = merchant.bank_accounts.filter(is_default=True).first()
-    if account is None:
+    if account is None and not ewallet:
         raise ValidationFailed(
             _("Cửa hàng chưa có tài khoản ngân hàng nhận tiền."), code="no_bank_account"
         )
     ttl = ttl_minutes if ttl_minutes is not None else settings.PAYMENT_INTENT_TTL_MINUTES
     for _attempt in range(5):
         code = new_reference_code()
-        payload = vietqr.build(
-            bin=account.bank_bin, account=account.account_number, amount=amount, purpose=code
-        )
+        bank: dict[str, Any] = {}
+        if not ewallet and account is not None:
+            bank = {
+                "bank_account": account,
+                "bank_bin": account.bank_bin,
+                "account_number": account.account_number,
+                "account_holder": account.holder_name,
+                "qr_payload": vietqr.build(
+                    bin=account.bank_bin,
+                    account=account.account_number,
+                    amount=amount,
+                    purpose=code,
+                ),
+            }
         try:
             with transaction.atomic():
                 intent = PaymentIntent.objects.create(
                     merchant=merchant,
                     amount=amount,
+                    method=method,
                     reference_code=code,
-                    bank_account=account,
-                    bank_bin=account.bank_bin,
-                    account_number=account.account_number,
-                    account_holder=account.holder_name,
-                    qr_payload=payload,
                     reference=reference[:64],
                     description=description[:140],
                     expires_at=timezone.now() + timedelta(minutes=ttl),
                     created_by=actor if getattr(actor, "is_authenticated", False) else None,
                     created_via=_actor_label(actor, actor_label or "system"),
+                    **bank,
                 )
                 audit_record(
                     actor=actor,
                     actor_label=intent.created_via,
                     action="intent.create",
                     target=intent,
-                    data={"amount": amount, "code": code},
+                    data={"amount": amount, "code": code, "method": method},
                 )
-            return intent
+            break
         except IntegrityError:
             continue  # reference code collision: draw again
-    raise Conflict(_("Không tạo được mã thanh toán, vui lòng thử lại."))  # pragma: no cover
+    else:  # pragma: no cover
+        raise Conflict(_("Không tạo được mã thanh toán, vui lòng thử lại."))
+    if ewallet:
+        from .ewallet import ewallet_payment_attach  # the provider call, outside any transaction
+
+        intent = ewallet_payment_attach(intent_id=intent.pk)
+    return intent
 
 
 def intent_cancel(*, intent_id: int, actor: Any, actor_label: str = "") -> PaymentIntent:
@@ -151,6 +180,13 @@ def intent_cancel(*, intent_id: int, actor: Any, actor_label: str = "") -> Payme
             action="intent.cancel",
             target=intent,
         )
+    if intent.provider_payment_id:
+        from .providers import ewallet as wallet
+
+        try:  # best effort: if the shopper pays meanwhile, the webhook still counts the money
+            wallet.cancel_payment(intent.provider_payment_id)
+        except (wallet.WalletUnavailable, wallet.WalletRejected):
+            log.warning("could not cancel e-wallet payment %s", intent.provider_payment_id)
     return intent
 
 
@@ -176,44 +212,99 @@ def intents_expire_due(*, now=None) -> int:
 def intent_refund(
     *, intent_id: int, amount: int, reason: str, actor: Any, actor_label: str = ""
 ) -> PaymentIntent:
-    """Record money given back (for a bank transfer: a payout the trader made)."""
+    """Give money back. A bank-QR sale: record the payout the trader made, at once. An e-wallet
+    sale: ask the provider; it counts in the ledger when the provider confirms."""
+    label = _actor_label(actor, actor_label)
+    refund = refund_open(
+        intent_id=intent_id, amount=amount, reason=reason, actor=actor, actor_label=label
+    )
+    if refund.intent.method == PaymentIntent.Method.EWALLET:
+        from .ewallet import refund_send  # the provider call happens outside any lock
+
+        refund_send(refund_id=refund.pk)
+    else:
+        refund_confirm(refund_id=refund.pk)
+    return PaymentIntent.objects.get(pk=intent_id)
+
+
+def refund_open(
+    *, intent_id: int, amount: int, reason: str, actor: Any, actor_label: str
+) -> Refund:
+    """Check and reserve a refund (pending) under the intent's lock."""
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise ValidationFailed(fields={"amount": [_("Số tiền hoàn là số đồng nguyên dương.")]})
     if not reason.strip():
         raise ValidationFailed(fields={"reason": [_("Vui lòng ghi lý do hoàn tiền.")]})
-    label = _actor_label(actor, actor_label)
     with transaction.atomic(durable=True):
         intent = lock_row(PaymentIntent, intent_id)
         if intent.status == S.REFUNDED:
             raise Conflict(_("Khoản này đã được hoàn hết tiền."), code="intent_already_refunded")
         if intent.status not in (S.SUCCEEDED, S.PARTIALLY_REFUNDED):
             raise Conflict(_("Chỉ hoàn tiền cho khoản đã thanh toán."), code="intent_not_paid")
-        if amount > intent.refundable_amount:
+        pending = (
+            intent.refunds.filter(status=Refund.Status.PENDING).aggregate(t=Sum("amount"))["t"] or 0
+        )
+        if amount > intent.refundable_amount - pending:
             raise ValidationFailed(
                 fields={"amount": [_("Số tiền hoàn vượt quá số đã nhận.")]}, code="refund_too_large"
             )
-        intent.amount_refunded += amount
+        refund = Refund.objects.create(
+            intent=intent, amount=amount, reason=reason.strip()[:255], actor_label=actor_label
+        )
+        audit_record(
+            actor=actor,
+            actor_label=actor_label,
+            action="intent.refund",
+            target=intent,
+            reason=reason,
+            data={"amount": amount, "refund": refund.pk},
+        )
+    return refund
+
+
+def refund_confirm(*, refund_id: int, provider_refund_id: str = "") -> Refund:
+    """The money went back: count it, once (safe to call again, e.g. on a duplicate webhook)."""
+    with transaction.atomic(durable=True):
+        refund = lock_row(Refund, refund_id)
+        if refund.status == Refund.Status.SUCCEEDED:
+            return refund
+        intent = lock_row(PaymentIntent, refund.intent_id)
+        intent.amount_refunded += refund.amount
         intent.status = (
             S.REFUNDED if intent.amount_refunded == intent.amount_received else S.PARTIALLY_REFUNDED
         )
         intent.save(update_fields=["amount_refunded", "status", "updated_at"])
+        refund.status = Refund.Status.SUCCEEDED
+        refund.confirmed_at = timezone.now()
+        if provider_refund_id:
+            refund.provider_refund_id = provider_refund_id
+        refund.save(update_fields=["status", "confirmed_at", "provider_refund_id"])
         LedgerEntry.objects.create(
             merchant_id=intent.merchant_id,
             kind=LedgerEntry.Kind.REFUND,
-            amount=-amount,
+            amount=-refund.amount,
             intent=intent,
-            memo=reason.strip()[:255],
-            actor_label=label,
+            refund=refund,
+            memo=refund.reason,
+            actor_label=refund.actor_label,
         )
-        audit_record(
-            actor=actor,
-            actor_label=label,
-            action="intent.refund",
-            target=intent,
-            reason=reason,
-            data={"amount": amount},
-        )
-    return intent
+    return refund
+
+
+def refund_fail(*, refund_id: int, reason: str) -> Refund:
+    with transaction.atomic(durable=True):
+        refund = lock_row(Refund, refund_id)
+        if refund.status == Refund.Status.PENDING:
+            refund.status = Refund.Status.FAILED
+            refund.save(update_fields=["status"])
+            audit_record(
+                actor=None,
+                actor_label="provider:ewallet",
+                action="refund.fail",
+                target=refund,
+                reason=reason,
+            )
+    return refund
 
 
 # --- bank notifications -----------------------------------------------------------------------
@@ -330,16 +421,44 @@ def _apply(
         return O.AFTER_CANCEL, entry(LedgerEntry.Kind.UNMATCHED, flag="after_cancel")
     if n.amount < intent.amount:
         return O.UNDERPAID, entry(LedgerEntry.Kind.UNMATCHED, flag="underpaid")
+    late = intent_mark_succeeded(intent, amount=n.amount, reference=n.bank_reference)
+    flag = "overpaid" if n.amount > intent.amount else ("late" if late else "")
+    return (O.LATE if late else O.SETTLED), entry(LedgerEntry.Kind.SETTLEMENT, flag=flag)
+
+
+def intent_mark_succeeded(intent: PaymentIntent, *, amount: int, reference: str) -> bool:
+    """Settle a locked, payable intent (the one step shared by every way of paying).
+
+    The caller holds the intent's row lock and has checked it is payable; returns whether the
+    payment came after the intent had expired.
+    """
+    assert intent.status in (S.REQUIRES_PAYMENT, S.EXPIRED), intent.status
     late = intent.status == S.EXPIRED
     intent.status = S.SUCCEEDED
-    intent.amount_received = n.amount
-    intent.bank_reference = n.bank_reference
+    intent.amount_received = amount
+    intent.bank_reference = reference[:64]
     intent.succeeded_at = timezone.now()
     intent.save(
         update_fields=["status", "amount_received", "bank_reference", "succeeded_at", "updated_at"]
     )
-    flag = "overpaid" if n.amount > intent.amount else ("late" if late else "")
-    return (O.LATE if late else O.SETTLED), entry(LedgerEntry.Kind.SETTLEMENT, flag=flag)
+    return late
+
+
+def announce(*, merchant_id: int, kind: str, event: dict[str, Any], reference: str = "") -> None:
+    """After commit: tell the trader's screen, and `payment_succeeded` listeners (market/)."""
+    event["type"] = kind
+    try:
+        events.publish(merchant_id, event)
+    except Exception:  # the money is settled; a lost live event is recovered on reconnect
+        log.exception("could not publish live payment event %s", event)
+    if kind == "payment_succeeded":
+        payment_succeeded.send_robust(
+            sender=PaymentIntent,
+            intent_id=event["intent_id"],
+            merchant_id=merchant_id,
+            amount=event["amount"],
+            reference=reference,
+        )
 
 
 def _event(n: BankNotification, intent: PaymentIntent | None, flag: str = "") -> dict[str, Any]:
@@ -358,21 +477,15 @@ def _event(n: BankNotification, intent: PaymentIntent | None, flag: str = "") ->
 
 
 def _announce(n: BankNotification, news: list[tuple[str, dict[str, Any]]]) -> None:
+    assert n.merchant_id is not None
     for kind, event in news:
-        event["type"] = kind
-        try:
-            events.publish(n.merchant_id, event)  # type: ignore[arg-type]
-        except Exception:  # the money is settled; a lost live event is recovered on reconnect
-            log.exception("could not publish live payment event for %s", n.provider_id)
-        if kind == "payment_succeeded":
-            payment_succeeded.send_robust(
-                sender=PaymentIntent,
-                intent_id=event["intent_id"],
-                merchant_id=n.merchant_id,
-                amount=n.amount,
-                reference=n.intent.reference if n.intent else "",
-            )
-        elif event["outcome"] == O.WALK_IN:
+        announce(
+            merchant_id=n.merchant_id,
+            kind=kind,
+            event=event,
+            reference=n.intent.reference if n.intent else "",
+        )
+        if event["outcome"] == O.WALK_IN:
             walk_in_received.send_robust(
                 sender=BankNotification,
                 notification_id=n.pk,

@@ -20,3 +20,16 @@ def expire_intents() -> int:
 )
 def reconcile() -> dict[str, int]:
     return reconcile_bank_transactions()
+
+
+@shared_task(
+    name="payments.reconcile_ewallet",
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=5,
+)
+def reconcile_ewallet() -> dict[str, int]:
+    from .ewallet import ewallet_reconcile
+
+    return ewallet_reconcile()

@@ -11,7 +11,6 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import ApplicationError
@@ -21,6 +20,12 @@ from merchants.banks import bank_by_bin
 from merchants.selectors import Principal, memberships_for_user, merchant_for
 
 from . import events, selectors, services, vietqr
+from .models import PaymentIntent
+
+
+def spoken_phrase(amount: int) -> str:
+    """What the phone says aloud: always Vietnamese, the voice is vi-VN whatever the UI language."""
+    return f"Đã nhận {spoken_amount(amount)}"
 
 
 def _merchant(request: AuthedRequest, merchant_id: int, owner: bool = False):
@@ -52,6 +57,7 @@ def collect(request: AuthedRequest, merchant_id: int) -> HttpResponse:
             intent = services.intent_create(
                 merchant=merchant,
                 amount=int(cleaned) if cleaned.isdigit() else 0,
+                method=request.POST.get("method", PaymentIntent.Method.BANK_QR),
                 actor=request.user,
                 description=request.POST.get("description", "")[:140],
             )
@@ -88,17 +94,20 @@ def collect_qr(request: AuthedRequest, merchant_id: int, intent_id: int) -> Http
             "merchant": merchant,
             "intent": intent,
             "qr_svg": vietqr.qr_svg(intent.qr_payload),
-            "sandbox_pay_url": (
-                f"{settings.BANKNOTIFY_URL}/?{urlencode({'payload': intent.qr_payload})}"
-                if settings.SANDBOX_LINKS
-                else ""
-            ),
+            "sandbox_pay_url": _sandbox_link(intent),
             "bank_name": bank.short_name if bank else intent.bank_bin,
-            "spoken": _("Đã nhận %(amount)s") % {"amount": spoken_amount(intent.amount_received)}
-            if intent.amount_received
-            else "",
+            "spoken": spoken_phrase(intent.amount_received) if intent.amount_received else "",
         },
     )
+
+
+def _sandbox_link(intent: PaymentIntent) -> str:
+    """Demo aid: where a person can play the shopper for this QR."""
+    if not settings.SANDBOX_LINKS:
+        return ""
+    if intent.method == PaymentIntent.Method.EWALLET:
+        return intent.qr_payload  # the provider's own pay page
+    return f"{settings.BANKNOTIFY_URL}/?{urlencode({'payload': intent.qr_payload})}"
 
 
 @login_required
@@ -130,14 +139,16 @@ def live_events(request: AuthedRequest, merchant_id: int) -> StreamingHttpRespon
     merchant = _merchant(request, merchant_id)
 
     def stream():
-        # The stream may stay open for hours and needs no database: give the connection back.
-        connection.close()
+        # The stream may stay open for hours and needs no database: give the connection back
+        # (not from inside a transaction, as when a test calls the view directly).
+        if not connection.in_atomic_block:
+            connection.close()
         yield "retry: 2000\n\n"
         for event in events.listen(merchant.pk, timeout=15):
             if event is None:
                 yield ": keep-alive\n\n"
                 continue
-            event["spoken"] = _("Đã nhận %(amount)s") % {"amount": spoken_amount(event["amount"])}
+            event["spoken"] = spoken_phrase(event["amount"])
             yield f"event: {event['type']}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
 
     response = StreamingHttpResponse(stream(), content_type="text/event-stream")

@@ -11,7 +11,6 @@ passed it on, which is where the platform looks for its order reference.
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import string
@@ -22,6 +21,8 @@ from typing import Any
 
 from merchants.banks import bank_by_bin
 from payments import vietqr
+
+from .._common import dumps, format_vnd
 
 # Vietnam has used UTC+7 all year since 1975; the bank reports local time.
 VIETNAM_TZ = timezone(timedelta(hours=7))
@@ -117,10 +118,6 @@ class Transaction:
         return dumps(self.as_dict())
 
 
-def dumps(data: Any) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
 def new_transaction_id() -> str:
     return "bn_" + secrets.token_hex(12)
 
@@ -130,11 +127,6 @@ def new_reference(when: datetime) -> str:
     local = when.astimezone(VIETNAM_TZ)
     tail = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(7))
     return f"FT{local:%y}{local.timetuple().tm_yday:03d}{tail}"
-
-
-def format_vnd(amount: int) -> str:
-    """``150000`` → ``"150.000 đ"`` (Vietnamese thousands separator)."""
-    return f"{amount:,}".replace(",", ".") + " đ"
 
 
 # --------------------------------------------------------------------------- #

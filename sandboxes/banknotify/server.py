@@ -20,12 +20,12 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from http.server import ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
 from merchants.banks import bank_by_bin
 
+from .._common import LoopbackHTTPServer
 from .delivery import Attempt, Deliverer, Parcel
 from .handler import Handler
 from .ledger import (
@@ -99,7 +99,7 @@ class BankNotifySandbox:
             backoff_cap=backoff_cap,
             max_attempts=max_attempts,
         )
-        self._server: ThreadingHTTPServer | None = None
+        self._server: LoopbackHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._stopped = False
 
@@ -109,8 +109,7 @@ class BankNotifySandbox:
         """Bind and serve in a background thread; returns ``self``."""
         if self._server is not None or self._stopped:
             raise RuntimeError("a sandbox starts once; make a new one")
-        server = ThreadingHTTPServer((self.host, self.port), Handler)
-        server.daemon_threads = True
+        server = LoopbackHTTPServer((self.host, self.port), Handler)
         server.sandbox = self  # type: ignore[attr-defined]
         self._server = server
         self.port = server.server_address[1]
@@ -363,7 +362,7 @@ class BankNotifySandbox:
             for copy in range(1, copies + 1):
                 parcels.append(
                     Parcel(
-                        transaction_id=transaction.id,
+                        subject=transaction.id,
                         body=body,
                         copy=copy,
                         generation=self._generation,
@@ -386,7 +385,7 @@ class BankNotifySandbox:
 
     def _record(self, attempt: Attempt) -> None:
         entry = {
-            "transaction_id": attempt.parcel.transaction_id,
+            "transaction_id": attempt.parcel.subject,
             "attempt": attempt.number,
             "copy": attempt.parcel.copy,
             "status": attempt.status,

@@ -62,6 +62,10 @@
     if (ev.intent_id === intentId) paid(ev);
     else say(ev.spoken);
   });
+  source.addEventListener("payment_failed", function (e) {
+    var ev = JSON.parse(e.data);
+    if (ev.intent_id === intentId) warn(box.dataset.failedLabel);
+  });
   source.addEventListener("payment_received", function (e) {
     var ev = JSON.parse(e.data);
     if (ev.intent_id === intentId && ev.flag === "underpaid") {

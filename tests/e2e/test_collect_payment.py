@@ -19,6 +19,7 @@ from playwright.sync_api import Page, expect
 from payments.models import LedgerEntry, PaymentIntent
 from payments.vietqr import parse
 from sandboxes.banknotify import BankNotifySandbox
+from sandboxes.ewallet import EWalletSandbox
 from tests import factories
 from tests.e2e.test_trader_onboarding import Steps
 
@@ -167,3 +168,66 @@ def test_a_payment_made_while_offline_shows_when_the_page_comes_back(
     expect(page.get_by_text("45.000 đ").first).to_be_visible()
     intent.refresh_from_db()
     assert intent.status == PaymentIntent.Status.SUCCEEDED
+
+
+@pytest.fixture
+def wallet(live_server, settings):
+    settings.EWALLET_WEBHOOK_SECRET = "e2e-wallet-secret"
+    settings.EWALLET_API_KEY = "sk_test_e2e"
+    sandbox = EWalletSandbox(
+        webhook_url=f"{live_server.url}/api/v1/payments/webhooks/ewallet",
+        webhook_secret="e2e-wallet-secret",
+        api_keys=["sk_test_e2e"],
+        backoff_base=0.05,
+    ).start()
+    settings.EWALLET_URL = sandbox.url
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_e_wallet_sale_is_approved_by_the_shopper_and_spoken(
+    chromium_available, live_server, wallet, page: Page, context, artifacts_dir
+):
+    merchant = factories.MerchantFactory(display_name="Mì Quảng Bà Vị")
+    factories.BankAccountFactory(merchant=merchant)
+    factories.owner_of(merchant, phone="+84905111006")
+    page.add_init_script(SPEECH_SPY)
+    steps = Steps(page, artifacts_dir, "e2e-ewallet")
+
+    page.goto(f"{live_server.url}/dang-nhap/")
+    page.get_by_label("Số điện thoại").fill("0905 111 006")
+    page.get_by_label("Mật khẩu").fill(factories.PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.get_by_role("link", name="Thu tiền").first.click()
+    for key in ("8", "5", "000"):
+        page.locator(f'.keypad .key[data-key="{key}"]').click()
+    page.get_by_role("button", name="Khách trả bằng ví điện tử").click()
+
+    expect(page.locator("#amount")).to_have_text("85.000 đ")
+    expect(page.get_by_text("Đang chờ khách xác nhận trên ví…")).to_be_visible()
+    steps.shot("ma-qr-vi")
+    pay_url = _read_qr(page.locator("#qr").screenshot())
+    intent = PaymentIntent.objects.get(merchant=merchant)
+    assert pay_url == intent.qr_payload and pay_url.startswith(wallet.url + "/pay/")
+
+    # The shopper's phone opens the wallet's pay page from the QR, signs in, approves.
+    shopper = context.new_page()
+    shopper.goto(pay_url)
+    shopper.get_by_label("Số điện thoại").fill("0909 000 001")
+    shopper.get_by_role("button", name="Tiếp tục").click()
+    expect(shopper.get_by_text("85.000 đ").first).to_be_visible()
+    expect(shopper.get_by_text("Mì Quảng Bà Vị").first).to_be_visible()
+    shopper.screenshot(path=str(artifacts_dir / "e2e-ewallet-02-vi-khach.png"), full_page=True)
+    shopper.get_by_role("button", name="Xác nhận thanh toán").click()
+    shopper.close()
+
+    expect(page.locator("#collect.paid")).to_be_visible(timeout=10_000)
+    page.wait_for_function("window.__spoken.length > 0")
+    assert page.evaluate("window.__spoken")[0] == {
+        "text": "Đã nhận tám mươi lăm nghìn đồng",
+        "lang": "vi-VN",
+    }
+    steps.shot("da-nhan-vi")
+    intent.refresh_from_db()
+    assert (intent.status, intent.amount_received) == (PaymentIntent.Status.SUCCEEDED, 85_000)

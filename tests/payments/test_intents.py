@@ -141,7 +141,7 @@ def test_it_writes_an_audit_row_naming_the_creator(merchant, owner):
 
     row = AuditLog.objects.get(action="intent.create", target_id=str(intent.pk))
     assert row.actor == owner
-    assert row.data == {"amount": 150_000, "code": intent.reference_code}
+    assert row.data == {"amount": 150_000, "code": intent.reference_code, "method": "bank_qr"}
     assert intent.created_via == f"user:{owner.pk}"
 
 

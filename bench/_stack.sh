@@ -1,0 +1,77 @@
+# Sourced by bench/http.sh and bench/payments.sh (from the repository root, after they parse their
+# options): the stack they measure, started the same way for both.
+#
+#   stack_setup                   throw-away PostgreSQL + Redis (bin/_services.sh), production-like
+#                                 settings exported, migrate, `manage.py demo`, collectstatic
+#   stack_gunicorn NAME ARGS...   start `gunicorn config.wsgi` (ARGS: workers, worker class...) on
+#                                 a free loopback port, wait until /api/v1/health answers; sets
+#                                 STACK_URL (http://127.0.0.1:<port>)
+#
+# Sets LOAD (the 1-minute load average seen when sourced) and WORK (a temp dir). Everything it
+# starts (gunicorns, PostgreSQL, Redis, WORK) is stopped on exit or Ctrl-C.
+
+die() { echo "bench: $*" >&2; exit 1; }
+
+command -v curl >/dev/null 2>&1 || die "curl not found: apt-get install -y curl"
+[ -x .venv/bin/gunicorn ] || die ".venv/bin/gunicorn not found: run ./bin/test or ./bin/run once to install the environment"
+
+# Other work on the machine skews the figures: note the load before anything starts.
+LOAD=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')
+
+WORK=
+GUNICORN_PIDS=()
+stack_cleanup() {
+  trap - EXIT INT TERM
+  local pid
+  for pid in "${GUNICORN_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${GUNICORN_PIDS[@]}"; do
+    # Graceful stop first; a worker still holding a long-lived (SSE) connection after 10 s is killed.
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  if declare -F stop_services >/dev/null; then stop_services; fi
+  if [ -n "$WORK" ]; then rm -rf "$WORK"; fi
+}
+
+stack_setup() {
+  # --- throw-away PostgreSQL + Redis (its EXIT trap is replaced by stack_cleanup, which stops them)
+  source bin/_services.sh
+  [ "$SERVICES_OK" = 1 ] ||
+    die "PostgreSQL/Redis binaries not found: apt-get install -y postgresql redis-server"
+  WORK=$(mktemp -d /tmp/choso-bench.XXXXXX)
+  trap stack_cleanup EXIT
+  trap 'echo; echo "bench: interrupted" >&2; exit 130' INT TERM
+
+  # Production-like settings; plain http on loopback, so no SSL redirect.
+  export DEBUG=false SECRET_KEY="bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+  export ALLOWED_HOSTS=127.0.0.1 SECURE_SSL_REDIRECT=false LOG_LEVEL=WARNING
+  export DATABASE_URL="$PG_SERVICE_URL" REDIS_URL="$REDIS_SERVICE_URL"
+  export CHOSO_VAR_DIR="$WORK/var" STATIC_ROOT="$WORK/static" MEDIA_ROOT="$WORK/media"
+
+  echo "» migrate, demo data, collectstatic"
+  .venv/bin/python manage.py migrate --noinput -v0 >"$WORK/setup.log" 2>&1 ||
+    { cat "$WORK/setup.log" >&2; die "migrate failed"; }
+  .venv/bin/python manage.py demo >>"$WORK/setup.log" 2>&1 ||
+    { cat "$WORK/setup.log" >&2; die "manage.py demo failed"; }
+  .venv/bin/python manage.py collectstatic --noinput -v0 >>"$WORK/setup.log" 2>&1 ||
+    { cat "$WORK/setup.log" >&2; die "collectstatic failed"; }
+}
+
+stack_gunicorn() {
+  local name=$1 port pid
+  shift
+  port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+  STACK_URL="http://127.0.0.1:$port"
+  .venv/bin/gunicorn config.wsgi --bind "127.0.0.1:$port" "$@" \
+    --error-logfile "$WORK/gunicorn-$name.log" &
+  pid=$!
+  GUNICORN_PIDS+=("$pid")
+  for _ in $(seq 300); do
+    curl -fsS -o /dev/null "$STACK_URL/api/v1/health" 2>/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || { cat "$WORK/gunicorn-$name.log" >&2; die "gunicorn ($name) exited"; }
+    sleep 0.1
+  done
+  cat "$WORK/gunicorn-$name.log" >&2
+  die "gunicorn ($name) not ready after 30 s"
+}

@@ -1,0 +1,763 @@
+"""Payments benchmark driver: bank notifications settled per second, notification → SSE latency.
+
+Run through `bash bench/payments.sh`, which starts the stack (throw-away PostgreSQL + Redis, demo
+data, gunicorn sync workers for the API and the webhook, a gthread gunicorn for the SSE path) and
+exports the settings this driver shares with it (DATABASE_URL, REDIS_URL, SECRET_KEY,
+BANKNOTIFY_WEBHOOK_SECRET). The driver loads Django only to prepare (API keys, a trader's session)
+and to verify in the database afterwards; everything measured goes over HTTP on loopback.
+
+1. baseline: wrk on the bare endpoint (`/api/v1/health`), as bench/http.sh does;
+2. intents: N + M + background + warm-up payment intents created through the API (API keys);
+3. throughput: one signed notification per intent from C client threads, wall time →
+   notifications/s, latency of each webhook call; then checks every intent settled exactly once;
+4. SSE: a trader's stream open on the gthread server; while a background of notifications for
+   other merchants runs at a fixed rate, M notifications for the trader's merchant one at a
+   time, each timed from just before its POST to the arrival of its `payment_succeeded` event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import itertools
+import json
+import math
+import os
+import queue
+import random
+import re
+import secrets
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+WEBHOOK = "/api/v1/payments/webhooks/banknotify"
+INTENTS = "/api/v1/payments/intents"
+HEALTH = "/api/v1/health"
+VN = timezone(timedelta(hours=7))
+TIMEOUT = 10.0  # seconds, any single HTTP call
+
+
+# --- options ----------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="bench/payments.py",
+        description="Driver of bench/payments.sh (which passes the --*-url and stack options).",
+        formatter_class=lambda prog: argparse.HelpFormatter(prog, max_help_position=32),
+    )
+    add = p.add_argument
+    add("-n", "--notifications", type=int, default=500, metavar="N", help="throughput: N (500)")
+    add("-c", "--concurrency", type=int, default=16, metavar="C", help="client threads (16)")
+    add("-m", "--probes", type=int, default=200, metavar="M", help="SSE latency probes (200)")
+    add("--bg-rate", type=float, default=50, metavar="R", help="background notifications/s (50)")
+    add("--bg-budget", type=float, default=20, metavar="S", help="background prepared, s (20)")
+    add("--warm", type=int, default=48, metavar="W", help="warm-up notifications (48)")
+    add("--wrk-duration", default="10s", metavar="D", help="bare endpoint, wrk -d (10s)")
+    add("--wrk-warmup", default="3s", metavar="D", help="its warm-up, 0 to skip (3s)")
+    add("--trader", default="0905111002", metavar="PHONE", help="whose stream (0905111002)")
+    # Passed by bench/payments.sh.
+    for name in ("--api-url", "--sse-url", "--workers", "--sse-workers", "--sse-threads", "--load"):
+        add(name, default="?", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if not args.api_url or not args.sse_url:
+        p.error(
+            "run through bench/payments.sh (it starts the stack and passes --api-url/--sse-url)"
+        )
+    return args
+
+
+def say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+
+def pct(values: list[float], p: float) -> float:
+    """Nearest-rank percentile (p in 0..100) of a non-empty list."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def ms(seconds: float | None) -> str:
+    return "—" if seconds is None else f"{seconds * 1000:.2f} ms"
+
+
+# --- setup through Django (keys, session, verification) --------------------------------------
+
+
+@dataclass
+class Shop:
+    merchant_id: int
+    bank_bin: str
+    account: str
+    gateway: str
+    key: str
+
+
+@dataclass
+class Intent:
+    id: int
+    shop: Shop
+    amount: int
+    code: str
+
+
+@dataclass
+class Setup:
+    shops: list[Shop]
+    sse_shop: Shop
+    cookie: str  # "sessionid=..."
+    secret: str
+
+
+def django_setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+
+
+def prepare(trader_phone: str) -> Setup:
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.db import connections
+
+    from core.phone import normalize_vn_mobile
+    from merchants.banks import bank_by_bin
+    from merchants.models import BankAccount, Membership, User
+    from merchants.services import api_key_create
+
+    shops = []
+    accounts = BankAccount.objects.filter(is_default=True).select_related("merchant")
+    for account in accounts.order_by("merchant_id"):
+        owner = Membership.objects.filter(
+            merchant_id=account.merchant_id, role=Membership.Role.OWNER
+        ).first()
+        if owner is None:
+            continue
+        _, raw = api_key_create(actor=owner.user, merchant=account.merchant, name="bench")
+        bank = bank_by_bin(account.bank_bin)
+        shops.append(
+            Shop(
+                merchant_id=account.merchant_id,
+                bank_bin=account.bank_bin,
+                account=account.account_number,
+                gateway=bank.short_name if bank else "",
+                key=raw,
+            )
+        )
+    trader = User.objects.get(phone=normalize_vn_mobile(trader_phone))
+    membership = Membership.objects.filter(user=trader, role=Membership.Role.OWNER).first()
+    sse_shop = next(s for s in shops if membership and s.merchant_id == membership.merchant_id)
+    if len(shops) < 2:
+        raise SystemExit("bench: the demo data should have several merchants with a bank account")
+
+    # A signed-in session, as the login page would leave it (the password hasher is not measured).
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    store[SESSION_KEY] = str(trader.pk)
+    store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    store[HASH_SESSION_KEY] = trader.get_session_auth_hash()
+    store.save()
+    secret = settings.BANKNOTIFY_WEBHOOK_SECRET
+    if not secret:
+        raise SystemExit("bench: BANKNOTIFY_WEBHOOK_SECRET is not set")
+    connections.close_all()
+    return Setup(
+        shops=shops,
+        sse_shop=sse_shop,
+        cookie=f"{settings.SESSION_COOKIE_NAME}={store.session_key}",
+        secret=secret,
+    )
+
+
+def ledger_count() -> int:
+    from django.db import connections
+
+    from payments.models import LedgerEntry
+
+    count = LedgerEntry.objects.count()
+    connections.close_all()
+    return count
+
+
+def verify(intents: list[Intent], provider_ids: list[str]) -> tuple[int, list[str]]:
+    """(intents succeeded, what is wrong) in the database for these intents and notifications."""
+    from django.db import connections
+    from django.db.models import Count
+
+    from payments.models import BankNotification, LedgerEntry, PaymentIntent
+
+    problems: list[str] = []
+    ids = [i.id for i in intents]
+    rows = dict(PaymentIntent.objects.filter(id__in=ids).values_list("id", "status"))
+    not_paid = [i for i in ids if rows.get(i) != PaymentIntent.Status.SUCCEEDED]
+    if not_paid:
+        problems.append(f"{len(not_paid)} intents not succeeded, e.g. {not_paid[:5]}")
+    entries = dict(
+        LedgerEntry.objects.filter(intent_id__in=ids, kind=LedgerEntry.Kind.SETTLEMENT)
+        .values("intent_id")
+        .annotate(n=Count("id"))
+        .values_list("intent_id", "n")
+    )
+    wrong = {i: entries.get(i, 0) for i in ids if entries.get(i, 0) != 1}
+    if wrong:
+        problems.append(f"{len(wrong)} intents without exactly one settlement entry: {wrong}")
+    others = LedgerEntry.objects.filter(intent_id__in=ids).exclude(kind=LedgerEntry.Kind.SETTLEMENT)
+    if others.exists():
+        problems.append(f"{others.count()} non-settlement ledger entries on these intents")
+    outcomes = dict(
+        BankNotification.objects.filter(provider_id__in=provider_ids)
+        .values("outcome")
+        .annotate(n=Count("id"))
+        .values_list("outcome", "n")
+    )
+    if outcomes != {BankNotification.Outcome.SETTLED: len(provider_ids)}:
+        problems.append(
+            f"notification outcomes {outcomes}, expected all {len(provider_ids)} settled"
+        )
+    connections.close_all()
+    return len(ids) - len(not_paid), problems
+
+
+# --- HTTP helpers -----------------------------------------------------------------------------
+
+
+_local = threading.local()
+
+
+def session() -> requests.Session:
+    s = getattr(_local, "session", None)
+    if s is None:
+        s = _local.session = requests.Session()
+    return s
+
+
+def notification(intent: Intent) -> tuple[str, bytes]:
+    """A notification as the provider sends it (sandboxes/banknotify/README.md §1): (id, body)."""
+    shop = intent.shop
+    provider_id = "bn_" + secrets.token_hex(12)
+    data = {
+        "id": provider_id,
+        "gateway": shop.gateway,
+        "bin": shop.bank_bin,
+        "account_number": shop.account,
+        "transfer_type": "in",
+        "amount": intent.amount,
+        "description": f"MBVCB.{random.randrange(10**6, 10**7)}.{intent.code}.CT tu 0011004123456",
+        "reference": "FT26327" + secrets.token_hex(4).upper()[:7],
+        "transaction_date": datetime.now(VN).isoformat(timespec="seconds"),
+        "counter_account": "0011004123456",
+        "counter_name": "NGUYEN VAN A",
+    }
+    return provider_id, json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@dataclass
+class Sent:
+    provider_id: str
+    latency: float  # seconds, POST to answer
+    error: str = ""  # "" when the answer was 200 with outcome "settled"
+    done_at: float = 0.0  # perf_counter when the answer arrived
+
+
+def post_notification(base: str, secret: str, intent: Intent) -> Sent:
+    from payments.providers.banknotify import SIGNATURE_HEADER, sign
+
+    provider_id, body = notification(intent)
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        SIGNATURE_HEADER: sign(body, secret),
+    }
+    t0 = time.perf_counter()
+    try:
+        r = session().post(base + WEBHOOK, data=body, headers=headers, timeout=TIMEOUT)
+    except requests.RequestException as exc:
+        t1 = time.perf_counter()
+        return Sent(provider_id, t1 - t0, f"{type(exc).__name__}: {exc}", t1)
+    t1 = time.perf_counter()
+    error = ""
+    if r.status_code != 200:
+        error = f"HTTP {r.status_code}: {r.text[:200]}"
+    elif r.json().get("outcome") != "settled":
+        error = f"outcome {r.json().get('outcome')!r}"
+    return Sent(provider_id, t1 - t0, error, t1)
+
+
+def run_pool(jobs: list[Any], threads: int, work: Callable[[Any], Any]) -> tuple[list[Any], float]:
+    """work(job) for every job from `threads` daemon threads started together.
+
+    Returns (results in job order, wall seconds from the start to the last answer)."""
+    results: list[Any] = [None] * len(jobs)
+    counter = itertools.count()
+    threads = max(1, min(threads, len(jobs)))
+    start = threading.Barrier(threads + 1)
+
+    def worker() -> None:
+        start.wait()
+        while (i := next(counter)) < len(jobs):
+            try:
+                results[i] = work(jobs[i])
+            except Exception as exc:  # recorded, reported as an error
+                results[i] = exc
+
+    pool = [threading.Thread(target=worker, daemon=True) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    start.wait()
+    t0 = time.perf_counter()
+    for t in pool:
+        t.join()
+    return results, time.perf_counter() - t0
+
+
+def create_intents(base: str, plan: list[Shop], threads: int) -> list[Intent]:
+    def work(shop: Shop) -> Intent:
+        amount = random.randrange(10, 500) * 1000
+        r = session().post(
+            base + INTENTS,
+            json={"merchant_id": shop.merchant_id, "amount": amount, "reference": "bench"},
+            headers={"Authorization": f"Bearer {shop.key}"},
+            timeout=TIMEOUT,
+        )
+        if r.status_code != 201:
+            raise RuntimeError(f"creating an intent: HTTP {r.status_code} {r.text[:200]}")
+        body = r.json()
+        return Intent(id=body["id"], shop=shop, amount=body["amount"], code=body["reference_code"])
+
+    results, _ = run_pool(plan, threads, work)
+    failed = [r for r in results if not isinstance(r, Intent)]
+    if failed:
+        raise SystemExit(f"bench: {len(failed)} intents not created, e.g. {failed[0]}")
+    return results
+
+
+def spread(shops: list[Shop], count: int) -> list[Shop]:
+    return [shops[i % len(shops)] for i in range(count)]
+
+
+# --- baseline: wrk ----------------------------------------------------------------------------
+
+
+@dataclass
+class Wrk:
+    rps: float
+    p50: float
+    p99: float
+    errors: int
+
+
+def wrk_seconds(v: str) -> float:
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m)", v)
+    if not m:
+        return float("nan")
+    return float(m.group(1)) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[m.group(2)]
+
+
+def run_wrk(url: str, duration: str, warmup: str, connections: int) -> Wrk:
+    if warmup not in ("0", "0s"):
+        subprocess.run(
+            ["wrk", "-t1", f"-c{connections}", f"-d{warmup}", url],
+            check=True,
+            capture_output=True,
+        )
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{duration}", "--latency", url],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = wrk_seconds(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    p99 = wrk_seconds(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    errors = 0
+    if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
+        errors += sum(int(x) for x in m.groups())
+    if m := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
+        errors += int(m.group(1))
+    return Wrk(rps, p50, p99, errors)
+
+
+# --- SSE --------------------------------------------------------------------------------------
+
+
+class Stream(threading.Thread):
+    """Reads the trader's event stream; notes when each intent's payment_succeeded arrives."""
+
+    def __init__(self, url: str, cookie: str) -> None:
+        super().__init__(daemon=True)
+        parts = urlsplit(url)
+        self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+        self.path = parts.path
+        self.cookie = cookie
+        self.ready = threading.Event()
+        self.arrived: dict[int, float] = {}  # intent id -> perf_counter at arrival
+        self.cond = threading.Condition()
+        self.counts: dict[str, int] = {}
+        self.error = ""
+        self.closing = False
+
+    def run(self) -> None:
+        try:
+            self.conn.request(
+                "GET", self.path, headers={"Cookie": self.cookie, "Accept": "text/event-stream"}
+            )
+            resp = self.conn.getresponse()
+            if resp.status != 200 or "text/event-stream" not in resp.getheader("Content-Type", ""):
+                self.error = f"stream answered {resp.status} {resp.getheader('Content-Type')}"
+                return
+            kind, data, first = "", [], 0.0
+            while True:
+                line = resp.readline()
+                if not line:
+                    self.error = self.error or "stream closed by the server"
+                    return
+                now = time.perf_counter()
+                text = line.decode().rstrip("\r\n")
+                if text and not first:
+                    first = now  # an event's lines come in one chunk: its first line's arrival
+                if text.startswith("retry:"):
+                    self.ready.set()
+                elif text.startswith("event:"):
+                    kind = text[6:].strip()
+                elif text.startswith("data:"):
+                    data.append(text[5:].removeprefix(" "))
+                elif not text:
+                    if data:
+                        self.dispatch(kind or "message", json.loads("\n".join(data)), first)
+                    kind, data, first = "", [], 0.0
+        except Exception as exc:
+            if not self.closing:
+                self.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self.ready.set()
+            with self.cond:
+                self.cond.notify_all()
+
+    def dispatch(self, kind: str, event: dict[str, Any], at: float) -> None:
+        with self.cond:
+            self.counts[kind] = self.counts.get(kind, 0) + 1
+            if kind == "payment_succeeded" and event.get("intent_id") is not None:
+                self.arrived.setdefault(event["intent_id"], at)
+                self.cond.notify_all()
+
+    def wait_for(self, intent_id: int, timeout: float) -> float | None:
+        with self.cond:
+            self.cond.wait_for(lambda: intent_id in self.arrived or bool(self.error), timeout)
+            return self.arrived.get(intent_id)
+
+    def close(self) -> None:
+        self.closing = True
+        self.conn.close()
+
+
+class Background(threading.Thread):
+    """Notifications for other merchants at a fixed rate (each POST on a small pool of senders)."""
+
+    def __init__(self, base: str, secret: str, intents: list[Intent], rate: float) -> None:
+        super().__init__(daemon=True)
+        self.base, self.secret, self.intents, self.rate = base, secret, intents, rate
+        self.stop = threading.Event()
+        self.todo: queue.Queue[Intent | None] = queue.Queue()
+        self.sent: list[Sent] = []
+        self.used: list[Intent] = []
+        self.lock = threading.Lock()
+        self.senders = [threading.Thread(target=self.send, daemon=True) for _ in range(8)]
+        self.behind = 0.0  # worst lag of the schedule, seconds
+        self.started = self.ended = 0.0
+        self.ran_dry = False
+
+    def send(self) -> None:
+        while (intent := self.todo.get()) is not None:
+            result = post_notification(self.base, self.secret, intent)
+            with self.lock:
+                self.sent.append(result)
+
+    def run(self) -> None:
+        for t in self.senders:
+            t.start()
+        self.started = next_at = time.perf_counter()
+        for intent in self.intents:
+            if self.stop.wait(max(0.0, next_at - time.perf_counter())):
+                break
+            self.behind = max(self.behind, time.perf_counter() - next_at)
+            self.used.append(intent)
+            self.todo.put(intent)
+            next_at += 1 / self.rate
+        else:
+            self.ran_dry = True
+        self.ended = time.perf_counter()
+
+    def finish(self) -> None:
+        self.stop.set()
+        self.join()
+        for _ in self.senders:
+            self.todo.put(None)
+        for t in self.senders:
+            t.join(TIMEOUT + 1)
+
+
+@dataclass
+class Probe:
+    intent: Intent
+    provider_id: str = ""
+    post: float = 0.0  # POST → answer
+    event: float | None = None  # POST → event on the stream
+    event_before_answer: bool = False
+    error: str = ""
+
+
+@dataclass
+class SseResult:
+    probes: list[Probe] = field(default_factory=list)
+    background: Background | None = None
+    stream_counts: dict[str, int] = field(default_factory=dict)
+
+
+def probe(stream: Stream, base: str, secret: str, intent: Intent, wait: float) -> Probe:
+    result = Probe(intent)
+    t0 = time.perf_counter()
+    sent = post_notification(base, secret, intent)
+    result.provider_id, result.post, result.error = sent.provider_id, sent.latency, sent.error
+    arrived = stream.wait_for(intent.id, wait)
+    if arrived is None:
+        result.error = result.error or stream.error or f"no event within {wait:.0f} s"
+    else:
+        result.event = arrived - t0
+        result.event_before_answer = arrived < sent.done_at
+    return result
+
+
+def measure_sse(
+    args: argparse.Namespace,
+    setup: Setup,
+    warm: list[Intent],
+    probes: list[Intent],
+    background: list[Intent],
+) -> SseResult:
+    stream = Stream(args.sse_url + f"/cua-hang/{setup.sse_shop.merchant_id}/su-kien/", setup.cookie)
+    stream.start()
+    if not stream.ready.wait(TIMEOUT) or stream.error:
+        raise SystemExit(f"bench: SSE stream not open: {stream.error or 'no answer'}")
+    out = SseResult()
+    try:
+        # Warm-up probes, unmeasured: they also prove the stream's subscription is live.
+        for intent in warm:
+            p = probe(stream, args.api_url, setup.secret, intent, 5)
+            if p.error:
+                say(f"  warm-up probe: {p.error}")
+        bg = Background(args.api_url, setup.secret, background, args.bg_rate)
+        out.background = bg
+        bg.start()
+        time.sleep(0.5)  # let the background reach its pace
+        for intent in probes:
+            out.probes.append(probe(stream, args.api_url, setup.secret, intent, 5))
+            time.sleep(random.uniform(0.005, 0.025))  # not in lock-step with the background
+        bg.finish()
+    finally:
+        stream.close()
+    with stream.cond:
+        out.stream_counts = dict(stream.counts)
+    return out
+
+
+# --- main -------------------------------------------------------------------------------------
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    django_setup()
+    say("» API keys for the demo merchants, a session for the trader")
+    setup = prepare(args.trader)
+    others = [s for s in setup.shops if s is not setup.sse_shop]
+
+    say(f"» baseline: wrk -t1 -c{args.concurrency} -d{args.wrk_duration} on {HEALTH}")
+    bare = run_wrk(args.api_url + HEALTH, args.wrk_duration, args.wrk_warmup, args.concurrency)
+
+    n_bg = math.ceil(args.bg_rate * args.bg_budget)
+    n_sse_warm = 3
+    plan = (
+        spread(setup.shops, args.warm + args.notifications)
+        + [setup.sse_shop] * (n_sse_warm + args.probes)
+        + spread(others, n_bg)
+    )
+    say(f"» {len(plan)} payment intents through the API ({len(setup.shops)} merchants)")
+    t0 = time.perf_counter()
+    intents = create_intents(args.api_url, plan, args.concurrency)
+    created_in = time.perf_counter() - t0
+    warm, intents = intents[: args.warm], intents[args.warm :]
+    batch, intents = intents[: args.notifications], intents[args.notifications :]
+    sse_warm, intents = intents[:n_sse_warm], intents[n_sse_warm:]
+    probes, background = intents[: args.probes], intents[args.probes :]
+    ledger_before = ledger_count()
+
+    def send(intent: Intent) -> Sent:
+        return post_notification(args.api_url, setup.secret, intent)
+
+    say(
+        f"» throughput: {len(warm)} warm-up, then {len(batch)} notifications from C={args.concurrency}"
+    )
+    warm_sent, _ = run_pool(warm, args.concurrency, send)
+    sent, wall = run_pool(batch, args.concurrency, send)
+    errors = [s for s in sent if not isinstance(s, Sent) or s.error]
+    ok = [s for s in sent if isinstance(s, Sent)]
+    settled, problems = verify(batch, [s.provider_id for s in ok])
+    problems += [f"warm-up: {s.error}" for s in warm_sent if isinstance(s, Sent) and s.error]
+
+    say(
+        f"» notification → SSE: stream of merchant {setup.sse_shop.merchant_id} on the gthread "
+        f"server, {args.probes} probes one at a time, background {args.bg_rate:g}/s"
+    )
+    sse = measure_sse(args, setup, sse_warm, probes, background)
+    bg = sse.background
+    assert bg is not None
+    sse_errors = [p for p in sse.probes if p.error]
+    bg_errors = [s for s in bg.sent if s.error]
+    settled2, phase2_problems = verify(
+        [p.intent for p in sse.probes] + bg.used,
+        [p.provider_id for p in sse.probes] + [s.provider_id for s in bg.sent],
+    )
+    notifications_sent = len(warm) + len(ok) + n_sse_warm + len(sse.probes) + len(bg.sent)
+    ledger_delta = ledger_count() - ledger_before
+    if ledger_delta != notifications_sent:
+        phase2_problems.append(
+            f"ledger grew by {ledger_delta}, {notifications_sent} notifications were sent"
+        )
+
+    # --- report -------------------------------------------------------------------------------
+    lat = [s.latency for s in ok]
+    rate = len(batch) / wall
+    events = [p.event for p in sse.probes if p.event is not None]
+    posts = [p.post for p in sse.probes]
+    bg_lat = [s.latency for s in bg.sent]
+    bg_secs = (bg.ended - bg.started) or 1e-9
+
+    def row(name, rps, p50, p95, p99, mx, errs, vs):
+        return f"| {name:<33} | {rps:>8} | {p50:>9} | {p95:>9} | {p99:>9} | {mx:>9} | {errs:>6} | {vs:<16} |"
+
+    def lats(values: list[float]) -> tuple[str, str, str, str]:
+        if not values:
+            return "—", "—", "—", "—"
+        return ms(pct(values, 50)), ms(pct(values, 95)), ms(pct(values, 99)), ms(max(values))
+
+    target = "—"
+    if events:
+        target = "p95 < 1 s: " + ("ok" if pct(events, 95) < 1 and not sse_errors else "MISSED")
+    print()
+    print(row("measure", "per s", "p50", "p95", "p99", "max", "errors", "vs"))
+    print(
+        f"|{'-' * 35}|{'-' * 9}:|{'-' * 10}:|{'-' * 10}:|{'-' * 10}:|{'-' * 10}:|{'-' * 7}:|{'-' * 18}|"
+    )
+    print(
+        row(
+            "bare (health), wrk",
+            f"{bare.rps:.0f}",
+            ms(bare.p50),
+            "—",
+            ms(bare.p99),
+            "—",
+            bare.errors,
+            "1.00× bare",
+        )
+    )
+    print(
+        row(
+            f"webhook, N={len(batch)}, C={args.concurrency}",
+            f"{rate:.0f}",
+            *lats(lat),
+            len(errors) + len(problems),
+            f"{rate / bare.rps:.2f}× bare",
+        )
+    )
+    print(
+        row(
+            f"notification → SSE event, M={len(sse.probes)}",
+            "—",
+            *lats(events),
+            len(sse_errors),
+            target,
+        )
+    )
+    print(row("  the probes' webhook calls", "—", *lats(posts), "", ""))
+    print(
+        row(
+            "  background, other merchants",
+            f"{len(bg.sent) / bg_secs:.1f}",
+            *lats(bg_lat),
+            len(bg_errors),
+            "",
+        )
+    )
+    print()
+    before_answer = sum(p.event_before_answer for p in sse.probes if p.event is not None)
+    print(
+        f"  N={len(batch)} notifications (one per intent, {len(setup.shops)} merchants) from "
+        f"C={args.concurrency} threads in {wall:.2f} s, after {len(warm)} warm-up"
+    )
+    print(
+        f"  M={len(sse.probes)} probes for merchant {setup.sse_shop.merchant_id} (trader "
+        f"{args.trader}), one at a time; {before_answer} events arrived before their POST's answer"
+    )
+    print(
+        f"  background: {len(bg.sent)} notifications to {len(others)} other merchants at "
+        f"{len(bg.sent) / bg_secs:.1f}/s (asked {args.bg_rate:g}/s, schedule lag ≤ "
+        f"{bg.behind * 1000:.0f} ms{', RAN DRY: raise --bg-budget' if bg.ran_dry else ''})"
+    )
+    print(f"  stream received: {sse.stream_counts}")
+    print(
+        f"  API + webhook: gunicorn {args.workers} sync workers; SSE: gunicorn {args.sse_workers} "
+        f"gthread worker(s) × {args.sse_threads} threads; live events through Redis pub/sub"
+    )
+    print(
+        f"  {len(plan)} intents created through the API in {created_in:.1f} s "
+        f"({len(plan) / created_in:.0f}/s, C={args.concurrency})"
+    )
+    print(f"  bare: wrk -t1 -c{args.concurrency} -d{args.wrk_duration}, {args.wrk_warmup} warm-up")
+    print(
+        f"  {os.cpu_count()} cores, {datetime.now().date()}, whole run "
+        f"{time.perf_counter() - started:.0f} s (+ setup)"
+    )
+    print(f"  load average before the run: {args.load} (well above 0: other work shared the CPUs)")
+    print()
+    n_err = len(errors) + len(problems)
+    print(f"verified: {settled} settled, {n_err} errors  (throughput, N={len(batch)})")
+    for e in errors[:5]:
+        print(f"  error: {e if not isinstance(e, Sent) else e.error}")
+    for pr in problems:
+        print(f"  problem: {pr}")
+    n2_err = len(sse_errors) + len(bg_errors) + len(phase2_problems)
+    print(
+        f"verified: {settled2} settled, {n2_err} errors  (SSE: {len(sse.probes)} probes + "
+        f"{len(bg.used)} background; ledger +{ledger_delta} = {notifications_sent} notifications)"
+    )
+    for p in sse_errors[:5]:
+        print(f"  probe error (intent {p.intent.id}): {p.error}")
+    for s in bg_errors[:5]:
+        print(f"  background error: {s.error}")
+    for pr in phase2_problems:
+        print(f"  problem: {pr}")
+    return 1 if n_err or n2_err else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:
+        print("\nbench: interrupted", file=sys.stderr)
+        sys.exit(130)

@@ -1,0 +1,346 @@
+"""Pieces shared by the sandboxes: compact JSON, VND formatting, webhook signing and delivery.
+
+Standard library only, nothing from the Django project.
+
+**Signing.** A header ``t=<unix seconds>,v1=<hex>`` where ``v1`` is the hex HMAC-SHA256 of
+``f"{t}.{raw_body}"`` keyed with the webhook secret (the scheme Stripe uses). The sandboxes sign
+every delivery attempt afresh, so a retry sent minutes after the first attempt still falls inside
+the receiver's 300-second window. Each sandbox names its own header.
+
+**Delivery.** A *parcel* is one webhook body to deliver once (a ``duplicate`` knob makes two
+parcels of one subject). Parcels are dispatched in *units* (one parcel, or a batch): a unit's
+thread makes the first attempt of each parcel in the unit's order, so the receiver sees that
+order, and hands every parcel that failed to a thread of its own for the retries. A hanging
+receiver therefore delays the rest of its unit by at most one timeout and never blocks the API.
+
+Retries: attempt ``n + 1`` waits ``min(cap, base × 2^(n-1))`` scaled by a random factor in
+[0.5, 1] (jitter); at most ``max_attempts`` attempts in all. An answer 2xx acknowledges;
+anything else, a connection error or a timeout is a failure. Redirects are not followed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.client
+import json
+import logging
+import random
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from http.server import ThreadingHTTPServer
+from typing import Any
+
+DEFAULT_TOLERANCE = 300
+MAX_ANSWER_BYTES = 64 * 1024
+
+
+class LoopbackHTTPServer(ThreadingHTTPServer):
+    """A thread per connection, daemon threads, and a listen backlog deep enough for a burst of
+    simultaneous clients (the stdlib's 5 resets some of 20 concurrent connections)."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+
+def dumps(data: Any) -> bytes:
+    """Compact UTF-8 JSON (non-ASCII kept as is)."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def format_vnd(amount: int) -> str:
+    """``150000`` → ``"150.000 đ"`` (Vietnamese thousands separator)."""
+    return f"{amount:,}".replace(",", ".") + " đ"
+
+
+# --------------------------------------------------------------------------- #
+# Signing
+# --------------------------------------------------------------------------- #
+
+
+def signature(body: bytes, secret: str, timestamp: int) -> str:
+    """The hex ``v1`` value for ``body`` signed at ``timestamp``."""
+    message = f"{timestamp}.".encode() + body
+    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
+def sign(body: bytes, secret: str, timestamp: int | None = None) -> str:
+    """The full header value, ``t=<timestamp>,v1=<hex>``; ``timestamp`` defaults to now."""
+    t = int(time.time()) if timestamp is None else timestamp
+    return f"t={t},v1={signature(body, secret, t)}"
+
+
+def verify(
+    body: bytes,
+    header: str | None,
+    secret: str,
+    *,
+    tolerance: int = DEFAULT_TOLERANCE,
+    now: float | None = None,
+) -> bool:
+    """Whether ``header`` signs ``body`` with ``secret`` within ``tolerance`` seconds of now.
+
+    A receiver-side helper for tests and demos; the platform has its own.
+    """
+    if not header:
+        return False
+    timestamps: list[str] = []
+    candidates: list[str] = []
+    for item in header.split(","):
+        key, sep, value = item.strip().partition("=")
+        if sep and key == "t":
+            timestamps.append(value)
+        elif sep and key == "v1":
+            candidates.append(value)
+    if len(timestamps) != 1 or not timestamps[0].isdigit():
+        return False
+    t = int(timestamps[0])
+    current = time.time() if now is None else now
+    if abs(current - t) > tolerance:
+        return False
+    expected = signature(body, secret, t)
+    return any(hmac.compare_digest(expected, candidate) for candidate in candidates)
+
+
+# --------------------------------------------------------------------------- #
+# Delivery
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True)
+class Parcel:
+    subject: str  # what is delivered: a transaction id, an event id
+    body: bytes
+    copy: int  # 1, or 2 for the second send of a ``duplicate`` knob
+    generation: int  # the sandbox's reset counter when it was made
+
+
+@dataclass(frozen=True)
+class Attempt:
+    parcel: Parcel
+    number: int  # 1-based
+    status: int | None
+    error: str | None
+    elapsed_ms: int
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status is not None and 200 <= self.status < 300
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # a 3xx then surfaces as an HTTPError, i.e. a failed attempt
+
+
+def _no_loss() -> str | None:
+    return None
+
+
+class Deliverer:
+    """Owns the delivery threads. ``hooks`` are the sandbox's, called without its lock held:
+
+    - ``is_current(generation)``: false once the sandbox was reset; the parcel is abandoned;
+    - ``take_loss()``: ``None``, or ``"request"`` / ``"response"`` to lose this attempt;
+    - ``record(attempt)``: log an attempt for the sandbox's ``_deliveries`` endpoint.
+
+    ``signature_header`` names the header carrying :func:`sign`'s value; ``name`` prefixes
+    thread names and ``logger`` receives the log lines.
+    """
+
+    def __init__(
+        self,
+        *,
+        webhook_url: str,
+        secret: str,
+        signature_header: str,
+        user_agent: str,
+        is_current: Callable[[int], bool],
+        record: Callable[[Attempt], None],
+        take_loss: Callable[[], str | None] = _no_loss,
+        name: str = "sandbox",
+        logger: logging.Logger | None = None,
+        timeout: float = 5.0,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30.0,
+        max_attempts: int = 8,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self.webhook_url = webhook_url
+        self._secret = secret
+        self._header = signature_header
+        self._user_agent = user_agent
+        self._is_current = is_current
+        self._take_loss = take_loss
+        self._record = record
+        self._name = name
+        self._logger = logger or logging.getLogger(f"sandboxes.{name}")
+        self.timeout = timeout
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.max_attempts = max_attempts
+        # Loopback sandbox: never route through a proxy from the environment.
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects())
+        self._stopping = threading.Event()
+        self._idle = threading.Condition()
+        self._pending = 0
+        self._threads: set[threading.Thread] = set()
+
+    # -- public ---------------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        """Parcels not yet acknowledged nor given up."""
+        with self._idle:
+            return self._pending
+
+    def dispatch(self, parcels: Sequence[Parcel], *, delay: float = 0.0) -> None:
+        """Deliver ``parcels`` in this order (first attempts), after ``delay`` seconds."""
+        if not parcels:
+            return
+        if not self.webhook_url:
+            self._logger.info("no webhook URL configured; %d webhook(s) not sent", len(parcels))
+            return
+        with self._idle:
+            self._pending += len(parcels)
+        self._spawn(self._run_unit, list(parcels), delay)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until every dispatched parcel is acknowledged or given up."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+    def stop(self, timeout: float = 6.0) -> None:
+        """Stop retrying and wait (up to ``timeout``) for attempts in flight."""
+        self._stopping.set()
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def backoff(self, failures: int) -> float:
+        """Seconds to wait after the ``failures``-th failed attempt (1-based)."""
+        nominal = min(self.backoff_cap, self.backoff_base * 2 ** (failures - 1))
+        return nominal * random.uniform(0.5, 1.0)
+
+    # -- threads --------------------------------------------------------------
+
+    def _spawn(self, target: Callable[..., None], *args: Any) -> None:
+        thread = threading.Thread(
+            target=self._guarded,
+            args=(target, *args),
+            name=f"{self._name}-delivery",
+            daemon=True,
+        )
+        with self._idle:
+            self._threads.add(thread)
+        thread.start()
+
+    def _guarded(self, target: Callable[..., None], *args: Any) -> None:
+        try:
+            target(*args)
+        except Exception:  # a bug here must not kill the sandbox silently
+            self._logger.exception("delivery thread failed")
+        finally:
+            with self._idle:
+                self._threads.discard(threading.current_thread())
+
+    def _done(self, count: int = 1) -> None:
+        with self._idle:
+            self._pending -= count
+            self._idle.notify_all()
+
+    def _run_unit(self, parcels: list[Parcel], delay: float) -> None:
+        remaining = len(parcels)
+        try:
+            if delay > 0 and self._stopping.wait(delay):
+                return
+            for parcel in parcels:
+                if self._stopping.is_set():
+                    return
+                acknowledged = self._attempt(parcel, 1)
+                remaining -= 1
+                if acknowledged or self.max_attempts == 1:
+                    self._done()
+                else:
+                    self._spawn(self._retry, parcel)
+        finally:
+            if remaining:
+                self._done(remaining)
+
+    def _retry(self, parcel: Parcel) -> None:
+        try:
+            for number in range(2, self.max_attempts + 1):
+                if self._stopping.wait(self.backoff(number - 1)):
+                    return
+                if self._attempt(parcel, number):
+                    return
+            self._logger.warning(
+                "giving up on %s after %d attempts", parcel.subject, self.max_attempts
+            )
+        finally:
+            self._done()
+
+    # -- one attempt ----------------------------------------------------------
+
+    def _attempt(self, parcel: Parcel, number: int) -> bool:
+        """One POST; true when acknowledged or abandoned (the sandbox was reset)."""
+        if not self._is_current(parcel.generation):
+            return True
+        loss = self._take_loss()
+        started = time.monotonic()
+        status: int | None = None
+        error: str | None = None
+        if loss == "request":
+            error = "simulated network loss (request not sent)"
+        else:
+            status, error = self._post(parcel)
+            if loss == "response":
+                error = f"simulated network loss (answer {status or error} not received)"
+                status = None
+        attempt = Attempt(
+            parcel=parcel,
+            number=number,
+            status=status,
+            error=error,
+            elapsed_ms=round((time.monotonic() - started) * 1000),
+        )
+        self._record(attempt)
+        if not attempt.ok:
+            self._logger.info(
+                "delivery of %s attempt %d failed: %s", parcel.subject, number, error or status
+            )
+        return attempt.ok
+
+    def _post(self, parcel: Parcel) -> tuple[int | None, str | None]:
+        request = urllib.request.Request(  # noqa: S310 - the configured webhook URL
+            self.webhook_url,
+            data=parcel.body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json; charset=utf-8",
+                "User-Agent": self._user_agent,
+                self._header: sign(parcel.body, self._secret),
+            },
+        )
+        try:
+            with self._opener.open(request, timeout=self.timeout) as answer:
+                answer.read(MAX_ANSWER_BYTES)
+                return answer.status, None
+        except urllib.error.HTTPError as failure:
+            failure.close()
+            return failure.code, None
+        except TimeoutError:
+            return None, f"timeout after {self.timeout:g} s"
+        except urllib.error.URLError as failure:
+            if isinstance(failure.reason, TimeoutError):
+                return None, f"timeout after {self.timeout:g} s"
+            return None, f"connection error: {failure.reason}"
+        except (OSError, http.client.HTTPException) as failure:
+            return None, f"connection error: {failure!r}"

@@ -228,6 +228,18 @@ def test_it_succeeds_after_three_attempts_when_the_wallet_fails_twice(sandbox, c
     assert [p.id for p in client.payments.list(merchant_reference="RETRY1")] == [payment.id]
 
 
+def test_it_retries_a_429_that_says_so_and_every_500(sandbox, client, sleeps):
+    sandbox.set_knobs(fail_next=1, fail_next_status=429)  # answered with Should-Retry: true
+    payment = _create(client, reference="RATE1")
+    assert payment.last_response is not None and payment.last_response.attempts == 2
+
+    sandbox.set_knobs(error_rate=1.0)  # 500 without Should-Retry: the 5xx rule applies
+    with pytest.raises(sdk.APIError) as info:
+        client.payments.retrieve(payment.id)
+    assert info.value.http_status == 500 and info.value.code == "internal_error"
+    assert len(sleeps) == 1 + 2
+
+
 def test_it_gives_up_after_three_failures_and_the_key_makes_a_later_retry_safe(sandbox, client):
     sandbox.set_knobs(fail_next=3)
     with pytest.raises(sdk.APIError) as info:

@@ -71,3 +71,25 @@ def run_idempotent(
     record.response_body = body
     record.save(update_fields=["state", "response_status", "response_body"])
     return status, body
+
+
+def idempotent_post(
+    request: Any,
+    *,
+    scope: str,
+    key: str | None,
+    payload: Any,
+    handler: Callable[[], tuple[int, Any]],
+) -> Any:
+    """For a django-ninja POST handler: run_idempotent on this request, as a ninja Status."""
+    from ninja import Status
+
+    status, body = run_idempotent(
+        scope=scope,
+        key=key,
+        method=request.method,
+        path=request.path,
+        payload=payload,
+        handler=handler,
+    )
+    return Status(status, body)

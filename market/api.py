@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
-from ninja import Header, Router, Status
+from ninja import Header, Router
 from ninja.pagination import paginate
 from ninja.security import django_auth
 
 from core.errors import PermissionDenied
-from core.idempotency import run_idempotent
+from core.idempotency import idempotent_post
 from merchants import selectors as merchant_selectors
 from merchants.auth import merchant_auth, principal
 
@@ -64,15 +64,9 @@ def submit_application(
         )
         return 201, StallApplicationOut.from_orm(application).model_dump(mode="json")
 
-    status, body = run_idempotent(
-        scope=who.label,
-        key=idempotency_key,
-        method="POST",
-        path=request.path,
-        payload=payload.dict(),
-        handler=handler,
+    return idempotent_post(
+        request, scope=who.label, key=idempotency_key, payload=payload.dict(), handler=handler
     )
-    return Status(status, body)
 
 
 @router.get("/applications", response=list[StallApplicationOut], auth=merchant_auth)

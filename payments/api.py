@@ -7,7 +7,7 @@ from ninja import Header, Router, Status
 from ninja.pagination import paginate
 
 from core.errors import NotAuthenticated, ValidationFailed
-from core.idempotency import run_idempotent
+from core.idempotency import idempotent_post
 from merchants.auth import merchant_auth, principal
 from merchants.selectors import merchant_for
 
@@ -44,15 +44,9 @@ def create_intent(
         )
         return 201, IntentOut.from_orm(intent).model_dump(mode="json")
 
-    status, body = run_idempotent(
-        scope=who.label,
-        key=idempotency_key,
-        method="POST",
-        path=request.path,
-        payload=payload.dict(),
-        handler=handler,
+    return idempotent_post(
+        request, scope=who.label, key=idempotency_key, payload=payload.dict(), handler=handler
     )
-    return Status(status, body)
 
 
 @router.get("/intents", response=list[IntentOut], auth=merchant_auth)

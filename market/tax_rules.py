@@ -1,0 +1,735 @@
+"""Household-business (hộ kinh doanh) tax estimate under the 2026 rules: a versioned rules table
+and a pure estimator. No Django, no database: money is ``int`` đồng, rates are ``Decimal`` percent.
+
+The result is an ESTIMATE (ước tính) to help a trader plan, never a tax assessment: the tax office
+decides. Every number the estimator uses lives in ``RULE_SETS`` below with its legal source and a
+confidence marker, so a correction is a data change here, not a code hunt.
+
+Confidence markers (as in ``shared/reference/einvoice.md``): [V] verified in a source read,
+[L] likely (indirect source), [U] unverified — check first.
+
+How the estimate is computed (see ``estimate_household_tax``):
+
+1. Revenue year-to-date (YTD) = sum of the months given, exact integers. Months run from January
+   to the last month given ("months elapsed"); a missing month inside that range counts as 0.
+2. The exemption threshold applies to revenue of the whole year: revenue ≤ threshold owes no VAT
+   and no PIT; above it, VAT = base × VAT rate (base = all revenue, or revenue − threshold if the
+   rule set says so) and PIT (revenue method) = (revenue − threshold) × PIT rate.
+3. Quarters (rule ``quarter_allocation``): each tax is computed on the CUMULATIVE revenue at the
+   end of each quarter and rounded half-up to a whole đồng once; a quarter's amount is the
+   difference of two rounded cumulative amounts. Quarters therefore add up exactly to the year,
+   and the quarter in which revenue crosses the threshold carries the VAT on all revenue so far.
+4. Projection (rule ``projection``): months not yet elapsed are filled with the average month so
+   far (run-rate: YTD ÷ months elapsed, kept exact); projected cumulative revenue and taxes are
+   computed as in step 3 and rounded once each.
+5. The profit-based PIT alternative can't be computed (expenses are unknown); the estimate shows
+   its band for the projected revenue and the break-even profit: profit method is cheaper when
+   profit < projected revenue-method PIT ÷ band rate (rounded half-up once).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+from typing import Generic, TypeVar
+
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Confidence(enum.StrEnum):
+    VERIFIED = "V"
+    LIKELY = "L"
+    UNVERIFIED = "U"
+
+    @property
+    def marker(self) -> str:
+        return f"[{self.value}]"
+
+
+@dataclass(frozen=True)
+class Rule(Generic[T_co]):
+    """One number or choice of the tax rules, with where it comes from and how sure we are."""
+
+    value: T_co
+    source: str
+    confidence: Confidence
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class SectorRates:
+    """VAT and PIT rates on revenue for one ``Merchant.Sector``, percent: Decimal("0.5") = 0,5%."""
+
+    label: str
+    vat_rate: Rule[Decimal]
+    pit_rate: Rule[Decimal]
+
+
+@dataclass(frozen=True)
+class ProfitBand:
+    """A band of annual revenue for the profit-based PIT: (revenue − expenses) × ``rate`` %.
+
+    ``min_revenue`` None means "from just above the exemption threshold", so the first band
+    follows the threshold when it is corrected. Bounds are inclusive whole đồng.
+    """
+
+    min_revenue: int | None
+    max_revenue: int | None
+    rate: Rule[Decimal]
+    revenue_method_allowed: Rule[bool]
+
+
+class QuarterAllocation(enum.StrEnum):
+    # Tax on cumulative revenue at each quarter end; quarter = difference (catch-up on crossing).
+    CUMULATIVE = "cumulative"
+
+
+class Projection(enum.StrEnum):
+    # Remaining months = average month so far (YTD ÷ months elapsed).
+    RUN_RATE = "run_rate"
+
+
+@dataclass(frozen=True)
+class TaxRuleSet:
+    version: str
+    title: str
+    effective_from: date
+    effective_to: date | None  # inclusive; None = still in force
+    effective_from_source: Rule[date]
+    exemption_threshold: Rule[int]  # VND per year; revenue ≤ this owes neither VAT nor PIT
+    pit_deducts_threshold: Rule[bool]
+    vat_deducts_threshold: Rule[bool]
+    sectors: Mapping[str, SectorRates]
+    profit_bands: tuple[ProfitBand, ...]
+    quarter_allocation: Rule[QuarterAllocation]
+    projection: Rule[Projection]
+    caveats: tuple[Rule[str], ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    def covers(self, year: int) -> bool:
+        """A tax year uses the rule set in force on 1 January of that year."""
+        jan1 = date(year, 1, 1)
+        return self.effective_from <= jan1 and (
+            self.effective_to is None or jan1 <= self.effective_to
+        )
+
+    def rules(self) -> Iterator[tuple[str, Rule[object]]]:
+        """Every sourced rule, with a dotted name, for the page's "căn cứ" list and for tests."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Rule):
+                yield f.name, value
+        for key, rates in self.sectors.items():
+            yield f"sectors.{key}.vat_rate", rates.vat_rate
+            yield f"sectors.{key}.pit_rate", rates.pit_rate
+        for i, band in enumerate(self.profit_bands, start=1):
+            yield f"profit_bands.{i}.rate", band.rate
+            yield f"profit_bands.{i}.revenue_method_allowed", band.revenue_method_allowed
+        for i, caveat in enumerate(self.caveats, start=1):
+            yield f"caveats.{i}", caveat
+
+
+def _validate(rs: TaxRuleSet) -> None:
+    if rs.effective_to is not None and rs.effective_to < rs.effective_from:
+        raise ValueError(f"rule set {rs.version}: effective_to before effective_from")
+    threshold = rs.exemption_threshold.value
+    if type(threshold) is not int or threshold < 0:
+        raise ValueError(f"rule set {rs.version}: threshold must be a non-negative int VND")
+    if not rs.sectors:
+        raise ValueError(f"rule set {rs.version}: no sectors")
+    for key, rates in rs.sectors.items():
+        for rate in (rates.vat_rate.value, rates.pit_rate.value):
+            if not isinstance(rate, Decimal) or not (Decimal(0) <= rate <= Decimal(100)):
+                raise ValueError(f"rule set {rs.version}: {key} rate must be a Decimal 0–100")
+    previous_max = threshold
+    for i, band in enumerate(rs.profit_bands):
+        start = threshold + 1 if band.min_revenue is None else band.min_revenue
+        if i == 0 and band.min_revenue is not None and band.min_revenue != threshold + 1:
+            raise ValueError(f"rule set {rs.version}: first profit band must start above threshold")
+        if i > 0 and start != previous_max + 1:
+            raise ValueError(f"rule set {rs.version}: profit bands must be contiguous")
+        if band.max_revenue is not None and band.max_revenue < start:
+            raise ValueError(f"rule set {rs.version}: empty profit band {i + 1}")
+        if band.max_revenue is None and i != len(rs.profit_bands) - 1:
+            raise ValueError(f"rule set {rs.version}: only the last profit band may be open")
+        previous_max = band.max_revenue if band.max_revenue is not None else previous_max
+    for name, rule in rs.rules():
+        if not rule.source.strip():
+            raise ValueError(f"rule set {rs.version}: rule {name} has no source")
+        if not isinstance(rule.confidence, Confidence):
+            raise ValueError(f"rule set {rs.version}: rule {name} has no confidence marker")
+
+
+# ---------------------------------------------------------------------------------------------
+# THE RULES TABLE
+#
+# To correct a number: edit its ``Rule`` below (value, source, confidence) and bump nothing else
+# if the law did not change (e.g. a [U] confirmed → [V]); add a line to the version's ``title``.
+# To add a new version when the law changes (e.g. a new decree from 1 Jan 2027):
+#   1. set ``effective_to`` of the current version to the day before the new one applies;
+#   2. copy the current version as ``RULES_2027_1 = dataclasses.replace(RULES_2026_1, ...)`` or
+#      in full, with ``version="2027.1"``, the new ``effective_from`` and the changed rules,
+#      each with its source and confidence;
+#   3. append it to ``RULE_SETS`` (kept in date order; periods must not overlap — the tests
+#      check) and add a worked example for it in tests/market/test_tax_rules.py.
+# A tax year uses the version in force on 1 January of that year.
+# Sector keys are ``merchants.models.Merchant.Sector`` values (the tests check they match).
+# ---------------------------------------------------------------------------------------------
+
+_REF = "shared/reference/einvoice.md §1"
+_PIT_LAW_2025 = "Luật Thuế thu nhập cá nhân (sửa đổi), Quốc hội thông qua ngày 10/12/2025"
+_ANNEX_I = "Thông tư 40/2021/TT-BTC, Phụ lục I"
+_ANNEX_I_SOURCES = "tnt eafca0db99fcf8bf.md, cbd0beb4c3283be7.md"
+_DRAFT_DECREE = (
+    "Dự thảo Nghị định về khai, tính, nộp thuế và hóa đơn của hộ, cá nhân kinh doanh (lần 2)"
+)
+_CHOSO = "Chợ Số: cách ước tính của ứng dụng, không phải quy định pháp luật"
+
+
+def _annex_rates(group: str, vat: str, pit: str, label: str) -> SectorRates:
+    source = f"{_ANNEX_I}, {group} ({_REF}; {_ANNEX_I_SOURCES})"
+    return SectorRates(
+        label=label,
+        vat_rate=Rule(Decimal(vat), source, Confidence.VERIFIED),
+        pit_rate=Rule(Decimal(pit), source, Confidence.VERIFIED),
+    )
+
+
+RULES_2026_1 = TaxRuleSet(
+    version="2026.1",
+    title="Hộ kinh doanh từ 2026: bỏ thuế khoán, tự khai theo doanh thu thực tế",
+    effective_from=date(2026, 1, 1),
+    effective_to=None,
+    effective_from_source=Rule(
+        date(2026, 1, 1),
+        f"Bỏ thuế khoán từ 01/01/2026, hộ kinh doanh tự khai ({_REF}; vir.com.vn …142706.html)",
+        Confidence.VERIFIED,
+    ),
+    exemption_threshold=Rule(
+        500_000_000,
+        f"{_PIT_LAW_2025}: doanh thu ≤ 500 triệu đồng/năm không chịu thuế GTGT và thuế TNCN "
+        f"({_REF}; english.thesaigontimes.vn; vnnow.net …156189.html)",
+        Confidence.VERIFIED,
+        note="Doanh thu đúng bằng ngưỡng vẫn được miễn; vượt 1 đồng là phải nộp.",
+    ),
+    pit_deducts_threshold=Rule(
+        True,
+        f"{_PIT_LAW_2025}: trừ mức 500 triệu trước khi tính thuế TNCN theo tỷ lệ trên doanh thu "
+        f"({_REF}: [L] cho việc trừ ngưỡng; tnt eafca0db99fcf8bf.md)",
+        Confidence.LIKELY,
+    ),
+    vat_deducts_threshold=Rule(
+        False,
+        "Luật Thuế GTGT số 48/2024/QH15, phương pháp trực tiếp: tỷ lệ % × doanh thu — toàn bộ "
+        f"doanh thu khi vượt ngưỡng ({_DRAFT_DECREE}, theo tnt eafca0db99fcf8bf.md; "
+        f"{_REF} không nêu)",
+        Confidence.UNVERIFIED,
+        note="Vượt ngưỡng 1 đồng thì thuế GTGT tính trên cả năm doanh thu (không trừ ngưỡng).",
+    ),
+    sectors={
+        "distribution": _annex_rates(
+            "nhóm 1: phân phối, cung cấp hàng hóa (bán buôn, bán lẻ)",
+            "1",
+            "0.5",
+            "Phân phối, cung cấp hàng hóa",
+        ),
+        "services": _annex_rates(
+            "nhóm 2: dịch vụ, xây dựng không bao thầu nguyên vật liệu",
+            "5",
+            "2",
+            "Dịch vụ, xây dựng không bao thầu nguyên vật liệu",
+        ),
+        "production": _annex_rates(
+            "nhóm 3: sản xuất, vận tải, dịch vụ gắn với hàng hóa, dịch vụ ăn uống",
+            "3",
+            "1.5",
+            "Sản xuất, vận tải, dịch vụ gắn với hàng hóa, ăn uống",
+        ),
+        "other": _annex_rates(
+            "nhóm 4: hoạt động kinh doanh khác",
+            "2",
+            "1",
+            "Hoạt động kinh doanh khác",
+        ),
+        # Asset rental (cho thuê tài sản: VAT 5%, PIT 5%, same annex) has no Merchant.Sector yet.
+    },
+    profit_bands=(
+        ProfitBand(
+            min_revenue=None,
+            max_revenue=2_999_999_999,
+            rate=Rule(
+                Decimal("15"),
+                f"{_PIT_LAW_2025}: (doanh thu − chi phí) × 15% khi doanh thu dưới 3 tỷ "
+                f"({_REF}; tnt eafca0db99fcf8bf.md)",
+                Confidence.VERIFIED,
+            ),
+            revenue_method_allowed=Rule(
+                True,
+                f"{_PIT_LAW_2025}: trên 500 triệu đến dưới 3 tỷ được chọn cách 1 (doanh thu − "
+                f"ngưỡng) × tỷ lệ hoặc cách 2 theo lợi nhuận ({_REF}; tnt eafca0db99fcf8bf.md)",
+                Confidence.LIKELY,
+            ),
+        ),
+        ProfitBand(
+            min_revenue=3_000_000_000,
+            max_revenue=49_999_999_999,
+            rate=Rule(
+                Decimal("17"),
+                f"{_PIT_LAW_2025}: 17% khi doanh thu từ 3 tỷ đến 50 tỷ ({_REF})",
+                Confidence.VERIFIED,
+                note="Ranh giới đúng 50 tỷ thuộc bậc nào chưa rõ [U]; ở đây 50 tỷ tính bậc 20%.",
+            ),
+            revenue_method_allowed=Rule(
+                False,
+                f"{_DRAFT_DECREE}: từ 3 tỷ chỉ tính theo (doanh thu − chi phí) "
+                f"(tnt eafca0db99fcf8bf.md; {_REF} không nêu)",
+                Confidence.UNVERIFIED,
+            ),
+        ),
+        ProfitBand(
+            min_revenue=50_000_000_000,
+            max_revenue=None,
+            rate=Rule(
+                Decimal("20"),
+                f"{_PIT_LAW_2025}: 20% khi doanh thu trên 50 tỷ ({_REF})",
+                Confidence.VERIFIED,
+            ),
+            revenue_method_allowed=Rule(
+                False,
+                f"{_DRAFT_DECREE}: trên 50 tỷ chỉ tính theo (doanh thu − chi phí) "
+                f"(tnt eafca0db99fcf8bf.md; {_REF} không nêu)",
+                Confidence.UNVERIFIED,
+            ),
+        ),
+    ),
+    quarter_allocation=Rule(
+        QuarterAllocation.CUMULATIVE,
+        f"{_CHOSO}. Ngưỡng tính theo năm; cách khai quý khi vượt ngưỡng giữa năm chưa được "
+        f"kiểm chứng ({_REF} không nêu)",
+        Confidence.UNVERIFIED,
+        note="Thuế mỗi quý = thuế trên doanh thu lũy kế đến cuối quý − thuế lũy kế quý trước.",
+    ),
+    projection=Rule(
+        Projection.RUN_RATE,
+        f"{_CHOSO}: các tháng còn lại lấy bằng doanh thu bình quân các tháng đã qua",
+        Confidence.UNVERIFIED,
+    ),
+    caveats=(
+        Rule(
+            "Hàng hóa không chịu thuế GTGT hoặc không phải khai thuế GTGT chỉ nộp thuế TNCN; "
+            "nông sản tươi sống của sạp có thuộc diện này không thì chưa rõ — hỏi cán bộ thuế.",
+            f"{_ANNEX_I} ({_REF})",
+            Confidence.UNVERIFIED,
+        ),
+    ),
+)
+
+RULE_SETS: tuple[TaxRuleSet, ...] = (RULES_2026_1,)
+
+
+def rule_set_for_year(year: int, rules: Sequence[TaxRuleSet] = RULE_SETS) -> TaxRuleSet:
+    matching = [rs for rs in rules if rs.covers(year)]
+    if not matching:
+        raise ValueError(
+            f"no household-tax rule set covers {year}; known versions: "
+            + ", ".join(f"{rs.version} (from {rs.effective_from})" for rs in rules)
+        )
+    if len(matching) > 1:
+        raise ValueError(f"rule sets overlap for {year}: {[rs.version for rs in matching]}")
+    return matching[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# The estimate
+# ---------------------------------------------------------------------------------------------
+
+ESTIMATE_LABEL = "ƯỚC TÍNH — không phải thông báo thuế; số phải nộp do cơ quan thuế xác định."
+
+
+class QuarterStatus(enum.StrEnum):
+    CLOSED = "closed"  # every month is actual
+    IN_PROGRESS = "in_progress"  # some months actual, the rest projected
+    PROJECTED = "projected"  # no month elapsed yet
+
+
+@dataclass(frozen=True)
+class QuarterEstimate:
+    quarter: int
+    months: tuple[int, int, int]
+    status: QuarterStatus
+    # Actual months only (months after the last given month count 0).
+    revenue: int
+    vat: int
+    pit: int
+    # Actual months plus the run-rate for the months not yet elapsed.
+    projected_revenue: int
+    projected_vat: int
+    projected_pit: int
+
+    @property
+    def total(self) -> int:
+        return self.vat + self.pit
+
+    @property
+    def projected_total(self) -> int:
+        return self.projected_vat + self.projected_pit
+
+
+@dataclass(frozen=True)
+class ProfitMethodInfo:
+    """The profit-based PIT alternative for the projected annual revenue (not computed)."""
+
+    band: int  # 1-based index into the rule set's profit_bands
+    rate: Decimal
+    revenue_method_allowed: bool
+    # The profit method is cheaper when the year's profit (revenue − expenses) is below this.
+    break_even_profit: int | None
+
+
+@dataclass(frozen=True)
+class TaxEstimate:
+    is_estimate: bool
+    label: str
+    rule_set: TaxRuleSet
+    sector: str
+    sector_label: str
+    vat_rate: Decimal
+    pit_rate: Decimal
+    year: int
+    months_elapsed: int
+    revenue_by_month: tuple[int, ...]  # Jan … last month given
+    revenue_ytd: int
+    threshold: int
+    threshold_crossed: bool
+    threshold_crossed_month: int | None
+    vat_ytd: int
+    pit_ytd: int
+    projection_method: str
+    projected_revenue: int
+    projected_threshold_crossed: bool
+    projected_crossing_month: int | None
+    projected_vat: int
+    projected_pit: int
+    quarters: tuple[QuarterEstimate, ...]
+    profit_method: ProfitMethodInfo | None
+    explanation: tuple[str, ...]
+
+    @property
+    def rule_set_version(self) -> str:
+        return self.rule_set.version
+
+    @property
+    def total_ytd(self) -> int:
+        return self.vat_ytd + self.pit_ytd
+
+    @property
+    def projected_total(self) -> int:
+        return self.projected_vat + self.projected_pit
+
+    def sources(self) -> tuple[tuple[str, str, str], ...]:
+        """(rule name, source, "[V]"/"[L]"/"[U]") for every rule of the rule set used."""
+        return tuple((name, r.source, r.confidence.marker) for name, r in self.rule_set.rules())
+
+
+def round_half_up(x: Fraction) -> int:
+    """Round to a whole đồng, halves away from zero (0,5 → 1; never banker's rounding)."""
+    if x >= 0:
+        return math.floor(x + Fraction(1, 2))
+    return -math.floor(-x + Fraction(1, 2))
+
+
+def format_vnd(amount: int) -> str:
+    """800000000 → "800.000.000 đ" (same as core.templatetags.money, without Django)."""
+    sign = "−" if amount < 0 else ""
+    return f"{sign}{abs(amount):,}".replace(",", ".") + " đ"
+
+
+def format_rate(rate: Decimal) -> str:
+    """Decimal("0.5") → "0,5%"; Decimal("10") → "10%"."""
+    text = format(rate.normalize(), "f")
+    return text.replace(".", ",") + "%"
+
+
+def _check_money(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an int number of đồng, not {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{what} must not be negative (got {value})")
+    return value
+
+
+def _months(revenue_by_month: Mapping[int, int] | Sequence[int]) -> list[int]:
+    """Revenue for January … the last month given, as a list of ints."""
+    if isinstance(revenue_by_month, Mapping):
+        months = [0] * 12
+        last = 0
+        for month, amount in revenue_by_month.items():
+            if isinstance(month, bool) or not isinstance(month, int):
+                raise TypeError(f"month keys must be int 1–12, not {type(month).__name__}")
+            if not 1 <= month <= 12:
+                raise ValueError(f"month must be 1–12 (got {month})")
+            months[month - 1] = _check_money(amount, f"revenue of month {month}")
+            last = max(last, month)
+        return months[:last]
+    if isinstance(revenue_by_month, str | bytes) or not isinstance(revenue_by_month, Sequence):
+        raise TypeError("revenue_by_month must be a dict {month: VND} or a list Jan…")
+    if len(revenue_by_month) > 12:
+        raise ValueError(f"at most 12 months (got {len(revenue_by_month)})")
+    return [_check_money(a, f"revenue of month {i}") for i, a in enumerate(revenue_by_month, 1)]
+
+
+def estimate_household_tax(
+    *,
+    sector: str,
+    revenue_by_month: dict[int, int] | list[int],
+    year: int,
+    rules: TaxRuleSet | Sequence[TaxRuleSet] | None = None,
+) -> TaxEstimate:
+    """Estimate a household business's VAT and PIT (revenue method) for ``year``.
+
+    ``revenue_by_month``: ``{month: VND}`` or a list starting in January; the last month given
+    is taken as the last month elapsed. ``rules``: a rule set, a table of them, or None for
+    ``RULE_SETS``; the version in force on 1 January of ``year`` is used.
+    """
+    if isinstance(year, bool) or not isinstance(year, int):
+        raise TypeError(f"year must be an int, not {type(year).__name__}")
+    if isinstance(rules, TaxRuleSet):
+        rs = rule_set_for_year(year, (rules,))
+    else:
+        rs = rule_set_for_year(year, RULE_SETS if rules is None else rules)
+    if sector not in rs.sectors:
+        raise ValueError(
+            f"unknown sector {sector!r} for household-tax rules {rs.version}; "
+            f"expected one of: {', '.join(sorted(rs.sectors))}"
+        )
+    rates = rs.sectors[sector]
+    vat_rate, pit_rate = rates.vat_rate.value, rates.pit_rate.value
+    threshold = rs.exemption_threshold.value
+    actual = _months(revenue_by_month)
+    n = len(actual)
+    ytd = sum(actual)
+
+    def vat_on(revenue: Fraction) -> Fraction:
+        if revenue <= threshold:
+            return Fraction(0)
+        base = revenue - threshold if rs.vat_deducts_threshold.value else revenue
+        return base * Fraction(vat_rate) / 100
+
+    def pit_on(revenue: Fraction) -> Fraction:
+        if revenue <= threshold:
+            return Fraction(0)
+        base = revenue - threshold if rs.pit_deducts_threshold.value else revenue
+        return base * Fraction(pit_rate) / 100
+
+    run_rate = Fraction(ytd, n) if n else Fraction(0)
+
+    def cum_actual(month: int) -> Fraction:
+        return Fraction(sum(actual[: min(month, n)]))
+
+    def cum_projected(month: int) -> Fraction:
+        return cum_actual(month) + run_rate * max(0, month - n)
+
+    def first_month_over(cum: Callable[[int], Fraction], last: int) -> int | None:
+        return next((m for m in range(1, last + 1) if cum(m) > threshold), None)
+
+    quarters = []
+    for q in range(1, 5):
+        start, end = 3 * q - 2, 3 * q
+        status = (
+            QuarterStatus.CLOSED
+            if end <= n
+            else QuarterStatus.PROJECTED
+            if start > n
+            else QuarterStatus.IN_PROGRESS
+        )
+        a0, a1 = cum_actual(start - 1), cum_actual(end)
+        p0, p1 = cum_projected(start - 1), cum_projected(end)
+        quarters.append(
+            QuarterEstimate(
+                quarter=q,
+                months=(start, start + 1, end),
+                status=status,
+                revenue=int(a1 - a0),
+                vat=round_half_up(vat_on(a1)) - round_half_up(vat_on(a0)),
+                pit=round_half_up(pit_on(a1)) - round_half_up(pit_on(a0)),
+                projected_revenue=round_half_up(p1) - round_half_up(p0),
+                projected_vat=round_half_up(vat_on(p1)) - round_half_up(vat_on(p0)),
+                projected_pit=round_half_up(pit_on(p1)) - round_half_up(pit_on(p0)),
+            )
+        )
+
+    vat_ytd = round_half_up(vat_on(Fraction(ytd)))
+    pit_ytd = round_half_up(pit_on(Fraction(ytd)))
+    projected_exact = cum_projected(12)
+    projected_revenue = round_half_up(projected_exact)
+    projected_vat = round_half_up(vat_on(projected_exact))
+    projected_pit = round_half_up(pit_on(projected_exact))
+    crossed_month = first_month_over(cum_actual, n)
+    projected_crossing = first_month_over(cum_projected, 12)
+
+    profit_info = _profit_method(rs, projected_revenue, projected_pit)
+
+    estimate = TaxEstimate(
+        is_estimate=True,
+        label=ESTIMATE_LABEL,
+        rule_set=rs,
+        sector=str(sector),
+        sector_label=rates.label,
+        vat_rate=vat_rate,
+        pit_rate=pit_rate,
+        year=year,
+        months_elapsed=n,
+        revenue_by_month=tuple(actual),
+        revenue_ytd=ytd,
+        threshold=threshold,
+        threshold_crossed=ytd > threshold,
+        threshold_crossed_month=crossed_month,
+        vat_ytd=vat_ytd,
+        pit_ytd=pit_ytd,
+        projection_method=(
+            "Dự kiến cả năm = doanh thu bình quân mỗi tháng đã qua × 12 "
+            f"({format_vnd(ytd)} ÷ {n} tháng × 12)"
+            if n
+            else "Chưa có doanh thu tháng nào: chưa dự kiến được cả năm"
+        ),
+        projected_revenue=projected_revenue,
+        projected_threshold_crossed=projected_exact > threshold,
+        projected_crossing_month=projected_crossing,
+        projected_vat=projected_vat,
+        projected_pit=projected_pit,
+        quarters=tuple(quarters),
+        profit_method=profit_info,
+        explanation=(),
+    )
+    return _with_explanation(estimate)
+
+
+def _profit_method(rs: TaxRuleSet, revenue: int, pit: int) -> ProfitMethodInfo | None:
+    threshold = rs.exemption_threshold.value
+    if revenue <= threshold:
+        return None
+    for i, band in enumerate(rs.profit_bands, start=1):
+        low = threshold + 1 if band.min_revenue is None else band.min_revenue
+        if low <= revenue and (band.max_revenue is None or revenue <= band.max_revenue):
+            rate = band.rate.value
+            allowed = band.revenue_method_allowed.value
+            break_even = (
+                round_half_up(Fraction(pit) * 100 / Fraction(rate)) if allowed and rate else None
+            )
+            return ProfitMethodInfo(
+                band=i, rate=rate, revenue_method_allowed=allowed, break_even_profit=break_even
+            )
+    return None
+
+
+_ORDER = {Confidence.VERIFIED: 0, Confidence.LIKELY: 1, Confidence.UNVERIFIED: 2}
+
+
+def _weakest(*rules: Rule[object]) -> str:
+    return max((r.confidence for r in rules), key=_ORDER.__getitem__).marker
+
+
+def _with_explanation(e: TaxEstimate) -> TaxEstimate:
+    rs, thr = e.rule_set, e.threshold
+    rates = rs.sectors[e.sector]
+    v, p = format_rate(e.vat_rate), format_rate(e.pit_rate)
+    lines = [
+        e.label,
+        f"Ngành: {e.sector_label} — thuế GTGT {v}, thuế TNCN {p} trên doanh thu "
+        f"{_weakest(rates.vat_rate, rates.pit_rate)}.",
+    ]
+    n = e.months_elapsed
+    if n == 0:
+        lines.append(f"Chưa có doanh thu năm {e.year}: chưa phải nộp thuế.")
+    else:
+        period = f"tháng 1/{e.year}" if n == 1 else f"tháng 1–{n}/{e.year}"
+        head = f"Doanh thu từ đầu năm ({period}): {format_vnd(e.revenue_ytd)}; "
+        if e.threshold_crossed:
+            lines.append(
+                head + f"vượt ngưỡng {format_vnd(thr)} từ tháng {e.threshold_crossed_month}."
+            )
+            vat_base = (
+                f"({format_vnd(e.revenue_ytd)} − {format_vnd(thr)})"
+                if rs.vat_deducts_threshold.value
+                else format_vnd(e.revenue_ytd)
+            )
+            pit_base = (
+                f"({format_vnd(e.revenue_ytd)} − {format_vnd(thr)})"
+                if rs.pit_deducts_threshold.value
+                else format_vnd(e.revenue_ytd)
+            )
+            lines.append(
+                f"Thuế GTGT: {vat_base} × {v} = {format_vnd(e.vat_ytd)} "
+                f"{_weakest(rates.vat_rate, rs.exemption_threshold, rs.vat_deducts_threshold)}."
+            )
+            lines.append(
+                f"Thuế TNCN: {pit_base} × {p} = {format_vnd(e.pit_ytd)} "
+                f"{_weakest(rates.pit_rate, rs.exemption_threshold, rs.pit_deducts_threshold)}."
+            )
+            lines.append(f"Tổng thuế ước tính từ đầu năm: {format_vnd(e.total_ytd)}.")
+        else:
+            lines.append(
+                head + f"chưa vượt ngưỡng miễn thuế {format_vnd(thr)}: "
+                "chưa phải nộp thuế GTGT, thuế TNCN."
+            )
+        marker = rs.quarter_allocation.confidence.marker
+        for q in e.quarters:
+            if q.status is QuarterStatus.PROJECTED:
+                continue
+            upto = f" (đến tháng {n})" if q.status is QuarterStatus.IN_PROGRESS else ""
+            lines.append(
+                f"Quý {q.quarter}{upto}: doanh thu {format_vnd(q.revenue)}; thuế GTGT "
+                f"{format_vnd(q.vat)}; thuế TNCN {format_vnd(q.pit)} {marker}."
+            )
+        crossed = e.threshold_crossed_month
+        if crossed is not None and crossed > 3 and not rs.vat_deducts_threshold.value:
+            lines.append(
+                f"Quý {(crossed - 1) // 3 + 1} gồm cả thuế GTGT trên doanh thu các tháng trước, "
+                f"vì ngưỡng {format_vnd(thr)} tính theo cả năm {marker}."
+            )
+        if n < 12:
+            proj = (
+                f"Dự kiến cả năm (bình quân {n} tháng × 12): "
+                f"doanh thu {format_vnd(e.projected_revenue)}; "
+            )
+            if e.projected_threshold_crossed:
+                proj += (
+                    f"thuế GTGT {format_vnd(e.projected_vat)}, thuế TNCN "
+                    f"{format_vnd(e.projected_pit)}, tổng {format_vnd(e.projected_total)}"
+                )
+                if not e.threshold_crossed:
+                    proj += f"; có thể vượt ngưỡng vào tháng {e.projected_crossing_month}"
+            else:
+                proj += "không vượt ngưỡng, không phải nộp thuế"
+            lines.append(proj + f" {rs.projection.confidence.marker}.")
+    info = e.profit_method
+    if info is not None:
+        band = rs.profit_bands[info.band - 1]
+        rate = format_rate(info.rate)
+        if not info.revenue_method_allowed:
+            lines.append(
+                f"Doanh thu cả năm dự kiến {format_vnd(e.projected_revenue)}: thuế TNCN có thể "
+                f"phải tính theo (doanh thu − chi phí) × {rate}, không theo tỷ lệ trên doanh thu "
+                f"— số ước tính ở trên có thể không áp dụng "
+                f"{_weakest(band.rate, band.revenue_method_allowed)}."
+            )
+        elif info.break_even_profit:
+            lines.append(
+                f"Cách khác cho thuế TNCN: (doanh thu − chi phí) × {rate}; chỉ có lợi hơn nếu "
+                f"lợi nhuận cả năm dưới {format_vnd(info.break_even_profit)} "
+                f"{_weakest(band.rate, band.revenue_method_allowed)}."
+            )
+    for caveat in rs.caveats:
+        lines.append(f"Lưu ý: {caveat.value} {caveat.confidence.marker}")
+    lines.append(
+        f"Căn cứ: bộ quy tắc {rs.version} ({rs.title}), áp dụng từ "
+        f"{rs.effective_from:%d/%m/%Y}; nguồn và độ tin cậy của từng con số xem bên dưới."
+    )
+    return replace(e, explanation=tuple(lines))

@@ -21,7 +21,9 @@ LOAD=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')
 WORK=
 GUNICORN_PIDS=()
 stack_cleanup() {
-  trap - EXIT INT TERM
+  # Runs once; a second Ctrl-C must not cut it short and leave PostgreSQL running.
+  trap - EXIT
+  trap '' INT TERM
   local pid
   for pid in "${GUNICORN_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${GUNICORN_PIDS[@]}"; do
@@ -63,7 +65,8 @@ stack_gunicorn() {
   shift
   port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
   STACK_URL="http://127.0.0.1:$port"
-  .venv/bin/gunicorn config.wsgi --bind "127.0.0.1:$port" "$@" \
+  # No control socket: two gunicorns (or another session's) would share ~/.gunicorn/gunicorn.ctl.
+  .venv/bin/gunicorn config.wsgi --bind "127.0.0.1:$port" --no-control-socket "$@" \
     --error-logfile "$WORK/gunicorn-$name.log" &
   pid=$!
   GUNICORN_PIDS+=("$pid")

@@ -18,6 +18,7 @@ and to verify in the database afterwards; everything measured goes over HTTP on 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import itertools
 import json
@@ -27,6 +28,7 @@ import queue
 import random
 import re
 import secrets
+import socket
 import subprocess
 import sys
 import threading
@@ -41,6 +43,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+# The project first: Python put bench/ on the path, where this file would shadow the app `payments`.
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -61,7 +64,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         formatter_class=lambda prog: argparse.HelpFormatter(prog, max_help_position=32),
     )
     add = p.add_argument
-    add("-n", "--notifications", type=int, default=500, metavar="N", help="throughput: N (500)")
+    add("-n", "--notifications", type=int, default=1000, metavar="N", help="throughput: N (1000)")
     add("-c", "--concurrency", type=int, default=16, metavar="C", help="client threads (16)")
     add("-m", "--probes", type=int, default=200, metavar="M", help="SSE latency probes (200)")
     add("--bg-rate", type=float, default=50, metavar="R", help="background notifications/s (50)")
@@ -74,10 +77,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     for name in ("--api-url", "--sse-url", "--workers", "--sse-workers", "--sse-threads", "--load"):
         add(name, default="?", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    if not args.api_url or not args.sse_url:
-        p.error(
-            "run through bench/payments.sh (it starts the stack and passes --api-url/--sse-url)"
-        )
+    if "?" in (args.api_url, args.sse_url):
+        p.error("run it through bench/payments.sh, which starts the stack and passes the URLs")
     return args
 
 
@@ -164,9 +165,13 @@ def prepare(trader_phone: str) -> Setup:
         )
     trader = User.objects.get(phone=normalize_vn_mobile(trader_phone))
     membership = Membership.objects.filter(user=trader, role=Membership.Role.OWNER).first()
-    sse_shop = next(s for s in shops if membership and s.merchant_id == membership.merchant_id)
-    if len(shops) < 2:
-        raise SystemExit("bench: the demo data should have several merchants with a bank account")
+    sse_shop = next(
+        (s for s in shops if membership and s.merchant_id == membership.merchant_id), None
+    )
+    if sse_shop is None or len(shops) < 2:
+        raise SystemExit(
+            f"bench: want several merchants with a bank account, one owned by {trader}"
+        )
 
     # A signed-in session, as the login page would leave it (the password hasher is not measured).
     store = import_module(settings.SESSION_ENGINE).SessionStore()
@@ -402,7 +407,9 @@ class Stream(threading.Thread):
     def __init__(self, url: str, cookie: str) -> None:
         super().__init__(daemon=True)
         parts = urlsplit(url)
-        self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+        self.conn = http.client.HTTPConnection(
+            parts.hostname or "127.0.0.1", parts.port, timeout=60
+        )
         self.path = parts.path
         self.cookie = cookie
         self.ready = threading.Event()
@@ -411,9 +418,12 @@ class Stream(threading.Thread):
         self.counts: dict[str, int] = {}
         self.error = ""
         self.closing = False
+        self.sock: socket.socket | None = None
 
     def run(self) -> None:
         try:
+            self.conn.connect()
+            self.sock = self.conn.sock  # http.client lets go of it once the answer starts
             self.conn.request(
                 "GET", self.path, headers={"Cookie": self.cookie, "Accept": "text/event-stream"}
             )
@@ -462,7 +472,11 @@ class Stream(threading.Thread):
             return self.arrived.get(intent_id)
 
     def close(self) -> None:
+        """Hang up: wakes the reader, and the server's thread finds out at its next write."""
         self.closing = True
+        if self.sock is not None:
+            with contextlib.suppress(OSError):
+                self.sock.shutdown(socket.SHUT_RDWR)
         self.conn.close()
 
 
@@ -524,6 +538,7 @@ class Probe:
 
 @dataclass
 class SseResult:
+    warm: list[Probe] = field(default_factory=list)
     probes: list[Probe] = field(default_factory=list)
     background: Background | None = None
     stream_counts: dict[str, int] = field(default_factory=dict)
@@ -558,9 +573,7 @@ def measure_sse(
     try:
         # Warm-up probes, unmeasured: they also prove the stream's subscription is live.
         for intent in warm:
-            p = probe(stream, args.api_url, setup.secret, intent, 5)
-            if p.error:
-                say(f"  warm-up probe: {p.error}")
+            out.warm.append(probe(stream, args.api_url, setup.secret, intent, 5))
         bg = Background(args.api_url, setup.secret, background, args.bg_rate)
         out.background = bg
         bg.start()
@@ -576,12 +589,92 @@ def measure_sse(
     return out
 
 
+# --- where the CPU goes ----------------------------------------------------------------------
+
+
+def _proc_stat(pid: int) -> tuple[int, float]:
+    """(parent pid, CPU seconds used so far) of a process, from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds used by the stack's processes between start() and stop(), by role.
+
+    Roles: the API gunicorn (master + workers), PostgreSQL (postmaster + backends), Redis and this
+    driver (all its threads). Found from /proc by the ports in their command lines, so another
+    cluster on the machine is not counted."""
+
+    def __init__(self, api_url: str) -> None:
+        db, cache = urlsplit(os.environ["DATABASE_URL"]), urlsplit(os.environ["REDIS_URL"])
+        self.marks = {  # role: (program, what its command line shows)
+            "API gunicorn": ("gunicorn", f"127.0.0.1:{urlsplit(api_url).port}"),
+            "PostgreSQL": ("postgres", f"-p {db.port}"),
+            "Redis": ("redis-server", f"127.0.0.1:{cache.port}"),
+        }
+        self.before: dict[int, float] = {}
+        self.used: dict[str, float] = {}
+
+    def _sample(self) -> dict[int, tuple[str, float]]:
+        cmdlines, stats = {}, {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    cmdlines[int(entry)] = f.read().replace(b"\0", b" ").decode(errors="replace")
+                stats[int(entry)] = _proc_stat(int(entry))
+            except OSError:  # gone meanwhile
+                continue
+        me = os.getpid()  # its command line names the API's port too
+        roles = {
+            pid: role
+            for pid, cmdline in cmdlines.items()
+            for role, (program, mark) in self.marks.items()
+            if pid != me and program in cmdline and mark in cmdline
+        }
+        sample = {me: ("this client", stats[me][1])}
+        for pid, (ppid, cpu) in stats.items():
+            role = roles.get(pid) or roles.get(ppid)  # workers and backends: by their parent
+            if role and pid != me:
+                sample[pid] = (role, cpu)
+        return sample
+
+    def start(self) -> None:
+        self.before = {pid: cpu for pid, (_, cpu) in self._sample().items()}
+
+    def stop(self) -> None:
+        self.used = {}
+        for pid, (role, cpu) in self._sample().items():
+            self.used[role] = self.used.get(role, 0.0) + cpu - self.before.get(pid, 0.0)
+
+
+# --- report -----------------------------------------------------------------------------------
+
+
+def row(*cells: object) -> str:
+    name, rate, p50, p95, p99, top, errors, vs = (str(c) for c in cells)
+    return (
+        f"| {name:<32} | {rate:>6} | {p50:>9} | {p95:>9} | {p99:>9} | {top:>9} | {errors:>6} "
+        f"| {vs:<15} |"
+    )
+
+
+def latencies(values: list[float]) -> list[str]:
+    """p50, p95, p99, max."""
+    if not values:
+        return ["—"] * 4
+    return [ms(pct(values, 50)), ms(pct(values, 95)), ms(pct(values, 99)), ms(max(values))]
+
+
 # --- main -------------------------------------------------------------------------------------
 
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
+    today = datetime.now().date()  # the machine's date, before Django sets TZ to Vietnam's
     django_setup()
     say("» API keys for the demo merchants, a session for the trader")
     setup = prepare(args.trader)
@@ -607,62 +700,56 @@ def main(argv: list[str]) -> int:
     probes, background = intents[: args.probes], intents[args.probes :]
     ledger_before = ledger_count()
 
+    # --- 3. throughput
     def send(intent: Intent) -> Sent:
         return post_notification(args.api_url, setup.secret, intent)
 
-    say(
-        f"» throughput: {len(warm)} warm-up, then {len(batch)} notifications from C={args.concurrency}"
-    )
+    say(f"» throughput: {len(warm)} warm-up, then N={len(batch)} from C={args.concurrency}")
     warm_sent, _ = run_pool(warm, args.concurrency, send)
+    cpu = CpuMeter(args.api_url)
+    cpu.start()
     sent, wall = run_pool(batch, args.concurrency, send)
-    errors = [s for s in sent if not isinstance(s, Sent) or s.error]
-    ok = [s for s in sent if isinstance(s, Sent)]
-    settled, problems = verify(batch, [s.provider_id for s in ok])
-    problems += [f"warm-up: {s.error}" for s in warm_sent if isinstance(s, Sent) and s.error]
+    cpu.stop()
+    answered = [s for s in sent if isinstance(s, Sent)]
+    errors = [s.error if isinstance(s, Sent) else repr(s) for s in sent]
+    errors = [e for e in errors if e]
+    errors += [f"warm-up: {s.error}" for s in warm_sent if not isinstance(s, Sent) or s.error]
+    settled, problems = verify(batch, [s.provider_id for s in answered])
 
+    # --- 4. notification → SSE
     say(
-        f"» notification → SSE: stream of merchant {setup.sse_shop.merchant_id} on the gthread "
-        f"server, {args.probes} probes one at a time, background {args.bg_rate:g}/s"
+        f"» notification → SSE: merchant {setup.sse_shop.merchant_id}'s stream on the gthread "
+        f"server, M={len(probes)} one at a time, background {args.bg_rate:g}/s to the others"
     )
     sse = measure_sse(args, setup, sse_warm, probes, background)
     bg = sse.background
     assert bg is not None
-    sse_errors = [p for p in sse.probes if p.error]
-    bg_errors = [s for s in bg.sent if s.error]
-    settled2, phase2_problems = verify(
-        [p.intent for p in sse.probes] + bg.used,
-        [p.provider_id for p in sse.probes] + [s.provider_id for s in bg.sent],
+    sse_errors = [f"probe (intent {p.intent.id}): {p.error}" for p in sse.probes if p.error]
+    sse_errors += [f"warm-up probe (intent {p.intent.id}): {p.error}" for p in sse.warm if p.error]
+    bg_errors = [f"background: {s.error}" for s in bg.sent if s.error]
+    settled2, problems2 = verify(
+        [p.intent for p in sse.warm + sse.probes] + bg.used,
+        [p.provider_id for p in sse.warm + sse.probes] + [s.provider_id for s in bg.sent],
     )
-    notifications_sent = len(warm) + len(ok) + n_sse_warm + len(sse.probes) + len(bg.sent)
+    sent_total = len(warm_sent) + len(answered) + len(sse.warm) + len(sse.probes) + len(bg.sent)
     ledger_delta = ledger_count() - ledger_before
-    if ledger_delta != notifications_sent:
-        phase2_problems.append(
-            f"ledger grew by {ledger_delta}, {notifications_sent} notifications were sent"
-        )
+    if ledger_delta != sent_total:
+        problems2.append(f"the ledger grew by {ledger_delta}; {sent_total} notifications were sent")
 
-    # --- report -------------------------------------------------------------------------------
-    lat = [s.latency for s in ok]
+    # --- report
     rate = len(batch) / wall
     events = [p.event for p in sse.probes if p.event is not None]
-    posts = [p.post for p in sse.probes]
-    bg_lat = [s.latency for s in bg.sent]
-    bg_secs = (bg.ended - bg.started) or 1e-9
-
-    def row(name, rps, p50, p95, p99, mx, errs, vs):
-        return f"| {name:<33} | {rps:>8} | {p50:>9} | {p95:>9} | {p99:>9} | {mx:>9} | {errs:>6} | {vs:<16} |"
-
-    def lats(values: list[float]) -> tuple[str, str, str, str]:
-        if not values:
-            return "—", "—", "—", "—"
-        return ms(pct(values, 50)), ms(pct(values, 95)), ms(pct(values, 99)), ms(max(values))
-
+    bg_rate = len(bg.sent) / max(bg.ended - bg.started, 1e-9)
     target = "—"
     if events:
-        target = "p95 < 1 s: " + ("ok" if pct(events, 95) < 1 and not sse_errors else "MISSED")
+        met = pct(events, 95) < 1 and not sse_errors
+        target = "p95 < 1 s: " + ("ok" if met else "MISSED")
     print()
-    print(row("measure", "per s", "p50", "p95", "p99", "max", "errors", "vs"))
+    print(row("", "per s", "p50", "p95", "p99", "max", "errors", "vs"))
     print(
-        f"|{'-' * 35}|{'-' * 9}:|{'-' * 10}:|{'-' * 10}:|{'-' * 10}:|{'-' * 10}:|{'-' * 7}:|{'-' * 18}|"
+        "|"
+        + "|".join(["-" * 34] + ["-" * w + ":" for w in (7, 10, 10, 10, 10, 7)] + ["-" * 17])
+        + "|"
     )
     print(
         row(
@@ -680,79 +767,80 @@ def main(argv: list[str]) -> int:
         row(
             f"webhook, N={len(batch)}, C={args.concurrency}",
             f"{rate:.0f}",
-            *lats(lat),
+            *latencies([s.latency for s in answered]),
             len(errors) + len(problems),
             f"{rate / bare.rps:.2f}× bare",
         )
     )
     print(
         row(
-            f"notification → SSE event, M={len(sse.probes)}",
+            f"notification → SSE, M={len(sse.probes)}",
             "—",
-            *lats(events),
+            *latencies(events),
             len(sse_errors),
             target,
         )
     )
-    print(row("  the probes' webhook calls", "—", *lats(posts), "", ""))
+    print(row("  its webhook calls", "—", *latencies([p.post for p in sse.probes]), "", ""))
     print(
         row(
             "  background, other merchants",
-            f"{len(bg.sent) / bg_secs:.1f}",
-            *lats(bg_lat),
+            f"{bg_rate:.0f}",
+            *latencies([s.latency for s in bg.sent]),
             len(bg_errors),
             "",
         )
     )
     print()
-    before_answer = sum(p.event_before_answer for p in sse.probes if p.event is not None)
+    early = sum(p.event_before_answer for p in sse.probes if p.event is not None)
+    cores = os.cpu_count() or 1
     print(
-        f"  N={len(batch)} notifications (one per intent, {len(setup.shops)} merchants) from "
-        f"C={args.concurrency} threads in {wall:.2f} s, after {len(warm)} warm-up"
+        f"  N={len(batch)} notifications, one per intent, {len(setup.shops)} merchants, from "
+        f"C={args.concurrency} threads in {wall:.2f} s (after {len(warm)} warm-up)"
     )
     print(
-        f"  M={len(sse.probes)} probes for merchant {setup.sse_shop.merchant_id} (trader "
-        f"{args.trader}), one at a time; {before_answer} events arrived before their POST's answer"
+        "  CPU during it: "
+        + ", ".join(
+            f"{role} {secs / wall:.2f} cores ({secs / len(batch) * 1000:.1f} ms/notification)"
+            for role, secs in sorted(cpu.used.items(), key=lambda kv: -kv[1])
+        )
+        + f"; {sum(cpu.used.values()) / wall:.2f} of {cores} cores"
+    )
+    print(
+        f"  M={len(sse.probes)} probes to merchant {setup.sse_shop.merchant_id} (trader "
+        f"{args.trader}) one at a time; {early} events arrived before the POST's answer"
     )
     print(
         f"  background: {len(bg.sent)} notifications to {len(others)} other merchants at "
-        f"{len(bg.sent) / bg_secs:.1f}/s (asked {args.bg_rate:g}/s, schedule lag ≤ "
-        f"{bg.behind * 1000:.0f} ms{', RAN DRY: raise --bg-budget' if bg.ran_dry else ''})"
+        f"{bg_rate:.1f}/s (asked {args.bg_rate:g}/s; schedule lag ≤ {bg.behind * 1000:.0f} ms)"
+        + ("; RAN OUT of intents: raise --bg-budget" if bg.ran_dry else "")
     )
-    print(f"  stream received: {sse.stream_counts}")
+    print(f"  events on the stream: {sse.stream_counts}")
     print(
-        f"  API + webhook: gunicorn {args.workers} sync workers; SSE: gunicorn {args.sse_workers} "
-        f"gthread worker(s) × {args.sse_threads} threads; live events through Redis pub/sub"
+        f"  API + webhook: gunicorn {args.workers} sync workers; SSE: gunicorn "
+        f"{args.sse_workers} gthread worker(s) × {args.sse_threads} threads; events via Redis"
     )
     print(
         f"  {len(plan)} intents created through the API in {created_in:.1f} s "
-        f"({len(plan) / created_in:.0f}/s, C={args.concurrency})"
+        f"({len(plan) / created_in:.0f}/s); bare: wrk -t1 -c{args.concurrency} "
+        f"-d{args.wrk_duration} after {args.wrk_warmup} warm-up"
     )
-    print(f"  bare: wrk -t1 -c{args.concurrency} -d{args.wrk_duration}, {args.wrk_warmup} warm-up")
     print(
-        f"  {os.cpu_count()} cores, {datetime.now().date()}, whole run "
-        f"{time.perf_counter() - started:.0f} s (+ setup)"
+        f"  {cores} cores, {today}, {time.perf_counter() - started:.0f} s "
+        f"after setup; load average before the run: {args.load} (well above 0: rerun)"
     )
-    print(f"  load average before the run: {args.load} (well above 0: other work shared the CPUs)")
     print()
-    n_err = len(errors) + len(problems)
-    print(f"verified: {settled} settled, {n_err} errors  (throughput, N={len(batch)})")
-    for e in errors[:5]:
-        print(f"  error: {e if not isinstance(e, Sent) else e.error}")
-    for pr in problems:
-        print(f"  problem: {pr}")
-    n2_err = len(sse_errors) + len(bg_errors) + len(phase2_problems)
+    failures = errors + problems
+    print(f"verified: {settled} settled, {len(failures)} errors  (throughput, N={len(batch)})")
+    failures2 = sse_errors + bg_errors + problems2
     print(
-        f"verified: {settled2} settled, {n2_err} errors  (SSE: {len(sse.probes)} probes + "
-        f"{len(bg.used)} background; ledger +{ledger_delta} = {notifications_sent} notifications)"
+        f"verified: {settled2} settled, {len(failures2)} errors  (SSE phase: "
+        f"{len(sse.warm) + len(sse.probes)} probes + {len(bg.used)} background; ledger "
+        f"+{ledger_delta} for {sent_total} notifications in all)"
     )
-    for p in sse_errors[:5]:
-        print(f"  probe error (intent {p.intent.id}): {p.error}")
-    for s in bg_errors[:5]:
-        print(f"  background error: {s.error}")
-    for pr in phase2_problems:
-        print(f"  problem: {pr}")
-    return 1 if n_err or n2_err else 0
+    for failure in (failures + failures2)[:20]:
+        print(f"  {failure}")
+    return 1 if failures or failures2 else 0
 
 
 if __name__ == "__main__":

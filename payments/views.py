@@ -143,13 +143,19 @@ def live_events(request: AuthedRequest, merchant_id: int) -> StreamingHttpRespon
         # (not from inside a transaction, as when a test calls the view directly).
         if not connection.in_atomic_block:
             connection.close()
-        yield "retry: 2000\n\n"
-        for event in events.listen(merchant.pk, timeout=15):
-            if event is None:
-                yield ": keep-alive\n\n"
-                continue
-            event["spoken"] = spoken_phrase(event["amount"])
-            yield f"event: {event['type']}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
+        # Subscribed before the first byte: the page checks the intent's state when the stream
+        # opens, and a payment settled after that check must still come down the stream.
+        listener = events.listen(merchant.pk, timeout=15)
+        try:
+            yield "retry: 2000\n\n"
+            for event in listener:
+                if event is None:
+                    yield ": keep-alive\n\n"
+                    continue
+                event["spoken"] = spoken_phrase(event["amount"])
+                yield f"event: {event['type']}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
+        finally:
+            listener.close()
 
     response = StreamingHttpResponse(stream(), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"

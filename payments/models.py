@@ -91,6 +91,15 @@ class PaymentIntent(models.Model):
         return max(0, self.amount_received - self.amount) if self.amount_received else 0
 
     @property
+    def is_paid(self) -> bool:
+        """Money came in (some may have been given back since)."""
+        return self.status in (
+            self.Status.SUCCEEDED,
+            self.Status.PARTIALLY_REFUNDED,
+            self.Status.REFUNDED,
+        )
+
+    @property
     def refundable_amount(self) -> int:
         return self.amount_received - self.amount_refunded
 

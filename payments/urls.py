@@ -13,6 +13,11 @@ urlpatterns = [
         views.collect_cancel,
         name="collect_cancel",
     ),
+    path(
+        "cua-hang/<int:merchant_id>/thu-tien/<int:intent_id>/hoan-tien/",
+        views.collect_refund,
+        name="collect_refund",
+    ),
     path("cua-hang/<int:merchant_id>/tien-vao/", views.payments_today, name="payments_today"),
     path("cua-hang/<int:merchant_id>/su-kien/", views.live_events, name="live_events"),
 ]

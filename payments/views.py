@@ -7,17 +7,20 @@ import json
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import ApplicationError
 from core.vnwords import spoken_amount
 from merchants.auth import AuthedRequest
 from merchants.banks import bank_by_bin
-from merchants.selectors import Principal, memberships_for_user, merchant_for
+from merchants.models import Membership
+from merchants.selectors import Principal, memberships_for_user, merchant_for, role_in
 
 from . import events, selectors, services, vietqr
 from .models import PaymentIntent
@@ -81,7 +84,9 @@ def collect(request: AuthedRequest, merchant_id: int) -> HttpResponse:
 
 
 @login_required
-def collect_qr(request: AuthedRequest, merchant_id: int, intent_id: int) -> HttpResponse:
+def collect_qr(
+    request: AuthedRequest, merchant_id: int, intent_id: int, refund_error: str = ""
+) -> HttpResponse:
     merchant = _merchant(request, merchant_id)
     intent = selectors.intent_for(principal=Principal(user=request.user), intent_id=intent_id)
     if intent.merchant_id != merchant.pk:
@@ -91,6 +96,9 @@ def collect_qr(request: AuthedRequest, merchant_id: int, intent_id: int) -> Http
         request,
         "payments/collect_qr.html",
         {
+            "is_owner": role_in(user=request.user, merchant=merchant) == Membership.Role.OWNER,
+            "refunds": intent.refunds.order_by("created_at"),
+            "refund_error": refund_error,
             "merchant": merchant,
             "intent": intent,
             "qr_svg": vietqr.qr_svg(intent.qr_payload),
@@ -99,6 +107,33 @@ def collect_qr(request: AuthedRequest, merchant_id: int, intent_id: int) -> Http
             "spoken": spoken_phrase(intent.amount_received) if intent.amount_received else "",
         },
     )
+
+
+@login_required
+@require_POST
+def collect_refund(request: AuthedRequest, merchant_id: int, intent_id: int) -> HttpResponse:
+    """The owner gives money back: through the e-wallet, or recorded as paid out for a transfer."""
+    _merchant(request, merchant_id, owner=True)
+    intent = selectors.intent_for(
+        principal=Principal(user=request.user), intent_id=intent_id, owner=True
+    )
+    text = request.POST.get("amount", "").replace(".", "").replace(" ", "").strip()
+    try:
+        services.intent_refund(
+            intent_id=intent.pk,
+            amount=int(text) if text.isdigit() else 0,
+            reason=request.POST.get("reason", ""),
+            actor=request.user,
+        )
+    except ApplicationError as exc:
+        message = "; ".join(str(m) for msgs in exc.fields.values() for m in msgs)
+        response = collect_qr(
+            request, merchant_id, intent_id, refund_error=message or str(exc.message)
+        )
+        response.status_code = exc.status
+        return response
+    messages.success(request, _("Đã hoàn tiền cho khách."))
+    return redirect("collect_qr", merchant_id=intent.merchant_id, intent_id=intent.pk)
 
 
 def _sandbox_link(intent: PaymentIntent) -> str:

@@ -231,3 +231,13 @@ def test_an_e_wallet_sale_is_approved_by_the_shopper_and_spoken(
     steps.shot("da-nhan-vi")
     intent.refresh_from_db()
     assert (intent.status, intent.amount_received) == (PaymentIntent.Status.SUCCEEDED, 85_000)
+
+    # Later the owner opens the sale again and gives 20.000 đ back through the wallet.
+    page.reload()
+    page.get_by_label("Số tiền hoàn (đồng)").fill("20000")
+    page.get_by_label("Lý do").fill("Hết mì gà, đổi món rẻ hơn")
+    page.get_by_role("button", name="Hoàn tiền qua ví điện tử").click()
+    expect(page.get_by_text("Đã hoàn tiền cho khách.")).to_be_visible()
+    expect(page.locator("#refunds").get_by_text("Đã hoàn")).to_be_visible()
+    steps.shot("hoan-tien-vi")
+    assert wallet.payment(intent.provider_payment_id)["amount_refunded"] == 20_000

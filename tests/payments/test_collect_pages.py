@@ -212,3 +212,62 @@ def test_it_hides_another_merchants_event_stream(trader):
 
     assert response.status_code == 404
     assert not response.streaming
+
+
+# --- refunds from the trader's page -----------------------------------------------------------
+
+
+def paid_intent(client, merchant, amount: int = 100_000) -> PaymentIntent:
+    intent = services.intent_create(merchant=merchant, amount=amount)
+    account = merchant.bank_accounts.get()
+    payload = banknotify_payload(account=account, amount=amount, description=intent.reference_code)
+    assert banknotify_deliver(client, payload).status_code == 200
+    intent.refresh_from_db()
+    assert intent.status == PaymentIntent.Status.SUCCEEDED
+    return intent
+
+
+def test_it_lets_the_owner_record_a_refund_from_the_sale_page(trader, merchant):
+    intent = paid_intent(trader, merchant)
+
+    response = trader.post(
+        f"{qr_url(intent)}hoan-tien/", {"amount": "30.000", "reason": "Cá không tươi"}
+    )
+
+    assert response.status_code == 302
+    intent.refresh_from_db()
+    assert (intent.status, intent.amount_refunded) == ("partially_refunded", 30_000)
+    page = trader.get(qr_url(intent))
+    assert "Cá không tươi" in page.text and "30.000 đ" in page.text
+
+
+def test_it_explains_a_refund_larger_than_what_was_received(trader, merchant):
+    intent = paid_intent(trader, merchant)
+
+    response = trader.post(f"{qr_url(intent)}hoan-tien/", {"amount": "150000", "reason": "x"})
+
+    assert response.status_code == 422
+    assert "Số tiền hoàn vượt quá số đã nhận." in response.text
+    intent.refresh_from_db()
+    assert intent.amount_refunded == 0
+
+
+def test_it_refuses_a_refund_by_a_cashier(client, merchant):
+    intent = paid_intent(client, merchant)
+    client.force_login(member_of(merchant, role=Membership.Role.CASHIER))
+
+    response = client.post(f"{qr_url(intent)}hoan-tien/", {"amount": "1000", "reason": "x"})
+
+    assert response.status_code == 403
+    intent.refresh_from_db()
+    assert intent.amount_refunded == 0
+    assert "hoan-tien" not in client.get(qr_url(intent)).text
+
+
+def test_it_hides_another_merchants_sale_from_refunds(trader, merchant, client):
+    other = merchant_with_account()
+    intent = paid_intent(client, other)
+
+    response = trader.post(f"{qr_url(intent)}hoan-tien/", {"amount": "1000", "reason": "x"})
+
+    assert response.status_code == 404

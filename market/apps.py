@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class MarketConfig(AppConfig):
     name = "market"
     verbose_name = _("Chợ và sạp")
+
+    def ready(self) -> None:
+        from payments.signals import payment_succeeded, refund_changed
+
+        from . import orders
+
+        payment_succeeded.connect(orders.on_payment_succeeded, dispatch_uid="market.order_paid")
+        refund_changed.connect(orders.on_refund_changed, dispatch_uid="market.order_refund")

@@ -158,3 +158,214 @@ class StandeeJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+# --- selling: orders, refunds, daily close ---------------------------------------------------
+
+
+class Order(models.Model):
+    """One sale, whatever the channel: the stall keypad (``pos``), the web shop, an exhibition.
+
+    Lines are snapshots: a later price change in the catalogue never changes a past sale. The
+    order asks ``payments`` for an intent whose ``reference`` is the order number and becomes
+    paid when that intent settles (``market.orders.order_sync``); cash is recorded as paid at once.
+    """
+
+    class Channel(models.TextChoices):
+        POS = "pos", _("Tại sạp")
+        ONLINE = "online", _("Trực tuyến")
+        EXPO = "expo", _("Hội chợ ảo")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Đang tạo")
+        AWAITING_PAYMENT = "awaiting_payment", _("Chờ thanh toán")
+        PAID = "paid", _("Đã thanh toán")
+        PARTIALLY_REFUNDED = "partially_refunded", _("Hoàn một phần")
+        REFUNDED = "refunded", _("Đã hoàn tiền")
+        CANCELED = "canceled", _("Đã hủy")
+
+    class PaymentMethod(models.TextChoices):
+        BANK_QR = "bank_qr", _("Chuyển khoản VietQR")
+        EWALLET = "ewallet", _("Ví điện tử")
+        CASH = "cash", _("Tiền mặt")
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="orders")
+    stall = models.ForeignKey(
+        Stall, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+    )
+    # "DH" + local date + 5 characters, e.g. DH261130-K7PXA: also the payment intent's reference.
+    number = models.CharField(_("số đơn"), max_length=20, unique=True)
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.POS)
+    status = models.CharField(
+        _("trạng thái"), max_length=20, choices=Status.choices, default=Status.OPEN, db_index=True
+    )
+    payment_method = models.CharField(
+        _("hình thức thanh toán"), max_length=8, choices=PaymentMethod.choices
+    )
+    total = models.BigIntegerField(_("tổng tiền"))
+    amount_paid = models.BigIntegerField(default=0)
+    amount_refunded = models.BigIntegerField(default=0)
+    # The intent currently asked to be paid (a new one replaces an expired or changed one).
+    intent = models.ForeignKey(
+        "payments.PaymentIntent",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    bank_reference = models.CharField(max_length=64, blank=True)
+    buyer_name = models.CharField(_("tên người mua"), max_length=120, blank=True)
+    buyer_phone = models.CharField(_("số điện thoại"), max_length=16, blank=True)
+    buyer_email = models.EmailField(_("email"), blank=True)
+    buyer_tax_code = models.CharField(_("mã số thuế"), max_length=14, blank=True)
+    buyer_citizen_id = models.CharField(_("số CCCD"), max_length=12, blank=True)
+    buyer_address = models.CharField(_("địa chỉ"), max_length=255, blank=True)
+    # Public link to the receipt (the QR shown after payment points at it).
+    receipt_token = models.CharField(max_length=32, unique=True)
+    cashier = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    paid_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    canceled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(total__gt=0), name="order_total_positive"),
+            models.CheckConstraint(
+                condition=Q(amount_refunded__gte=0) & Q(amount_refunded__lte=models.F("total")),
+                name="order_refund_not_above_total",
+            ),
+        ]
+        indexes = [models.Index(fields=["merchant", "paid_at"])]
+        verbose_name = _("đơn hàng")
+        verbose_name_plural = _("đơn hàng")
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.total} đ ({self.status})"
+
+    @property
+    def is_paid(self) -> bool:
+        return self.status in (
+            self.Status.PAID,
+            self.Status.PARTIALLY_REFUNDED,
+            self.Status.REFUNDED,
+        )
+
+    @property
+    def refundable_amount(self) -> int:
+        return self.total - self.amount_refunded if self.is_paid else 0
+
+    @property
+    def net_amount(self) -> int:
+        return self.total - self.amount_refunded if self.is_paid else 0
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField()
+    product = models.ForeignKey(
+        "merchants.Product", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    name = models.CharField(_("tên hàng"), max_length=120)
+    unit = models.CharField(_("đơn vị"), max_length=8)
+    unit_price = models.BigIntegerField(_("đơn giá"))
+    # Weight sells in fractions: 0,35 kg. Three decimals are grams.
+    quantity = models.DecimalField(_("số lượng"), max_digits=10, decimal_places=3)
+    # unit_price × quantity rounded half up to a whole đồng.
+    amount = models.BigIntegerField(_("thành tiền"))
+    tax_category = models.CharField(max_length=8, default="KCT")
+
+    class Meta:
+        ordering = ["order", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "position"], name="order_line_position"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_pos"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="order_line_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} × {self.quantity} = {self.amount}"
+
+
+class OrderRefund(models.Model):
+    """Money given back on an order. Cash and bank-QR refunds are payouts the trader made (they
+    count at once); an e-wallet refund counts when the provider confirms it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Đang chờ ví xác nhận")
+        SUCCEEDED = "succeeded", _("Đã hoàn")
+        FAILED = "failed", _("Không hoàn được")
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.BigIntegerField(_("số tiền hoàn"))
+    reason = models.CharField(_("lý do"), max_length=255)
+    line = models.ForeignKey(
+        OrderLine, null=True, blank=True, on_delete=models.PROTECT, related_name="refunds"
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    payment_refund = models.OneToOneField(
+        "payments.Refund", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="order_refund_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} −{self.amount} ({self.status})"
+
+
+class DailyClose(models.Model):
+    """ "Chốt sổ": the trader's end of day. It covers everything from the previous close (or the
+    first sale) up to ``period_end``, stores the figures as they were, and never changes."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="closes")
+    business_date = models.DateField(_("ngày"))
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    # The figures as computed at closing time (by method, counts, refunds, flags, unmatched...).
+    figures = models.JSONField()
+    sales_total = models.BigIntegerField(_("doanh thu"))
+    cash_expected = models.BigIntegerField(_("tiền mặt theo sổ"))
+    cash_counted = models.BigIntegerField(_("tiền mặt đếm được"))
+    note = models.CharField(_("ghi chú"), max_length=255, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-business_date", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "business_date"], name="one_close_per_merchant_day"
+            ),
+            models.CheckConstraint(condition=Q(cash_counted__gte=0), name="cash_counted_not_neg"),
+        ]
+        verbose_name = _("chốt sổ")
+        verbose_name_plural = _("chốt sổ")
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id} {self.business_date}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("a daily close never changes once recorded")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("a daily close is never deleted")
+
+    @property
+    def cash_difference(self) -> int:
+        return self.cash_counted - self.cash_expected

@@ -34,7 +34,7 @@ from .models import (
     Refund,
 )
 from .providers.banknotify import BankTransaction
-from .signals import payment_succeeded, walk_in_received
+from .signals import payment_succeeded, refund_changed, walk_in_received
 
 log = logging.getLogger(__name__)
 
@@ -288,7 +288,18 @@ def refund_confirm(*, refund_id: int, provider_refund_id: str = "") -> Refund:
             memo=refund.reason,
             actor_label=refund.actor_label,
         )
+        transaction.on_commit(lambda: _refund_news(refund, intent.reference))
     return refund
+
+
+def _refund_news(refund: Refund, reference: str) -> None:
+    refund_changed.send_robust(
+        sender=Refund,
+        refund_id=refund.pk,
+        intent_id=refund.intent_id,
+        status=refund.status,
+        reference=reference,
+    )
 
 
 def refund_fail(*, refund_id: int, reason: str) -> Refund:
@@ -304,6 +315,10 @@ def refund_fail(*, refund_id: int, reason: str) -> Refund:
                 target=refund,
                 reason=reason,
             )
+            reference = PaymentIntent.objects.filter(pk=refund.intent_id).values_list(
+                "reference", flat=True
+            )[0]
+            transaction.on_commit(lambda: _refund_news(refund, reference))
     return refund
 
 

@@ -499,6 +499,8 @@ def order_refund(
         order = lock_row(Order, order_id)
         if not order.is_paid:
             raise Conflict(_("Chỉ hoàn tiền cho đơn đã thanh toán."), code="order_not_paid")
+        if order.status == S.REFUNDED:
+            raise Conflict(_("Đơn này đã được hoàn hết tiền."), code="order_already_refunded")
         reserved = (
             order.refunds.exclude(status=OrderRefund.Status.FAILED).aggregate(t=Sum("amount"))["t"]
             or 0

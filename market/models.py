@@ -229,6 +229,8 @@ class Order(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     paid_at = models.DateTimeField(null=True, blank=True, db_index=True)
     canceled_at = models.DateTimeField(null=True, blank=True)
+    # The shopper asked for an e-invoice with their details (the receipt's "Yêu cầu hóa đơn").
+    invoice_requested_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -32,6 +32,7 @@ class Market(models.Model):
 
     class Meta:
         ordering = ["name"]
+        permissions = [("view_market_dashboard", "Can view market dashboards")]
         verbose_name = _("chợ")
         verbose_name_plural = _("chợ")
 

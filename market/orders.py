@@ -569,3 +569,51 @@ def order_refund(
     order_sync(order_id=order_id)
     refund.refresh_from_db()
     return refund
+
+
+# --- the shopper's e-invoice request -----------------------------------------------------------
+
+
+def order_request_invoice(*, order_id: int, buyer: BuyerInput) -> Order:
+    """The receipt's "Yêu cầu hóa đơn": the shopper's details for an e-invoice of a paid order.
+
+    A company needs its name, tax code and address; a person their name, and a citizen ID if
+    they want it on the invoice. Sent after commit as ``invoice_requested`` for the invoice engine.
+    """
+    fields = _clean_buyer(buyer)
+    errors: dict[str, list[Any]] = {}
+    if not fields["buyer_name"]:
+        errors["name"] = [_("Vui lòng nhập tên người mua hoặc tên đơn vị.")]
+    if fields["buyer_tax_code"] and not fields["buyer_address"]:
+        errors["address"] = [_("Hóa đơn cho doanh nghiệp cần địa chỉ theo đăng ký thuế.")]
+    if fields["buyer_email"]:
+        from django.core.validators import validate_email
+
+        try:
+            validate_email(fields["buyer_email"])
+        except DjangoValidationError:
+            errors["email"] = [_("Email không đúng định dạng.")]
+    if errors:
+        raise ValidationFailed(fields=errors)
+    with transaction.atomic(durable=True):
+        order = lock_row(Order, order_id)
+        if not order.is_paid:
+            raise Conflict(_("Chỉ yêu cầu hóa đơn cho đơn đã thanh toán."), code="order_not_paid")
+        for name, value in fields.items():
+            setattr(order, name, value)
+        order.invoice_requested_at = timezone.now()
+        order.save()
+        audit_record(
+            actor=None,
+            actor_label="shopper:receipt",
+            action="order.invoice_request",
+            target=order,
+            data={
+                "tax_code": fields["buyer_tax_code"],
+                "has_citizen_id": bool(fields["buyer_citizen_id"]),
+            },
+        )
+    from .signals import invoice_requested
+
+    transaction.on_commit(lambda: invoice_requested.send_robust(sender=Order, order_id=order.pk))
+    return order

@@ -1,4 +1,7 @@
-"""News from sales. ``order_paid``: sender=Order, order_id, merchant_id; sent after commit.
+"""News from sales, sent after commit.
+
+``order_paid``: sender=Order, order_id, merchant_id. ``invoice_requested``: sender=Order, order_id
+(the shopper gave their details on the receipt).
 
 The e-invoice wiring listens to it (a paid order of a merchant with automatic invoicing gets its
 invoice), and so does the trader's live screen.
@@ -7,3 +10,4 @@ invoice), and so does the trader's live screen.
 from django.dispatch import Signal
 
 order_paid = Signal()
+invoice_requested = Signal()

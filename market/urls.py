@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import pos_views, views
 
 urlpatterns = [
     path("sap/dang-ky/", views.stall_apply, name="stall_apply"),
@@ -25,4 +25,23 @@ urlpatterns = [
         views.standee_job_pdf,
         name="standee_job_pdf",
     ),
+    path("cua-hang/<int:merchant_id>/ban-hang/", pos_views.pos, name="pos"),
+    path("cua-hang/<int:merchant_id>/don/", pos_views.order_list, name="order_list"),
+    path("cua-hang/<int:merchant_id>/don/<int:order_id>/", pos_views.order_pay, name="order_pay"),
+    path(
+        "cua-hang/<int:merchant_id>/don/<int:order_id>/thanh-toan-lai/",
+        pos_views.order_repay,
+        name="order_repay",
+    ),
+    path(
+        "cua-hang/<int:merchant_id>/don/<int:order_id>/huy/",
+        pos_views.order_cancel,
+        name="order_cancel",
+    ),
+    path(
+        "cua-hang/<int:merchant_id>/don/<int:order_id>/hoan-tien/",
+        pos_views.order_refund,
+        name="order_refund",
+    ),
+    path("bien-nhan/<str:token>/", pos_views.receipt, name="receipt"),
 ]

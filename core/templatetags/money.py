@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import template
 
 register = template.Library()
@@ -25,3 +27,12 @@ def vnd_signed(amount) -> str:
         return ""
     value = int(amount)
     return ("+" if value > 0 else "") + format_vnd(value)
+
+
+@register.filter
+def qty(value) -> str:
+    """A quantity the Vietnamese way: 0.350 -> "0,35", 2.000 -> "2"."""
+    if value in (None, ""):
+        return ""
+    text = f"{Decimal(value).normalize():f}"
+    return text.replace(".", ",")

@@ -1,0 +1,312 @@
+"""Selling at the stall: the POS screen, an order's payment page, its public receipt, refunds."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from core.errors import ApplicationError, NotFound, ValidationFailed
+from core.idempotency import run_idempotent
+from merchants.auth import AuthedRequest
+from merchants.banks import bank_by_bin
+from merchants.models import Membership, Merchant
+from merchants.selectors import Principal, merchant_for, role_in
+from payments import vietqr
+from payments.models import PaymentIntent
+from payments.views import _sandbox_link, spoken_phrase
+
+from . import orders
+from .models import Order
+from .orders import BuyerInput, LineInput
+
+
+def _merchant(request: AuthedRequest, merchant_id: int, owner: bool = False) -> Merchant:
+    return merchant_for(
+        principal=Principal(user=request.user), merchant_id=merchant_id, owner=owner
+    )
+
+
+def _order(merchant: Merchant, order_id: int) -> Order:
+    order = Order.objects.filter(merchant=merchant, pk=order_id).first()
+    if order is None:
+        raise NotFound(_("Không tìm thấy đơn hàng."))
+    return order
+
+
+def _message(exc: ApplicationError) -> str:
+    return "; ".join(str(m) for msgs in exc.fields.values() for m in msgs) or str(exc.message)
+
+
+def parse_cart(raw: str) -> list[LineInput]:
+    """The POS form's cart: JSON [{"product": 12, "qty": "0,35"}, {"price": 45000}, ...]."""
+    try:
+        items = json.loads(raw or "[]")
+    except ValueError:
+        items = None
+    if not isinstance(items, list):
+        raise ValidationFailed(fields={"lines": [_("Giỏ hàng không đọc được, vui lòng thử lại.")]})
+    lines: list[LineInput] = []
+    for item in items[: orders.MAX_LINES + 1]:
+        if not isinstance(item, dict):
+            raise ValidationFailed(fields={"lines": [_("Giỏ hàng không đọc được.")]})
+        quantity = orders.parse_quantity(item.get("qty", 1))
+        product = item.get("product")
+        if product is not None:
+            if not isinstance(product, int) or isinstance(product, bool):
+                raise ValidationFailed(fields={"lines": [_("Giỏ hàng không đọc được.")]})
+            lines.append(LineInput(product_id=product, quantity=quantity))
+        else:
+            price = item.get("price")
+            lines.append(
+                LineInput(
+                    unit_price=price if isinstance(price, int) else None,
+                    quantity=quantity,
+                    name=str(item.get("name", ""))[:120],
+                )
+            )
+    return lines
+
+
+@login_required
+def pos(request: AuthedRequest, merchant_id: int) -> HttpResponse:
+    """ "Bán hàng": products as big buttons, a keypad for amounts and weights, a cart, pay."""
+    merchant = _merchant(request, merchant_id)
+    error = ""
+    cart_json = "[]"
+    status = 200
+    if request.method == "POST":
+        cart_json = request.POST.get("cart", "[]")
+        method = request.POST.get("method", Order.PaymentMethod.BANK_QR)
+
+        def create() -> tuple[int, Any]:
+            order = orders.order_create(
+                merchant=merchant,
+                lines=parse_cart(cart_json),
+                payment_method=method,
+                actor=request.user,
+            )
+            return 201, {"order_id": order.pk}
+
+        try:
+            # The form carries a key drawn when the screen was shown: a double tap (or a resend
+            # after a dropped connection) makes one sale, not two.
+            _status, body = run_idempotent(
+                scope=f"pos:{merchant.pk}",
+                key=request.POST.get("idempotency_key") or None,
+                method="POST",
+                path=request.path,
+                payload={"cart": cart_json, "method": method},
+                handler=create,
+            )
+        except ApplicationError as exc:
+            error = _message(exc)
+            status = exc.status
+        else:
+            return redirect("order_pay", merchant_id=merchant.pk, order_id=body["order_id"])
+    products = list(merchant.products.filter(is_active=True).order_by("name"))
+    return render(
+        request,
+        "market/pos.html",
+        {
+            "merchant": merchant,
+            "products": products,
+            "products_json": [
+                {
+                    "id": p.pk,
+                    "name": p.name,
+                    "unit": p.unit,
+                    "price": p.price,
+                    "weight": p.sold_by_weight,
+                }
+                for p in products
+            ],
+            "error": error,
+            "cart_json": cart_json,
+            "idempotency_key": uuid.uuid4().hex,
+            "has_account": merchant.bank_accounts.filter(is_default=True).exists(),
+            "is_owner": role_in(user=request.user, merchant=merchant) == Membership.Role.OWNER,
+            "recent": merchant.orders.filter(channel=Order.Channel.POS).exclude(
+                status=Order.Status.CANCELED
+            )[:5],
+        },
+        status=status,
+    )
+
+
+@login_required
+def order_pay(
+    request: AuthedRequest, merchant_id: int, order_id: int, refund_error: str = ""
+) -> HttpResponse:
+    """The sale's screen: its QR while waiting; paid → green, the receipt's QR, "Bán tiếp"."""
+    merchant = _merchant(request, merchant_id)
+    order = orders.order_sync(order_id=_order(merchant, order_id).pk)
+    intent: PaymentIntent | None = order.intent
+    receipt_url = request.build_absolute_uri(reverse("receipt", args=[order.receipt_token]))
+    bank = bank_by_bin(intent.bank_bin) if intent else None
+    is_owner = role_in(user=request.user, merchant=merchant) == Membership.Role.OWNER
+    return render(
+        request,
+        "market/order_pay.html",
+        {
+            "merchant": merchant,
+            "order": order,
+            "lines": order.lines.all(),
+            "refunds": order.refunds.select_related("line"),
+            "intent": intent,
+            "qr_svg": vietqr.qr_svg(intent.qr_payload)
+            if intent and order.status == Order.Status.AWAITING_PAYMENT
+            else "",
+            "receipt_url": receipt_url,
+            "receipt_qr": vietqr.qr_svg(receipt_url) if order.is_paid else "",
+            "bank_name": bank.short_name if bank else (intent.bank_bin if intent else ""),
+            "sandbox_pay_url": _sandbox_link(intent)
+            if intent and order.status == Order.Status.AWAITING_PAYMENT
+            else "",
+            "spoken": spoken_phrase(order.amount_paid) if order.is_paid else "",
+            "is_owner": is_owner,
+            "refund_error": refund_error,
+            "expired": intent is not None and intent.status == PaymentIntent.Status.EXPIRED,
+        },
+    )
+
+
+@login_required
+@require_POST
+def order_repay(request: AuthedRequest, merchant_id: int, order_id: int) -> HttpResponse:
+    """A new QR (the old one expired), another way to pay, or "khách trả tiền mặt"."""
+    merchant = _merchant(request, merchant_id)
+    order = _order(merchant, order_id)
+    try:
+        orders.order_request_payment(
+            order=order, actor=request.user, method=request.POST.get("method", "")
+        )
+    except ApplicationError as exc:
+        messages.error(request, _message(exc))
+    return redirect("order_pay", merchant_id=merchant.pk, order_id=order.pk)
+
+
+@login_required
+@require_POST
+def order_cancel(request: AuthedRequest, merchant_id: int, order_id: int) -> HttpResponse:
+    merchant = _merchant(request, merchant_id)
+    order = _order(merchant, order_id)
+    try:
+        orders.order_cancel(order_id=order.pk, actor=request.user, reason="pos")
+    except ApplicationError as exc:
+        messages.error(request, _message(exc))
+        return redirect("order_pay", merchant_id=merchant.pk, order_id=order.pk)
+    return redirect("pos", merchant_id=merchant.pk)
+
+
+@login_required
+@require_POST
+def order_refund(request: AuthedRequest, merchant_id: int, order_id: int) -> HttpResponse:
+    """Owner only: give back the whole order, one line, or an amount, with a reason."""
+    merchant = _merchant(request, merchant_id, owner=True)
+    order = _order(merchant, order_id)
+    text = request.POST.get("amount", "").replace(".", "").replace(" ", "").strip()
+    line_text = request.POST.get("line", "")
+    try:
+        orders.order_refund(
+            order_id=order.pk,
+            amount=int(text) if text.isdigit() else (None if line_text else 0),
+            line_id=int(line_text) if line_text.isdigit() else None,
+            reason=request.POST.get("reason", ""),
+            actor=request.user,
+        )
+    except ApplicationError as exc:
+        response = order_pay(request, merchant_id, order_id, refund_error=_message(exc))
+        response.status_code = exc.status
+        return response
+    messages.success(request, _("Đã ghi nhận hoàn tiền."))
+    return redirect("order_pay", merchant_id=merchant.pk, order_id=order.pk)
+
+
+@login_required
+def order_list(request: AuthedRequest, merchant_id: int) -> HttpResponse:
+    merchant = _merchant(request, merchant_id)
+    rows = merchant.orders.select_related("cashier").order_by("-created_at", "-id")[:100]
+    return render(request, "market/order_list.html", {"merchant": merchant, "orders": rows})
+
+
+# --- public receipt --------------------------------------------------------------------------
+
+
+def receipt(request: HttpRequest, token: str) -> HttpResponse:
+    """The shopper's receipt, by its unguessable link (the QR shown after payment)."""
+    order = (
+        Order.objects.select_related("merchant", "stall__market", "intent")
+        .filter(receipt_token=token)
+        .first()
+    )
+    if order is None:
+        raise NotFound(_("Không tìm thấy biên nhận."))
+    order = orders.order_sync(order_id=order.pk)
+    form_error: dict[str, list[str]] = {}
+    values = {
+        "name": order.buyer_name,
+        "tax_code": order.buyer_tax_code or order.buyer_citizen_id,
+        "email": order.buyer_email,
+        "address": order.buyer_address,
+    }
+    status = 200
+    if request.method == "POST":
+        values = {k: request.POST.get(k, "") for k in ("name", "tax_code", "email", "address")}
+        try:
+            order = orders.order_request_invoice(
+                order_id=order.pk,
+                buyer=BuyerInput(
+                    name=values["name"],
+                    tax_code=values["tax_code"],
+                    email=values["email"],
+                    address=values["address"],
+                ),
+            )
+        except ApplicationError as exc:
+            form_error = {k: [str(m) for m in v] for k, v in exc.fields.items()} or {
+                "general": [str(exc.message)]
+            }
+            status = exc.status
+        else:
+            messages.success(request, _("Đã nhận yêu cầu hóa đơn điện tử."))
+            return redirect("receipt", token=token)
+    intent = order.intent
+    return render(
+        request,
+        "market/receipt.html",
+        {
+            "order": order,
+            "merchant": order.merchant,
+            "lines": order.lines.all(),
+            "refunds": order.refunds.filter(status="succeeded"),
+            "confirmed": order.is_paid and order.payment_method != Order.PaymentMethod.CASH,
+            "confirmed_by_wallet": intent is not None
+            and intent.method == PaymentIntent.Method.EWALLET,
+            "values": values,
+            "form_error": form_error,
+            "invoice": _invoice_of(order),
+        },
+        status=status,
+    )
+
+
+def _invoice_of(order: Order) -> Any:
+    """The order's e-invoice, once the invoice engine has issued one (looked up by reference)."""
+    try:
+        from einvoice.models import Invoice
+    except ImportError:  # pragma: no cover
+        return None
+    return (
+        Invoice.objects.filter(merchant_id=order.merchant_id, source_ref=order.number)
+        .order_by("-issued_at")
+        .first()
+    )

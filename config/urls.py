@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("merchants.urls")),
     path("", include("market.urls")),
     path("", include("payments.urls")),
+    path("", include("einvoice.urls")),
 ]
 
 if settings.DEBUG:

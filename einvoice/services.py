@@ -1,0 +1,905 @@
+"""Writes of the e-invoice engine: series, issuing, corrections, cancellation, notices.
+
+The engine knows nothing of orders: a caller (the order system, the API, a page) passes the seller
+(a Merchant), an optional :class:`~einvoice.types.Buyer`, :class:`~einvoice.types.LineInput`
+lines and a payment method, and gets back an issued, immutable :class:`Invoice`.
+
+Issuing runs in one transaction: allocate the number under the series counter's row lock, build
+the XML, validate it against ``schema/hdon.xsd``, sign it (not cash-register invoices), store the
+invoice, its lines and an ``issued`` event. After commit the PDF is rendered by a task and the
+``invoice_issued`` signal tells transmission. A failure anywhere leaves nothing behind (the
+number goes back with the rollback, so numbers stay gapless).
+
+``invoice_issue`` uses ``transaction.atomic()`` (not durable) so a caller may issue inside its own
+transaction; the series lock is then held until the caller commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid as uuid_lib
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.audit import audit_record
+from core.errors import Conflict, ValidationFailed
+from core.locking import lock_row
+from core.taxcode import is_personal_id, normalize_tax_code
+from core.text import nfc
+from core.vnwords import MAX_AMOUNT, amount_in_words, number_to_words
+from merchants.models import Merchant
+
+from . import signing, xmlbuild
+from .models import Form, Invoice, InvoiceEvent, InvoiceLine, Series
+from .numbering import number_allocate, register_code
+from .signals import invoice_issued
+from .types import Buyer, LineInput
+
+__all__ = [
+    "Buyer",
+    "LineInput",
+    "invoice_adjust",
+    "invoice_cancel",
+    "invoice_issue",
+    "invoice_notice_buyer_fix",
+    "invoice_replace",
+    "series_create",
+    "series_set_register_prefix",
+    "series_update",
+]
+
+TAX_RATES: dict[str, int] = {"KCT": 0, "KKKNT": 0, "0%": 0, "5%": 5, "8%": 8, "10%": 10}
+RATE_ORDER = list(TAX_RATES)
+LINE_KINDS = {k.value for k in InvoiceLine.Kind}
+MAX_LINES = 500
+LOOKUP_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I look-alikes
+LOOKUP_LENGTH = 12
+DEFAULT_PAYMENT_METHOD = "TM/CK"
+DEFAULT_PROVIDER_TAX_CODE = "0312000005"  # placeholder MST of the solution provider (MSTTCGP)
+
+# Symbol: C/K, 2-digit year, kind letter, 2 upper-case letters (Circular 78 Art. 4).
+_SERIES_KINDS = {"1": "TDLMG", "2": "TDLMH"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Hooks for deterministic output (tests replace them)
+
+
+def new_lookup_code() -> str:
+    return "".join(secrets.choice(LOOKUP_ALPHABET) for _ in range(LOOKUP_LENGTH))
+
+
+def new_uuid() -> uuid_lib.UUID:
+    return uuid_lib.uuid4()
+
+
+def signing_time() -> datetime:
+    return timezone.now()
+
+
+def lookup_url(lookup_code: str) -> str:
+    base = getattr(settings, "EINVOICE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+    return base + reverse("einvoice_lookup_detail", args=[lookup_code])
+
+
+# ---------------------------------------------------------------------------------------------
+# Series
+
+
+def _validate_symbol(form: str, symbol: str) -> str:
+    symbol = (symbol or "").strip().upper()
+    if form not in _SERIES_KINDS:
+        raise ValidationFailed(
+            fields={"form": _("Ký hiệu mẫu số phải là 1 (hóa đơn GTGT) hoặc 2 (hóa đơn bán hàng).")}
+        )
+    ok = (
+        len(symbol) == 6
+        and symbol[0] in "CK"
+        and symbol[1:3].isdigit()
+        and symbol[3] in _SERIES_KINDS[form]
+        and symbol[4:].isascii()
+        and symbol[4:].isalpha()
+    )
+    if not ok:
+        raise ValidationFailed(
+            fields={
+                "symbol": _(
+                    "Ký hiệu hóa đơn gồm 6 ký tự: C (có mã) hoặc K (không mã), 2 số cuối của "
+                    "năm, một chữ loại hóa đơn (T, D, L, M; G cho hóa đơn GTGT, H cho hóa đơn "
+                    "bán hàng) và 2 chữ cái in hoa, ví dụ C26MAB."
+                )
+            }
+        )
+    if symbol[3] == "M" and symbol[0] != "C":
+        raise ValidationFailed(
+            fields={"symbol": _("Hóa đơn khởi tạo từ máy tính tiền phải có mã: bắt đầu bằng C.")}
+        )
+    return symbol
+
+
+def _validate_prefix(prefix: str) -> str:
+    prefix = (prefix or "").strip().upper()
+    if len(prefix) != 5 or not prefix.isascii() or not prefix.isalnum():
+        raise ValidationFailed(
+            fields={
+                "register_prefix": _("Tiền tố máy tính tiền do cơ quan thuế cấp gồm 5 chữ hoặc số.")
+            }
+        )
+    return prefix
+
+
+def series_create(
+    *,
+    merchant: Merchant,
+    form: str,
+    symbol: str,
+    register_prefix: str | None = None,
+    auto_issue: bool = False,
+    actor: Any = None,
+    actor_label: str = "",
+) -> Series:
+    """Register a series for the merchant (symbol validated per Circular 78)."""
+    symbol = _validate_symbol(form, symbol)
+    prefix = _validate_prefix(register_prefix) if register_prefix else None
+    if prefix and symbol[3] != "M":
+        raise ValidationFailed(
+            fields={"register_prefix": _("Chỉ ký hiệu máy tính tiền (chữ M) mới có tiền tố này.")}
+        )
+    try:
+        with transaction.atomic():
+            series = Series.objects.create(
+                merchant=merchant,
+                form=form,
+                symbol=symbol,
+                register_prefix=prefix,
+                auto_issue=auto_issue,
+            )
+            audit_record(
+                actor=actor,
+                actor_label=actor_label,
+                action="einvoice.series_create",
+                target=series,
+                data={"form": form, "symbol": symbol},
+            )
+    except IntegrityError:
+        raise Conflict(
+            _("Ký hiệu %(form)s%(symbol)s đã có, hoặc tiền tố máy tính tiền đã được dùng.")
+            % {"form": form, "symbol": symbol},
+            code="series_exists",
+        ) from None
+    return series
+
+
+def series_set_register_prefix(
+    *, series: Series, prefix: str, actor: Any = None, actor_label: str = ""
+) -> Series:
+    """Record the 5-character prefix the tax gateway assigned to the cash register."""
+    prefix = _validate_prefix(prefix)
+    if not series.is_cash_register:
+        raise ValidationFailed(
+            fields={"register_prefix": _("Chỉ ký hiệu máy tính tiền (chữ M) mới có tiền tố này.")}
+        )
+    try:
+        with transaction.atomic():
+            locked = lock_row(Series, series.pk)
+            if locked.register_prefix == prefix:
+                return locked
+            if locked.register_prefix and locked.invoices.exists():
+                raise Conflict(
+                    _("Ký hiệu đã lập hóa đơn với tiền tố khác, không đổi được."),
+                    code="prefix_in_use",
+                )
+            locked.register_prefix = prefix
+            locked.save(update_fields=["register_prefix"])
+            audit_record(
+                actor=actor,
+                actor_label=actor_label,
+                action="einvoice.series_set_register_prefix",
+                target=locked,
+                data={"prefix": prefix},
+            )
+    except IntegrityError:
+        raise Conflict(
+            _("Tiền tố máy tính tiền này đã được dùng cho ký hiệu khác."), code="prefix_in_use"
+        ) from None
+    return locked
+
+
+def series_update(
+    *,
+    series: Series,
+    auto_issue: bool | None = None,
+    is_active: bool | None = None,
+    actor: Any = None,
+    actor_label: str = "",
+) -> Series:
+    with transaction.atomic():
+        locked = lock_row(Series, series.pk)
+        changed = []
+        if auto_issue is not None and locked.auto_issue != auto_issue:
+            locked.auto_issue = auto_issue
+            changed.append("auto_issue")
+        if is_active is not None and locked.is_active != is_active:
+            locked.is_active = is_active
+            changed.append("is_active")
+        if changed:
+            locked.save(update_fields=changed)
+            audit_record(
+                actor=actor,
+                actor_label=actor_label,
+                action="einvoice.series_update",
+                target=locked,
+                data={f: getattr(locked, f) for f in changed},
+            )
+    return locked
+
+
+def _series_for(merchant: Merchant, series: Series | None) -> Series:
+    if series is None:
+        series = (
+            Series.objects.filter(merchant=merchant, is_active=True)
+            .order_by("-auto_issue", "form", "id")
+            .first()
+        )
+        if series is None:
+            raise Conflict(
+                _("Cửa hàng chưa đăng ký ký hiệu hóa đơn điện tử."), code="no_invoice_series"
+            )
+    if series.merchant_id != merchant.pk:
+        raise ValidationFailed(fields={"series": _("Ký hiệu hóa đơn không thuộc cửa hàng này.")})
+    if not series.is_active:
+        raise Conflict(_("Ký hiệu hóa đơn đã ngừng sử dụng."), code="series_inactive")
+    if series.is_cash_register and not series.register_prefix:
+        raise Conflict(
+            _(
+                "Máy tính tiền chưa được cơ quan thuế cấp tiền tố 5 ký tự; chưa lập được hóa "
+                "đơn theo ký hiệu %(symbol)s."
+            )
+            % {"symbol": series.symbol},
+            code="register_not_registered",
+        )
+    return series
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation and totals
+
+
+@dataclass(frozen=True)
+class _Line:
+    position: int
+    kind: str
+    name: str
+    unit: str
+    quantity: Decimal | None
+    unit_price: int | None
+    amount: int  # signed contribution before tax: a discount is negative here
+    shown_amount: int  # as written in ThTien
+    tax_rate: str
+    tax_amount: int
+
+
+@dataclass(frozen=True)
+class _Totals:
+    lines: list[_Line]
+    rate_totals: list[xmlbuild.XmlRateTotal]
+    before_tax: int
+    tax: int
+    discount: int
+    payable: int
+    words: str
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _round(value: Decimal) -> int:
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _compute(lines: list[LineInput], *, form: str, signed: bool) -> _Totals:
+    """Check the lines and compute line taxes and totals. ``signed`` allows negative lines
+    (an adjustment that lowers the amounts)."""
+    if not lines:
+        raise ValidationFailed(fields={"lines": _("Hóa đơn cần ít nhất một dòng hàng hóa.")})
+    if len(lines) > MAX_LINES:
+        raise ValidationFailed(fields={"lines": _("Hóa đơn có tối đa 500 dòng.")})
+    errors: dict[str, Any] = {}
+    out: list[_Line] = []
+    with_tax = form == Form.VAT
+    for index, line in enumerate(lines):
+        key = f"lines.{index}"
+        name = nfc(line.name)
+        kind = line.kind
+        if kind not in LINE_KINDS:
+            errors[f"{key}.kind"] = _("Loại dòng phải là goods, discount hoặc note.")
+            continue
+        if not name or len(name) > 500:
+            errors[f"{key}.name"] = _("Tên hàng hóa, dịch vụ cần từ 1 đến 500 ký tự.")
+            continue
+        if kind == InvoiceLine.Kind.NOTE:
+            out.append(_Line(index + 1, kind, name, "", None, None, 0, 0, "", 0))
+            continue
+        if line.tax_rate not in TAX_RATES:
+            errors[f"{key}.tax_rate"] = _(
+                "Thuế suất phải là một trong: KCT, KKKNT, 0%, 5%, 8%, 10%."
+            )
+            continue
+        if not _is_int(line.amount) or abs(line.amount) > MAX_AMOUNT:
+            errors[f"{key}.amount"] = _("Thành tiền phải là số nguyên đồng.")
+            continue
+        quantity = line.quantity
+        price = line.unit_price
+        if kind == InvoiceLine.Kind.DISCOUNT:
+            if line.amount <= 0 or quantity is not None or price is not None:
+                errors[f"{key}.amount"] = _(
+                    "Dòng chiết khấu chỉ ghi số tiền chiết khấu (số dương), không ghi số lượng."
+                )
+                continue
+            contribution = -line.amount
+        else:
+            if (quantity is None) != (price is None):
+                errors[f"{key}.quantity"] = _("Cần ghi cả số lượng và đơn giá, hoặc bỏ cả hai.")
+                continue
+            if quantity is not None and price is not None:
+                if not isinstance(quantity, Decimal) or not quantity.is_finite():
+                    errors[f"{key}.quantity"] = _("Số lượng phải là số thập phân (Decimal).")
+                    continue
+                exponent = quantity.as_tuple().exponent
+                if not isinstance(exponent, int) or exponent < -4 or abs(quantity) >= 10**10:
+                    errors[f"{key}.quantity"] = _("Số lượng có tối đa 4 chữ số thập phân.")
+                    continue
+                if not _is_int(price) or price < 0 or price > MAX_AMOUNT:
+                    errors[f"{key}.unit_price"] = _("Đơn giá phải là số nguyên đồng không âm.")
+                    continue
+                if quantity == 0 or (quantity < 0 and not signed):
+                    errors[f"{key}.quantity"] = _("Số lượng phải lớn hơn 0.")
+                    continue
+                try:
+                    expected = _round(quantity * price)
+                except InvalidOperation:
+                    errors[f"{key}.quantity"] = _("Số lượng không hợp lệ.")
+                    continue
+                if line.amount != expected:
+                    errors[f"{key}.amount"] = _(
+                        "Thành tiền phải bằng số lượng × đơn giá, làm tròn đến đồng (%(expected)s)."
+                    ) % {"expected": expected}
+                    continue
+            if line.amount < 0 and not signed:
+                errors[f"{key}.amount"] = _("Thành tiền không được âm.")
+                continue
+            contribution = line.amount
+        rate = line.tax_rate
+        tax = _round(Decimal(contribution) * TAX_RATES[rate] / 100) if with_tax else 0
+        out.append(
+            _Line(
+                position=index + 1,
+                kind=kind,
+                name=name,
+                unit=nfc(line.unit)[:50],
+                quantity=quantity,
+                unit_price=price,
+                amount=contribution,
+                shown_amount=line.amount,
+                tax_rate=rate,
+                tax_amount=tax,
+            )
+        )
+    if errors:
+        raise ValidationFailed(fields=errors)
+    priced = [line for line in out if line.kind != InvoiceLine.Kind.NOTE]
+    if not priced:
+        raise ValidationFailed(fields={"lines": _("Hóa đơn cần ít nhất một dòng hàng hóa.")})
+    by_rate: dict[str, list[int]] = {}
+    for row in priced:
+        sums = by_rate.setdefault(row.tax_rate, [0, 0])
+        sums[0] += row.amount
+        sums[1] += row.tax_amount
+    rate_totals = [
+        xmlbuild.XmlRateTotal(rate, by_rate[rate][0], by_rate[rate][1])
+        for rate in RATE_ORDER
+        if rate in by_rate
+    ]
+    before_tax = sum(line.amount for line in priced)
+    tax = sum(line.tax_amount for line in priced)
+    discount = -sum(line.amount for line in priced if line.kind == InvoiceLine.Kind.DISCOUNT)
+    payable = before_tax + tax
+    if abs(payable) > MAX_AMOUNT:
+        raise ValidationFailed(fields={"lines": _("Tổng tiền quá lớn.")})
+    if payable < 0 and not signed:
+        raise ValidationFailed(fields={"lines": _("Tổng tiền thanh toán không được âm.")})
+    words = (
+        amount_in_words(payable)
+        if payable >= 0
+        else f"Điều chỉnh giảm {number_to_words(-payable)} đồng"
+    )
+    return _Totals(out, rate_totals, before_tax, tax, discount, payable, words)
+
+
+@dataclass(frozen=True)
+class _BuyerData:
+    name: str = ""
+    tax_code: str = ""
+    citizen_id: str = ""
+    email: str = ""
+    address: str = ""
+    phone: str = ""
+
+
+def _buyer(buyer: Buyer | None) -> _BuyerData:
+    if buyer is None:
+        return _BuyerData()
+    errors: dict[str, Any] = {}
+    name = nfc(buyer.name)
+    address = nfc(buyer.address)
+    email = (buyer.email or "").strip()
+    phone = "".join(ch for ch in (buyer.phone or "") if ch.isdigit() or ch == "+")
+    tax_code = citizen_id = ""
+    raw_code = (buyer.tax_code or "").strip()
+    if raw_code:
+        try:
+            code = normalize_tax_code(raw_code)
+        except DjangoValidationError as exc:
+            errors["buyer.tax_code"] = exc.messages
+        else:
+            if len(code) == 12 and is_personal_id(code):
+                citizen_id = code
+            else:
+                tax_code = code
+    if len(name) > 400:
+        errors["buyer.name"] = _("Tên người mua tối đa 400 ký tự.")
+    if len(address) > 400:
+        errors["buyer.address"] = _("Địa chỉ người mua tối đa 400 ký tự.")
+    if email:
+        try:
+            validate_email(email)
+        except DjangoValidationError:
+            errors["buyer.email"] = _("Địa chỉ email không hợp lệ.")
+        if len(email) > 50:
+            errors["buyer.email"] = _("Email tối đa 50 ký tự.")
+    if len(phone) > 16:
+        errors["buyer.phone"] = _("Số điện thoại không hợp lệ.")
+    if tax_code and not name:
+        errors["buyer.name"] = _("Người mua có mã số thuế cần ghi tên đơn vị.")
+    if errors:
+        raise ValidationFailed(fields=errors)
+    return _BuyerData(name, tax_code, citizen_id, email, address, phone)
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue
+
+
+@dataclass(frozen=True)
+class _Correction:
+    original: Invoice
+    kind: str  # Invoice.Kind.ADJUSTMENT / REPLACEMENT
+    reason: str
+
+
+def _payment_method(text: str) -> str:
+    method = nfc(text) or DEFAULT_PAYMENT_METHOD
+    if len(method) > 50:
+        raise ValidationFailed(
+            fields={"payment_method": _("Hình thức thanh toán tối đa 50 ký tự.")}
+        )
+    return method
+
+
+def _issued_at(value: datetime | None) -> datetime:
+    if value is None:
+        return timezone.now()
+    if timezone.is_naive(value):
+        raise ValidationFailed(fields={"issued_at": _("Thời điểm lập cần có múi giờ.")})
+    return value
+
+
+def _existing(merchant: Merchant, source_ref: str) -> Invoice | None:
+    if not source_ref:
+        return None
+    return Invoice.objects.filter(merchant=merchant, source_ref=source_ref).first()
+
+
+def _sign_material(series: Series, merchant: Merchant) -> signing.SigningMaterial | None:
+    """Cash-register invoices need no signature (Decree 70); the others are signed."""
+    if series.is_cash_register and not getattr(settings, "EINVOICE_SIGN_CASH_REGISTER", False):
+        return None
+    return signing.material(signing.certificate_for(merchant))
+
+
+def _issue(
+    *,
+    merchant: Merchant,
+    series: Series | None,
+    buyer: Buyer | None,
+    buyer_data: _BuyerData | None = None,
+    lines: list[LineInput],
+    payment_method: str,
+    issued_at: datetime | None,
+    source_ref: str,
+    actor_label: str,
+    correction: _Correction | None = None,
+) -> Invoice:
+    source_ref = (source_ref or "").strip()
+    if len(source_ref) > 64:
+        raise ValidationFailed(fields={"source_ref": _("Mã tham chiếu tối đa 64 ký tự.")})
+    found = _existing(merchant, source_ref)
+    if found is not None:
+        return found
+    series = _series_for(merchant, series)
+    when = _issued_at(issued_at)
+    method = _payment_method(payment_method)
+    party = buyer_data if buyer_data is not None else _buyer(buyer)
+    totals = _compute(
+        list(lines),
+        form=series.form,
+        signed=correction is not None and correction.kind == Invoice.Kind.ADJUSTMENT,
+    )
+    signer = _sign_material(series, merchant)
+    local = timezone.localtime(when)
+    year = local.year
+    symbol = series.symbol_for_year(year)
+    code = new_lookup_code()
+    seller_name = nfc(merchant.legal_name)
+    seller_address = nfc(merchant.address)
+
+    try:
+        with transaction.atomic():
+            number = number_allocate(series=series, year=year)
+            # Re-checked under the series lock: two calls with one source_ref issue once.
+            found = _existing(merchant, source_ref)
+            if found is not None:
+                transaction.set_rollback(True)
+                return found
+            reg_code = (
+                register_code(
+                    form=series.form, year=year, prefix=series.register_prefix or "", number=number
+                )
+                if series.is_cash_register
+                else ""
+            )
+            related = None
+            if correction is not None:
+                original = correction.original
+                related = xmlbuild.XmlRelated(
+                    nature=correction.kind,
+                    form=original.form,
+                    symbol=original.series_symbol,
+                    number=original.number,
+                    issued_on=timezone.localtime(original.issued_at).date(),
+                    note=correction.reason,
+                )
+            doc = xmlbuild.InvoiceDocument(
+                form=series.form,
+                symbol=symbol,
+                number=number,
+                issued_on=local.date(),
+                payment_method=method,
+                provider_tax_code=getattr(
+                    settings, "EINVOICE_PROVIDER_TAX_CODE", DEFAULT_PROVIDER_TAX_CODE
+                ),
+                seller_name=seller_name,
+                seller_tax_code=merchant.tax_code,
+                seller_address=seller_address,
+                seller_phone=merchant.phone,
+                buyer_name=party.name,
+                buyer_tax_code=party.tax_code,
+                buyer_citizen_id=party.citizen_id,
+                buyer_address=party.address,
+                buyer_phone=party.phone,
+                buyer_email=party.email,
+                lines=[
+                    xmlbuild.XmlLine(
+                        position=line.position,
+                        kind=line.kind,
+                        name=line.name,
+                        unit=line.unit,
+                        quantity=line.quantity,
+                        unit_price=line.unit_price,
+                        amount=line.shown_amount,
+                        tax_rate=line.tax_rate,
+                    )
+                    for line in totals.lines
+                ],
+                rate_totals=totals.rate_totals,
+                total_before_tax=totals.before_tax,
+                total_tax=totals.tax,
+                total_discount=totals.discount,
+                total_payable=totals.payable,
+                amount_in_words=totals.words,
+                qr_data=lookup_url(code),
+                register_code=reg_code,
+                related=related,
+            )
+            root = xmlbuild.build_xml(doc)
+            problems = xmlbuild.schema_errors(root)
+            if problems:
+                raise ValidationFailed(
+                    _("Hóa đơn không đúng định dạng XML: %(errors)s")
+                    % {"errors": "; ".join(problems[:5])},
+                    code="invoice_schema_invalid",
+                )
+            if signer is not None:
+                root = signing.sign_and_verify(root, signer, signing_time())
+            xml = xmlbuild.serialize(root)
+            invoice = Invoice.objects.create(
+                merchant=merchant,
+                series=series,
+                year=year,
+                number=number,
+                uuid=new_uuid(),
+                form=series.form,
+                series_symbol=symbol,
+                register_code=reg_code,
+                is_cash_register=series.is_cash_register,
+                kind=correction.kind if correction else Invoice.Kind.ORIGINAL,
+                related=correction.original if correction else None,
+                correction_reason=correction.reason if correction else "",
+                issued_at=when,
+                seller_name=seller_name,
+                seller_tax_code=merchant.tax_code,
+                seller_address=seller_address,
+                seller_phone=merchant.phone,
+                buyer_name=party.name,
+                buyer_tax_code=party.tax_code,
+                buyer_citizen_id=party.citizen_id,
+                buyer_email=party.email,
+                buyer_address=party.address,
+                buyer_phone=party.phone,
+                total_before_tax=totals.before_tax,
+                total_tax=totals.tax,
+                total_payable=totals.payable,
+                amount_in_words=totals.words,
+                payment_method=method,
+                xml=xml,
+                xml_sha256=hashlib.sha256(xml.encode("utf-8")).hexdigest(),
+                is_signed=signer is not None,
+                lookup_code=code,
+                source_ref=source_ref,
+            )
+            InvoiceLine.objects.bulk_create(
+                [
+                    InvoiceLine(
+                        invoice=invoice,
+                        position=line.position,
+                        kind=line.kind,
+                        name=line.name,
+                        unit=line.unit,
+                        quantity=line.quantity,
+                        unit_price=line.unit_price,
+                        amount=line.shown_amount,
+                        tax_rate=line.tax_rate,
+                        tax_amount=line.tax_amount,
+                    )
+                    for line in totals.lines
+                ]
+            )
+            InvoiceEvent.objects.create(
+                invoice=invoice,
+                kind=InvoiceEvent.Kind.ISSUED,
+                actor_label=actor_label[:80],
+                payload={
+                    "number": number,
+                    "symbol": f"{series.form}{symbol}",
+                    "total_payable": totals.payable,
+                    "signed": signer is not None,
+                },
+            )
+            if correction is not None:
+                InvoiceEvent.objects.create(
+                    invoice=correction.original,
+                    kind=(
+                        InvoiceEvent.Kind.REPLACED
+                        if correction.kind == Invoice.Kind.REPLACEMENT
+                        else InvoiceEvent.Kind.ADJUSTED
+                    ),
+                    actor_label=actor_label[:80],
+                    payload={
+                        "by_invoice": invoice.pk,
+                        "by_number": number,
+                        "reason": correction.reason,
+                    },
+                )
+            invoice_id = invoice.pk
+            transaction.on_commit(lambda: _after_issue(invoice_id))
+    except IntegrityError:
+        # A concurrent issue with the same source_ref in another series won the race.
+        found = _existing(merchant, source_ref)
+        if found is not None:
+            return found
+        raise
+    return invoice
+
+
+def _after_issue(invoice_id: int) -> None:
+    from .pdf_tasks import render_invoice_pdf
+
+    render_invoice_pdf.delay(invoice_id)
+    invoice_issued.send(sender=Invoice, invoice_id=invoice_id)
+
+
+def invoice_issue(
+    *,
+    merchant: Merchant,
+    series: Series | None = None,
+    buyer: Buyer | None = None,
+    lines: list[LineInput],
+    payment_method: str = DEFAULT_PAYMENT_METHOD,
+    issued_at: datetime | None = None,
+    source_ref: str = "",
+    actor_label: str = "",
+) -> Invoice:
+    """Issue an original invoice. Idempotent per (merchant, source_ref) when source_ref is given:
+    the invoice already issued for it is returned unchanged.
+
+    ``series`` defaults to the merchant's active series (an ``auto_issue`` one first).
+    Raises ValidationFailed (bad lines, buyer, payment method) or Conflict (no usable series).
+    """
+    return _issue(
+        merchant=merchant,
+        series=series,
+        buyer=buyer,
+        lines=lines,
+        payment_method=payment_method,
+        issued_at=issued_at,
+        source_ref=source_ref,
+        actor_label=actor_label,
+    )
+
+
+def _check_correctable(original: Invoice) -> None:
+    if original.status == Invoice.Status.CANCELED:
+        raise Conflict(_("Hóa đơn đã hủy, không điều chỉnh hay thay thế được."), code="canceled")
+    if original.corrections.filter(kind=Invoice.Kind.REPLACEMENT).exists():
+        raise Conflict(
+            _("Hóa đơn đã có hóa đơn thay thế; hãy xử lý trên hóa đơn thay thế."),
+            code="already_replaced",
+        )
+
+
+def _reason(reason: str) -> str:
+    text = nfc(reason)
+    if not text or len(text) > 255:
+        raise ValidationFailed(fields={"reason": _("Cần ghi lý do (tối đa 255 ký tự).")})
+    return text
+
+
+def _series_of_original(original: Invoice) -> Series | None:
+    series = original.series
+    return series if series.is_active else None
+
+
+def invoice_adjust(
+    *,
+    original: Invoice,
+    lines: list[LineInput],
+    reason: str,
+    payment_method: str | None = None,
+    issued_at: datetime | None = None,
+    source_ref: str = "",
+    actor_label: str = "",
+) -> Invoice:
+    """Issue an adjustment invoice (hóa đơn điều chỉnh) for ``original``.
+
+    The lines carry the differences: a negative quantity (or amount) lowers the original. The
+    buyer is the original's. ``original`` is never modified; it gets an ``adjusted`` event.
+    """
+    text = _reason(reason)
+    _check_correctable(original)
+    return _issue(
+        merchant=original.merchant,
+        series=_series_of_original(original),
+        buyer=None,
+        buyer_data=_BuyerData(
+            original.buyer_name,
+            original.buyer_tax_code,
+            original.buyer_citizen_id,
+            original.buyer_email,
+            original.buyer_address,
+            original.buyer_phone,
+        ),
+        lines=lines,
+        payment_method=payment_method or original.payment_method,
+        issued_at=issued_at,
+        source_ref=source_ref,
+        actor_label=actor_label,
+        correction=_Correction(original, Invoice.Kind.ADJUSTMENT, text),
+    )
+
+
+def invoice_replace(
+    *,
+    original: Invoice,
+    buyer: Buyer | None,
+    lines: list[LineInput],
+    reason: str,
+    payment_method: str | None = None,
+    issued_at: datetime | None = None,
+    source_ref: str = "",
+    actor_label: str = "",
+) -> Invoice:
+    """Issue a replacement invoice (hóa đơn thay thế) for ``original``: the full, corrected
+    invoice. ``original`` keeps its status and gets a ``replaced`` event."""
+    text = _reason(reason)
+    _check_correctable(original)
+    return _issue(
+        merchant=original.merchant,
+        series=_series_of_original(original),
+        buyer=buyer,
+        lines=lines,
+        payment_method=payment_method or original.payment_method,
+        issued_at=issued_at,
+        source_ref=source_ref,
+        actor_label=actor_label,
+        correction=_Correction(original, Invoice.Kind.REPLACEMENT, text),
+    )
+
+
+def invoice_cancel(*, invoice: Invoice, reason: str, actor_label: str = "") -> Invoice:
+    """Cancel an invoice (hủy): status → canceled and a ``canceled`` event that transmission
+    sends to the authority. The XML is untouched. Canceling twice is a no-op."""
+    text = _reason(reason)
+    with transaction.atomic():
+        locked = lock_row(Invoice, invoice.pk)
+        if locked.status == Invoice.Status.CANCELED:
+            return locked
+        previous = locked.status
+        locked.status = Invoice.Status.CANCELED
+        locked.save(update_fields=["status"])
+        InvoiceEvent.objects.create(
+            invoice=locked,
+            kind=InvoiceEvent.Kind.CANCELED,
+            actor_label=actor_label[:80],
+            payload={"reason": text, "previous_status": previous},
+        )
+    return locked
+
+
+def invoice_notice_buyer_fix(
+    *,
+    invoice: Invoice,
+    buyer_name: str = "",
+    buyer_address: str = "",
+    reason: str = "",
+    actor_label: str = "",
+) -> InvoiceEvent:
+    """Record a notice (thông báo sai sót, form 04/SS-HĐĐT) for a wrong buyer name or address:
+    the tax code is right, so no new invoice is issued and the original stays as it is."""
+    name = nfc(buyer_name)
+    address = nfc(buyer_address)
+    if not name and not address:
+        raise ValidationFailed(
+            fields={"buyer_name": _("Cần ghi tên hoặc địa chỉ đúng của người mua.")}
+        )
+    if len(name) > 400 or len(address) > 400:
+        raise ValidationFailed(fields={"buyer_name": _("Tên hoặc địa chỉ tối đa 400 ký tự.")})
+    if invoice.status == Invoice.Status.CANCELED:
+        raise Conflict(_("Hóa đơn đã hủy."), code="canceled")
+    payload = {
+        "form": "04/SS-HĐĐT",
+        "old": {"buyer_name": invoice.buyer_name, "buyer_address": invoice.buyer_address},
+        "new": {
+            "buyer_name": name or invoice.buyer_name,
+            "buyer_address": address or invoice.buyer_address,
+        },
+        "reason": nfc(reason)[:255],
+    }
+    with transaction.atomic():
+        return InvoiceEvent.objects.create(
+            invoice=invoice,
+            kind=InvoiceEvent.Kind.NOTICE,
+            actor_label=actor_label[:80],
+            payload=payload,
+        )

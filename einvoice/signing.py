@@ -1,0 +1,285 @@
+"""The seller's digital signature (chữ ký số) on an invoice: enveloped XMLDSig.
+
+RSA-SHA256, exclusive C14N, one Reference to ``#data`` (DLHDon) and one to an ``Object`` holding
+``SignatureProperties/SignatureProperty/SigningTime``, the way Vietnamese signing tools do it. The
+Signature is placed in ``DSCKS/NBan`` and verified right after signing.
+
+Certificates (chứng thư số): in the demo each merchant gets a self-signed certificate on first
+need; in production the trader uploads a PKCS#12 file. The private key is stored only as a Fernet
+token, keyed from ``settings.EINVOICE_KEY_SECRET`` (or, when unset, derived from SECRET_KEY with
+HKDF); the PKCS#12 password is never stored.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from cryptography import x509
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from lxml import etree
+from signxml import DigestAlgorithm, SignatureConstructionMethod, XMLSigner, XMLVerifier
+from signxml.exceptions import InvalidSignature
+
+from core.errors import ValidationFailed
+from merchants.models import Merchant
+
+from .models import SigningCertificate
+from .xmlbuild import DATA_ID
+
+DS = "http://www.w3.org/2000/09/xmldsig#"
+EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
+SIGNATURE_ID = "seller-signature"
+# XMLDSig wants SignatureProperty content in a foreign namespace. This is the one public
+# Vietnamese invoice samples use (unverified against an official spec).
+SIGNING_TIME_NS = "http://example.org/#signatureProperties"
+SIGNING_TIME_ID = "signing-time"
+DEMO_VALIDITY = timedelta(days=3 * 365)
+
+
+class SignatureBroken(RuntimeError):
+    """The signature just made does not verify: a bug or a bad key, never stored."""
+
+
+@dataclass(frozen=True)
+class SigningMaterial:
+    certificate_pem: str
+    key: rsa.RSAPrivateKey
+
+
+# ---------------------------------------------------------------------------------------------
+# Keys at rest
+
+
+def _fernet() -> Fernet:
+    secret = getattr(settings, "EINVOICE_KEY_SECRET", "") or settings.SECRET_KEY
+    key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=b"choso-einvoice", info=b"signing-key-at-rest"
+    ).derive(secret.encode())
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def encrypt_key(key: rsa.RSAPrivateKey) -> str:
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return _fernet().encrypt(pem).decode("ascii")
+
+
+_keys: dict[tuple[int, str], rsa.RSAPrivateKey] = {}
+_keys_lock = threading.Lock()
+
+
+def decrypt_key(cert: SigningCertificate) -> rsa.RSAPrivateKey:
+    """The certificate's private key (cached per process: loading an RSA key costs ~ms)."""
+    cache_key = (cert.pk, cert.key_encrypted[-16:])
+    with _keys_lock:
+        found = _keys.get(cache_key)
+    if found is not None:
+        return found
+    try:
+        pem = _fernet().decrypt(cert.key_encrypted.encode("ascii"))
+    except InvalidToken as exc:
+        raise RuntimeError("signing key cannot be decrypted: EINVOICE_KEY_SECRET changed?") from exc
+    key = serialization.load_pem_private_key(pem, password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise RuntimeError("signing key is not RSA")
+    with _keys_lock:
+        _keys[cache_key] = key
+    return key
+
+
+# ---------------------------------------------------------------------------------------------
+# Certificates
+
+
+def _subject(merchant: Merchant) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, merchant.legal_name[:64]),
+            x509.NameAttribute(NameOID.COMMON_NAME, merchant.legal_name[:64]),
+            # Vietnamese CAs put the tax code in the UID attribute as "MST:…".
+            x509.NameAttribute(NameOID.USER_ID, f"MST:{merchant.tax_code}"),
+        ]
+    )
+
+
+def demo_certificate(merchant: Merchant) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = datetime.now(UTC).replace(microsecond=0)
+    name = _subject(merchant)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + DEMO_VALIDITY)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    return cert, key
+
+
+def _store(
+    merchant: Merchant, cert: x509.Certificate, key: rsa.RSAPrivateKey, source: str
+) -> SigningCertificate:
+    return SigningCertificate.objects.create(
+        merchant=merchant,
+        source=source,
+        subject=cert.subject.rfc4514_string()[:255],
+        serial=format(cert.serial_number, "x")[:64],
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+        certificate_pem=cert.public_bytes(serialization.Encoding.PEM).decode("ascii"),
+        key_encrypted=encrypt_key(key),
+    )
+
+
+def certificate_for(merchant: Merchant) -> SigningCertificate:
+    """The merchant's active certificate; a demo one is made on first need."""
+    found = SigningCertificate.objects.filter(merchant=merchant, is_active=True).first()
+    if found is not None:
+        return found
+    cert, key = demo_certificate(merchant)
+    try:
+        with transaction.atomic():
+            return _store(merchant, cert, key, SigningCertificate.Source.DEMO)
+    except IntegrityError:
+        # Another issue made one at the same moment (one active certificate per merchant).
+        return SigningCertificate.objects.get(merchant=merchant, is_active=True)
+
+
+def certificate_upload(
+    *, merchant: Merchant, pkcs12_data: bytes, password: str
+) -> SigningCertificate:
+    """Install an uploaded PKCS#12 (.p12/.pfx) as the merchant's active certificate.
+
+    The password opens the file here and is then forgotten; the key is stored encrypted.
+    """
+    try:
+        key, cert, _chain = pkcs12.load_key_and_certificates(
+            pkcs12_data, password.encode() if password else None
+        )
+    except ValueError:
+        raise ValidationFailed(
+            _("Không mở được tệp chứng thư số: sai mật khẩu hoặc tệp không phải PKCS#12."),
+            code="bad_certificate",
+        ) from None
+    if cert is None or not isinstance(key, rsa.RSAPrivateKey):
+        raise ValidationFailed(
+            _("Tệp chứng thư số phải chứa chứng thư và khóa riêng RSA."), code="bad_certificate"
+        )
+    if cert.not_valid_after_utc <= timezone.now():
+        raise ValidationFailed(_("Chứng thư số đã hết hạn."), code="certificate_expired")
+    with transaction.atomic():
+        SigningCertificate.objects.filter(merchant=merchant, is_active=True).update(is_active=False)
+        return _store(merchant, cert, key, SigningCertificate.Source.UPLOADED)
+
+
+def material(cert: SigningCertificate) -> SigningMaterial:
+    return SigningMaterial(certificate_pem=cert.certificate_pem, key=decrypt_key(cert))
+
+
+# ---------------------------------------------------------------------------------------------
+# Sign and verify
+
+
+def _signer() -> XMLSigner:
+    return XMLSigner(
+        method=SignatureConstructionMethod.enveloped,
+        signature_algorithm="rsa-sha256",
+        digest_algorithm=DigestAlgorithm.SHA256,
+        c14n_algorithm=EXC_C14N,
+    )
+
+
+def sign(root: etree._Element, signer: SigningMaterial, signing_time: datetime) -> etree._Element:
+    """Sign ``root`` (an HDon element) in place and return it.
+
+    The Signature replaces a placeholder in ``DSCKS/NBan``. Its ``Object`` (SigningTime) is put
+    into the placeholder first so its digest can be referenced, then moved after ``KeyInfo``
+    where XMLDSig wants it: exclusive C14N of the Object does not depend on where it sits.
+    """
+    slot = root.find("DSCKS/NBan")
+    if slot is None:
+        raise ValueError("HDon has no DSCKS/NBan")
+    placeholder = etree.SubElement(slot, f"{{{DS}}}Signature", nsmap={"ds": DS})
+    placeholder.set("Id", "placeholder")
+    obj = etree.SubElement(placeholder, f"{{{DS}}}Object")
+    obj.set("Id", SIGNING_TIME_ID)
+    props = etree.SubElement(obj, f"{{{DS}}}SignatureProperties")
+    prop = etree.SubElement(props, f"{{{DS}}}SignatureProperty")
+    prop.set("Target", f"#{SIGNATURE_ID}")
+    when = etree.SubElement(
+        prop, f"{{{SIGNING_TIME_NS}}}SigningTime", nsmap={None: SIGNING_TIME_NS}
+    )
+    when.text = timezone.localtime(signing_time).isoformat(timespec="seconds")
+
+    signed = _signer().sign(
+        root,
+        key=signer.key,
+        cert=signer.certificate_pem,
+        reference_uri=[f"#{DATA_ID}", f"#{SIGNING_TIME_ID}"],
+    )
+    signature = signed.find(f"DSCKS/NBan/{{{DS}}}Signature")
+    assert signature is not None
+    signature.set("Id", SIGNATURE_ID)
+    moved = signature.find(f"{{{DS}}}Object")
+    assert moved is not None
+    signature.append(moved)  # lxml moves the element: now after KeyInfo
+    return signed
+
+
+def verify(xml: str | bytes, certificate_pem: str) -> bool:
+    """True when the seller's signature verifies against the certificate and covers DLHDon."""
+    data = xml.encode("utf-8") if isinstance(xml, str) else xml
+    try:
+        results = XMLVerifier().verify(
+            data, x509_cert=certificate_pem, expect_references=2, id_attribute="Id"
+        )
+    except (InvalidSignature, etree.XMLSyntaxError, ValueError):
+        return False
+    signed = results if isinstance(results, list) else [results]
+    return any(
+        r.signed_xml is not None and etree.QName(r.signed_xml).localname == "DLHDon" for r in signed
+    )
+
+
+def sign_and_verify(
+    root: etree._Element, signer: SigningMaterial, signing_time: datetime
+) -> etree._Element:
+    signed = sign(root, signer, signing_time)
+    text = etree.tostring(signed, encoding="UTF-8", xml_declaration=True)
+    if not verify(text, signer.certificate_pem):
+        raise SignatureBroken("the invoice signature does not verify")
+    return signed

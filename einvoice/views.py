@@ -1,0 +1,265 @@
+"""Pages: the public lookup (tra cứu hóa đơn) and the trader's invoice list and detail.
+
+The lookup reveals an invoice only to someone holding its lookup code; unknown codes are counted
+per IP address and, past ``EINVOICE_LOOKUP_MAX_MISSES`` in ``EINVOICE_LOOKUP_WINDOW`` seconds,
+every lookup from that address is refused (429) until the window ends.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from core.errors import ApplicationError
+from merchants.auth import AuthedRequest
+from merchants.models import Membership
+from merchants.selectors import Principal, merchant_for, role_in
+
+from . import selectors, services
+from .models import Invoice
+from .types import Buyer, LineInput
+
+# ---------------------------------------------------------------------------------------------
+# Rate limit for the public lookup
+
+
+def _client_ip(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def _misses_key(request: HttpRequest) -> str:
+    return f"einvoice:lookup-misses:{_client_ip(request)}"
+
+
+def _blocked(request: HttpRequest) -> bool:
+    limit = getattr(settings, "EINVOICE_LOOKUP_MAX_MISSES", 10)
+    return (cache.get(_misses_key(request)) or 0) >= limit
+
+
+def _count_miss(request: HttpRequest) -> None:
+    key = _misses_key(request)
+    try:
+        cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, timeout=getattr(settings, "EINVOICE_LOOKUP_WINDOW", 15 * 60))
+
+
+def _too_many(request: HttpRequest) -> HttpResponse:
+    response = render(
+        request,
+        "einvoice/lookup.html",
+        {"error": _("Bạn tra cứu sai quá nhiều lần. Vui lòng thử lại sau 15 phút."), "code": ""},
+        status=429,
+    )
+    response["Retry-After"] = str(getattr(settings, "EINVOICE_LOOKUP_WINDOW", 15 * 60))
+    return response
+
+
+def _public_invoice(request: HttpRequest, code: str) -> Invoice:
+    invoice = selectors.invoice_by_lookup_code(code=code)
+    if invoice is None:
+        _count_miss(request)
+        raise Http404
+    return invoice
+
+
+def lookup_form(request: HttpRequest) -> HttpResponse:
+    code = request.GET.get("ma", "").strip()
+    if not code:
+        return render(request, "einvoice/lookup.html", {"code": "", "error": ""})
+    if _blocked(request):
+        return _too_many(request)
+    invoice = selectors.invoice_by_lookup_code(code=code)
+    if invoice is None:
+        _count_miss(request)
+        return render(
+            request,
+            "einvoice/lookup.html",
+            {"code": code, "error": _("Không tìm thấy hóa đơn với mã tra cứu này.")},
+            status=404,
+        )
+    return redirect("einvoice_lookup_detail", code=invoice.lookup_code)
+
+
+def lookup_detail(request: HttpRequest, code: str) -> HttpResponse:
+    if _blocked(request):
+        return _too_many(request)
+    invoice = _public_invoice(request, code)
+    return render(
+        request,
+        "einvoice/lookup_detail.html",
+        {
+            "invoice": invoice,
+            "lines": invoice.lines.all(),
+            "signature_valid": selectors.signature_valid(invoice=invoice),
+            "events": selectors.events_of(invoice=invoice),
+            "pdf_url": "einvoice_lookup_pdf",
+        },
+    )
+
+
+def _pdf_response(invoice: Invoice) -> FileResponse:
+    if not invoice.pdf_sha256:
+        from .pdf import invoice_pdf_render
+
+        invoice = invoice_pdf_render(invoice_id=invoice.pk)
+    name = f"hoa-don-{invoice.form}{invoice.series_symbol}-{invoice.number:08d}.pdf"
+    return FileResponse(
+        invoice.pdf.open("rb"), content_type="application/pdf", filename=name, as_attachment=False
+    )
+
+
+def _xml_response(invoice: Invoice) -> HttpResponse:
+    name = f"hoa-don-{invoice.form}{invoice.series_symbol}-{invoice.number:08d}.xml"
+    response = HttpResponse(invoice.xml.encode("utf-8"), content_type="application/xml")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def lookup_pdf(request: HttpRequest, code: str) -> HttpResponseBase:
+    if _blocked(request):
+        return _too_many(request)
+    return _pdf_response(_public_invoice(request, code))
+
+
+def lookup_xml(request: HttpRequest, code: str) -> HttpResponse:
+    if _blocked(request):
+        return _too_many(request)
+    return _xml_response(_public_invoice(request, code))
+
+
+# ---------------------------------------------------------------------------------------------
+# Trader pages
+
+
+def _merchant(request: AuthedRequest, merchant_id: int, owner: bool = False):
+    return merchant_for(
+        principal=Principal(user=request.user), merchant_id=merchant_id, owner=owner
+    )
+
+
+@login_required
+def invoice_list(request: AuthedRequest, merchant_id: int) -> HttpResponse:
+    merchant = _merchant(request, merchant_id)
+    status = request.GET.get("trang-thai", "")
+    if status not in Invoice.Status.values:
+        status = ""
+    page = Paginator(selectors.invoices_of(merchant=merchant, status=status), 30).get_page(
+        request.GET.get("trang")
+    )
+    return render(
+        request,
+        "einvoice/invoice_list.html",
+        {
+            "merchant": merchant,
+            "page": page,
+            "status": status,
+            "statuses": Invoice.Status.choices,
+            "series": selectors.series_of(merchant=merchant),
+        },
+    )
+
+
+@login_required
+def invoice_detail(
+    request: AuthedRequest, merchant_id: int, invoice_id: int, form_error: str = ""
+) -> HttpResponse:
+    merchant = _merchant(request, merchant_id)
+    invoice = selectors.invoice_of(merchant=merchant, invoice_id=invoice_id)
+    return render(
+        request,
+        "einvoice/invoice_detail.html",
+        {
+            "merchant": merchant,
+            "invoice": invoice,
+            "lines": invoice.lines.all(),
+            "events": selectors.events_of(invoice=invoice),
+            "corrections": selectors.corrections_of(invoice=invoice),
+            "signature_valid": selectors.signature_valid(invoice=invoice),
+            "is_owner": role_in(user=request.user, merchant=merchant) == Membership.Role.OWNER,
+            "form_error": form_error,
+        },
+        status=422 if form_error else 200,
+    )
+
+
+@login_required
+def invoice_pdf(request: AuthedRequest, merchant_id: int, invoice_id: int) -> HttpResponseBase:
+    merchant = _merchant(request, merchant_id)
+    return _pdf_response(selectors.invoice_of(merchant=merchant, invoice_id=invoice_id))
+
+
+@login_required
+def invoice_xml(request: AuthedRequest, merchant_id: int, invoice_id: int) -> HttpResponse:
+    merchant = _merchant(request, merchant_id)
+    return _xml_response(selectors.invoice_of(merchant=merchant, invoice_id=invoice_id))
+
+
+def _error_text(exc: ApplicationError) -> str:
+    fields = "; ".join(str(m) for msgs in exc.fields.values() for m in msgs)
+    return fields or str(exc.message)
+
+
+@login_required
+@require_POST
+def invoice_replace(request: AuthedRequest, merchant_id: int, invoice_id: int) -> HttpResponse:
+    """The fix path for a wrong invoice (e.g. rejected for the buyer's tax code): a replacement
+    with the corrected buyer and the original's lines."""
+    merchant = _merchant(request, merchant_id, owner=True)
+    original = selectors.invoice_of(merchant=merchant, invoice_id=invoice_id)
+    lines = [
+        LineInput(
+            name=line.name,
+            amount=line.amount,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            unit=line.unit,
+            tax_rate=line.tax_rate or "KCT",
+            kind=line.kind,
+        )
+        for line in original.lines.all()
+    ]
+    post = request.POST
+    try:
+        replacement = services.invoice_replace(
+            original=original,
+            buyer=Buyer(
+                name=post.get("buyer_name", ""),
+                tax_code=post.get("buyer_tax_code", ""),
+                email=post.get("buyer_email", ""),
+                address=post.get("buyer_address", ""),
+                phone=post.get("buyer_phone", ""),
+            ),
+            lines=lines,
+            reason=post.get("reason", ""),
+            actor_label=f"user:{request.user.pk}",
+        )
+    except ApplicationError as exc:
+        return invoice_detail(request, merchant_id, invoice_id, form_error=_error_text(exc))
+    messages.success(request, _("Đã lập hóa đơn thay thế."))
+    return redirect("einvoice_detail", merchant_id=merchant.pk, invoice_id=replacement.pk)
+
+
+@login_required
+@require_POST
+def invoice_cancel(request: AuthedRequest, merchant_id: int, invoice_id: int) -> HttpResponse:
+    merchant = _merchant(request, merchant_id, owner=True)
+    invoice = selectors.invoice_of(merchant=merchant, invoice_id=invoice_id)
+    try:
+        services.invoice_cancel(
+            invoice=invoice,
+            reason=request.POST.get("reason", ""),
+            actor_label=f"user:{request.user.pk}",
+        )
+    except ApplicationError as exc:
+        return invoice_detail(request, merchant_id, invoice_id, form_error=_error_text(exc))
+    messages.success(request, _("Đã hủy hóa đơn."))
+    return redirect("einvoice_detail", merchant_id=merchant.pk, invoice_id=invoice.pk)

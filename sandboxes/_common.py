@@ -1,4 +1,5 @@
-"""Pieces shared by the sandboxes: compact JSON, VND formatting, webhook signing and delivery.
+"""Pieces shared by the sandboxes: compact JSON, VND formatting, webhook signing and delivery,
+and the HTTP plumbing (serving in a thread, reading a request body, running until a signal).
 
 Standard library only, nothing from the Django project.
 
@@ -26,14 +27,16 @@ import http.client
 import json
 import logging
 import random
+import signal
+import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from http.server import ThreadingHTTPServer
-from typing import Any
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, BinaryIO
 
 DEFAULT_TOLERANCE = 300
 MAX_ANSWER_BYTES = 64 * 1024
@@ -45,6 +48,76 @@ class LoopbackHTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True
     request_queue_size = 128
+
+
+def serve_in_thread(
+    host: str,
+    port: int,
+    handler: type[BaseHTTPRequestHandler],
+    sandbox: object,
+    *,
+    name: str = "sandbox",
+) -> tuple[LoopbackHTTPServer, threading.Thread]:
+    """Bind ``host:port`` (0 = any free port) and serve in a daemon thread; the handler reaches
+    ``sandbox`` as ``self.server.sandbox``."""
+    server = LoopbackHTTPServer((host, port), handler)
+    server.sandbox = sandbox  # type: ignore[attr-defined]
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},
+        name=f"{name}-http-{server.server_address[1]}",
+        daemon=True,
+    )
+    thread.start()
+    return server, thread
+
+
+class BodyError(Exception):
+    """A request body that cannot be read: answer ``status`` and close the connection."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def read_body(rfile: BinaryIO, headers: Mapping[str, str], limit: int) -> bytes:
+    """The body announced by ``Content-Length`` (chunked bodies are refused with 411)."""
+    if headers.get("Transfer-Encoding"):
+        raise BodyError(411, "length_required", "Cần tiêu đề Content-Length.")
+    length_text = headers.get("Content-Length")
+    if not length_text:
+        return b""
+    try:
+        length = int(length_text)
+    except ValueError:
+        raise BodyError(400, "invalid_request", "Content-Length không hợp lệ.") from None
+    if length < 0 or length > limit:
+        raise BodyError(413, "body_too_large", "Nội dung gửi lên quá lớn.")
+    return rfile.read(length)
+
+
+def run_until_signal(name: str, start: Callable[[], Any], stop: Callable[[], None]) -> int:
+    """``start()`` then wait for SIGINT/SIGTERM, then ``stop()``: the body of a ``__main__``.
+    Returns the process exit status (1 when the port cannot be bound)."""
+
+    def _terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        start()
+    except OSError as error:
+        print(f"{name}: cannot listen: {error}", file=sys.stderr)
+        return 1
+    try:
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop()
+    return 0
 
 
 def dumps(data: Any) -> bytes:

@@ -1,0 +1,760 @@
+"""The sandbox tax-authority gateway: an HTTP JSON server on loopback.
+
+It stands in for the tax authority's e-invoice gateway as reached through a provider (T-VAN):
+series registration, submission of signed invoices whose answer comes later (asynchronous
+validation), end-of-day batches of cash-register invoices, cancellations. Wire protocol:
+PROTOCOL.md beside this file. Usage::
+
+    with TaxGatewaySandbox(["sk_test_tax"], answer_delay=0) as gateway:
+        ...  # POST {gateway.url}/v1/invoices with Authorization: Bearer sk_test_tax
+        gateway.stats()  # per-UUID counters: submissions, duplicates, accepted, rejected
+
+All state lives in memory under one lock. **An invoice's UUID is its identity**: a second
+submission of the same UUID never makes a second record, it answers the existing one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import random
+import re
+import string
+import threading
+import time
+import uuid as uuidlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from .._common import LoopbackHTTPServer, serve_in_thread
+from .validation import SERIES_RE, Facts, Reason, Schema, examine, reason, tax_code_valid
+
+logger = logging.getLogger("sandboxes.taxgateway")
+
+MAX_XML_CHARS = 512 * 1024
+MAX_BATCH_ITEMS = 1000
+PREFIX_ALPHABET = string.ascii_uppercase + string.digits
+PREFIX_RE = re.compile(r"^[A-Z0-9]{5}$")
+
+
+class GatewayError(Exception):
+    """A refusal, answered ``{"error": {"type", "code", "message", "param"}}``."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        param: str | None = None,
+        *,
+        type: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.param = param
+        self.type = type or (
+            "api_error"
+            if status >= 500
+            else "authentication_error"
+            if status == 401
+            else "invalid_request_error"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "error": {
+                "type": self.type,
+                "code": self.code,
+                "message": self.message,
+                "param": self.param,
+            }
+        }
+
+
+def invalid(code: str, message: str, param: str | None = None, status: int = 400) -> GatewayError:
+    return GatewayError(status, code, message, param)
+
+
+# --------------------------------------------------------------------------- #
+# State
+# --------------------------------------------------------------------------- #
+
+
+@dataclass
+class Registration:
+    id: str
+    tax_code: str
+    form: str
+    series: str
+    register_prefix: str
+    created: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "object": "registration",
+            "id": self.id,
+            "tax_code": self.tax_code,
+            "form": self.form,
+            "series": self.series,
+            "register_prefix": self.register_prefix,
+            "status": "accepted",
+            "created": round(self.created, 3),
+        }
+
+
+@dataclass
+class Record:
+    """One invoice as the gateway knows it: made once per UUID, never replaced."""
+
+    uuid: str
+    owner: str
+    sha256: str
+    facts: Facts
+    received_at: float
+    ready_at: float  # the answer is decided no earlier than this
+    gap_deadline: float  # waiting for the previous number ends here (number_gap)
+    batch: str | None = None
+    holds_number: bool = False
+    status: str = "processing"  # processing | accepted | rejected
+    reasons: list[Reason] = field(default_factory=list)
+    authority_code: str | None = None
+    answered_at: float | None = None
+    canceled_at: float | None = None
+    cancel_reason: str | None = None
+
+    @property
+    def series_key(self) -> tuple[str, str, str, int] | None:
+        f = self.facts
+        if f.tax_code and f.form and f.series and f.year is not None:
+            return (f.tax_code, f.form, f.series, f.year)
+        return None
+
+    def as_dict(self) -> dict[str, Any]:
+        f = self.facts
+        return {
+            "object": "invoice",
+            "uuid": self.uuid,
+            "status": self.status,
+            "kind": f.kind,
+            "tax_code": f.tax_code,
+            "form": f.form,
+            "series": f.series,
+            "number": f.number,
+            "issued_on": f.issued_on.isoformat() if f.issued_on else None,
+            "authority_code": self.authority_code,
+            "reasons": list(self.reasons) if self.status == "rejected" else [],
+            "batch": self.batch,
+            "sha256": self.sha256,
+            "received_at": round(self.received_at, 3),
+            "answered_at": None if self.answered_at is None else round(self.answered_at, 3),
+            "canceled_at": None if self.canceled_at is None else round(self.canceled_at, 3),
+            "cancel_reason": self.cancel_reason,
+        }
+
+
+@dataclass
+class Counter:
+    """Per-UUID counters for tests: how often it came, and how often it was decided."""
+
+    submissions: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    records: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    cancellations: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+FAULT_MODES = ("error", "error_after", "timeout")
+
+
+@dataclass
+class Faults:
+    """Fault injection (``POST /v1/_sandbox/faults``); see PROTOCOL.md §Faults."""
+
+    error_rate: float = 0.0  # 503 before doing anything
+    error_after_rate: float = 0.0  # do the work, then answer 500 anyway
+    timeout_rate: float = 0.0  # do the work, then hang for hang_seconds before answering
+    hang_seconds: float = 15.0
+    latency_ms: int = 0  # every API answer is this much slower
+    fail_next: int = 0  # the next n API requests fail as fail_next_mode
+    fail_next_mode: str = "error"
+    answer_delay: float = 1.0  # seconds between receipt and the answer (async validation)
+    gap_timeout: float = 86_400.0  # seconds an invoice waits for its predecessor number
+    seed: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def update(self, changes: object) -> bool:
+        """Apply a partial update, all or nothing; true when ``seed`` was given."""
+        if not isinstance(changes, Mapping):
+            raise invalid("invalid_json", "Nội dung phải là một đối tượng JSON.")
+        checked = {str(k): _check_fault(str(k), v) for k, v in changes.items()}
+        for name, value in checked.items():
+            setattr(self, name, value)
+        return "seed" in checked
+
+
+def _check_fault(name: str, value: object) -> Any:
+    def number(low: float, high: float) -> float:
+        bad_type = isinstance(value, bool) or not isinstance(value, int | float)
+        if bad_type or not low <= value <= high:  # type: ignore[operator]
+            raise invalid("parameter_invalid", f"{name} phải là số từ {low:g} đến {high:g}.", name)
+        return float(value)  # type: ignore[arg-type]
+
+    if name in ("error_rate", "error_after_rate", "timeout_rate"):
+        return number(0, 1)
+    if name in ("hang_seconds", "answer_delay"):
+        return number(0, 600)
+    if name == "gap_timeout":
+        return number(0, 86_400)
+    if name in ("latency_ms", "fail_next"):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 600_000:
+            raise invalid("parameter_invalid", f"{name} phải là số nguyên từ 0 đến 600000.", name)
+        return value
+    if name == "fail_next_mode":
+        if value not in FAULT_MODES:
+            raise invalid("parameter_invalid", f"{name}: một trong {', '.join(FAULT_MODES)}.", name)
+        return value
+    if name == "seed":
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise invalid("parameter_invalid", "seed phải là số nguyên hoặc null.", name)
+        return value
+    raise invalid("parameter_unknown", f"Không có tuỳ chọn {name}.", name)
+
+
+@dataclass(frozen=True)
+class Fault:
+    """The knobs' verdict for one request."""
+
+    mode: str | None  # None | "error" | "error_after" | "timeout"
+    latency: float
+    hang: float
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}_{uuidlib.uuid4().hex[:24]}"
+
+
+def _canonical_uuid(value: object) -> str:
+    if not isinstance(value, str):
+        raise invalid("parameter_missing", "Thiếu uuid của hoá đơn.", "uuid")
+    try:
+        return str(uuidlib.UUID(value.strip()))
+    except ValueError:
+        raise invalid("parameter_invalid", f"uuid không hợp lệ: {value!r}.", "uuid") from None
+
+
+def _xml_param(value: object, param: str = "xml") -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise invalid("parameter_missing", "Thiếu nội dung XML của hoá đơn.", param)
+    if len(value) > MAX_XML_CHARS:
+        raise invalid("xml_too_large", "XML hoá đơn quá lớn.", param, status=413)
+    return value
+
+
+def _only(data: object, allowed: Iterable[str]) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise invalid("invalid_json", "Nội dung yêu cầu phải là một đối tượng JSON.")
+    for key in data:
+        if key not in allowed:
+            raise invalid("parameter_unknown", f"Không có tham số {key}.", str(key))
+    return data
+
+
+# --------------------------------------------------------------------------- #
+# The sandbox
+# --------------------------------------------------------------------------- #
+
+
+class TaxGatewaySandbox:
+    """A stand-in tax gateway on ``http://host:port``.
+
+    ``api_keys``: the accepted ``Bearer`` keys. Invoices belong to the key that sent them (another
+    key gets 404). ``xsd_path``: the schema (default ``einvoice/schema/hdon.xsd`` of this repo;
+    skipped with a log line while it does not exist). ``answer_delay``/``gap_timeout``/``seed``
+    set those knobs. ``clock`` returns unix seconds (tests may pass a fake one).
+    """
+
+    def __init__(
+        self,
+        api_keys: Iterable[str] | str,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        xsd_path: Path | str | None = None,
+        answer_delay: float = 1.0,
+        gap_timeout: float = 86_400.0,
+        seed: int | None = None,
+        clock: Callable[[], float] | None = None,
+        quiet: bool = True,
+    ) -> None:
+        keys = [api_keys] if isinstance(api_keys, str) else [str(k) for k in api_keys]
+        if not keys or not all(keys):
+            raise ValueError("api_keys must hold at least one non-empty key")
+        self.host = host
+        self.port = port
+        self.quiet = quiet
+        self.schema = Schema(Path(xsd_path) if xsd_path else None)
+        self._keys = keys
+        self._clock = clock or time.time
+        self._lock = threading.Lock()
+        self._faults = Faults(answer_delay=answer_delay, gap_timeout=gap_timeout, seed=seed)
+        self._rng = random.Random(seed)
+        self._server: LoopbackHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._reset_state()
+
+    def _reset_state(self) -> None:
+        self._registrations: dict[tuple[str, str, str], Registration] = {}
+        self._prefixes: set[str] = set()
+        self._log: list[Record] = []  # every record ever made, in order (append-only)
+        self._records: dict[str, Record] = {}
+        self._numbers: dict[tuple[str, str, str, int], dict[int, str]] = {}
+        self._batches: dict[str, dict[str, Any]] = {}
+        self._counters: dict[str, Counter] = {}
+        self._totals = {"requests": 0, "faults": 0}
+        self._sequence = 0
+
+    # -- lifecycle ------------------------------------------------------------
+
+    def start(self) -> TaxGatewaySandbox:
+        from .handler import Handler
+
+        if self._server is not None:
+            raise RuntimeError("a sandbox starts once; make a new one")
+        self._server, self._thread = serve_in_thread(
+            self.host, self.port, Handler, self, name="taxgateway"
+        )
+        self.port = self._server.server_address[1]
+        logger.info("tax gateway sandbox listening on %s", self.url)
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()  # ends the hangs of timeout faults
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+
+    def __enter__(self) -> TaxGatewaySandbox:
+        return self if self._server is not None else self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    # -- auth and faults --------------------------------------------------------
+
+    def authenticate(self, header: str | None) -> str | None:
+        scheme, _, given = (header or "").strip().partition(" ")
+        if scheme.lower() != "bearer" or not given.strip():
+            return None
+        found = None
+        for key in self._keys:
+            if hmac.compare_digest(given.strip().encode(), key.encode()):
+                found = key
+        return found
+
+    def take_fault(self) -> Fault:
+        with self._lock:
+            f = self._faults
+            self._totals["requests"] += 1
+            mode: str | None = None
+            if f.fail_next > 0:
+                f.fail_next -= 1
+                mode = f.fail_next_mode
+            elif f.error_rate and self._rng.random() < f.error_rate:
+                mode = "error"
+            elif f.timeout_rate and self._rng.random() < f.timeout_rate:
+                mode = "timeout"
+            elif f.error_after_rate and self._rng.random() < f.error_after_rate:
+                mode = "error_after"
+            if mode is not None:
+                self._totals["faults"] += 1
+            return Fault(mode, f.latency_ms / 1000, f.hang_seconds)
+
+    def hang(self, seconds: float) -> None:
+        """Sleep ``seconds`` (a timeout fault), or until the sandbox stops."""
+        self._stopping.wait(seconds)
+
+    def get_faults(self) -> dict[str, Any]:
+        with self._lock:
+            return self._faults.as_dict()
+
+    def set_faults(self, changes: object = None, /, **faults: Any) -> dict[str, Any]:
+        update: object = faults
+        if changes is not None:
+            update = {**changes, **faults} if isinstance(changes, Mapping) else changes
+        with self._lock:
+            if self._faults.update(update):
+                self._rng = random.Random(self._faults.seed)
+            return self._faults.as_dict()
+
+    # -- registrations ----------------------------------------------------------
+
+    def register(self, key: str, data: object) -> tuple[int, dict[str, Any]]:
+        params = _only(data, ("tax_code", "form", "series", "register_prefix"))
+        tax_code = params.get("tax_code")
+        form = params.get("form")
+        series = params.get("series")
+        wanted = params.get("register_prefix")
+        if not isinstance(tax_code, str) or not tax_code_valid(tax_code.strip()):
+            raise invalid("tax_code_invalid", f"Mã số thuế không hợp lệ: {tax_code!r}.", "tax_code")
+        if not isinstance(form, str) or form not in ("1", "2", "3", "4", "5", "6"):
+            raise invalid("form_invalid", "Ký hiệu mẫu số phải từ 1 đến 6.", "form")
+        if not isinstance(series, str) or not SERIES_RE.match(series):
+            raise invalid("series_invalid", f"Ký hiệu hoá đơn sai: {series!r}.", "series")
+        if wanted is not None and (not isinstance(wanted, str) or not PREFIX_RE.match(wanted)):
+            raise invalid(
+                "parameter_invalid", "register_prefix: 5 chữ in hoa hoặc số.", "register_prefix"
+            )
+        triple = (tax_code.strip(), form, series)
+        with self._lock:
+            existing = self._registrations.get(triple)
+            if existing is not None:
+                if wanted is not None and wanted != existing.register_prefix:
+                    raise invalid(
+                        "registration_conflict",
+                        f"Ký hiệu đã đăng ký với tiền tố {existing.register_prefix}.",
+                        "register_prefix",
+                        status=409,
+                    )
+                return 200, existing.as_dict()
+            if wanted is not None:
+                if wanted in self._prefixes:
+                    raise invalid(
+                        "prefix_taken",
+                        f"Tiền tố {wanted} đã được cấp cho ký hiệu khác.",
+                        "register_prefix",
+                        status=409,
+                    )
+                prefix = wanted
+            else:
+                while True:
+                    prefix = "".join(self._rng.choice(PREFIX_ALPHABET) for _ in range(5))
+                    if prefix not in self._prefixes:
+                        break
+            self._prefixes.add(prefix)
+            registration = Registration(
+                id=_new_id("reg"),
+                tax_code=triple[0],
+                form=form,
+                series=series,
+                register_prefix=prefix,
+                created=self._clock(),
+            )
+            self._registrations[triple] = registration
+            return 201, registration.as_dict()
+
+    # -- invoices -----------------------------------------------------------------
+
+    def submit(self, key: str, data: object) -> tuple[int, dict[str, Any]]:
+        params = _only(data, ("uuid", "xml"))
+        invoice_uuid = _canonical_uuid(params.get("uuid"))
+        xml = _xml_param(params.get("xml"))
+        facts = examine(xml, self.schema)  # outside the lock: parsing can take a while
+        with self._lock:
+            record, created = self._receive(key, invoice_uuid, xml, facts, None)
+            self._advance()
+            return (202 if created else 200), record.as_dict()
+
+    def submit_batch(self, key: str, data: object) -> tuple[int, dict[str, Any]]:
+        params = _only(data, ("date", "items"))
+        day = params.get("date")
+        items = params.get("items")
+        if not isinstance(day, str) or len(day) != 10:
+            raise invalid("parameter_invalid", "date phải có dạng YYYY-MM-DD.", "date")
+        if not isinstance(items, list) or not items:
+            raise invalid("parameter_missing", "items phải là danh sách hoá đơn.", "items")
+        if len(items) > MAX_BATCH_ITEMS:
+            raise invalid("batch_too_large", f"Tối đa {MAX_BATCH_ITEMS} hoá đơn mỗi lô.", "items")
+        prepared: dict[int, tuple[str, str, Facts]] = {}
+        refused: dict[int, GatewayError] = {}
+        for index, item in enumerate(items):
+            try:
+                fields = _only(item, ("uuid", "xml"))
+                invoice_uuid = _canonical_uuid(fields.get("uuid"))
+                xml = _xml_param(fields.get("xml"), f"items[{index}].xml")
+                facts = examine(xml, self.schema)
+                if not facts.is_cash_register and facts.series is not None:
+                    raise invalid(
+                        "not_cash_register",
+                        f"Hoá đơn ký hiệu {facts.series} không phải hoá đơn máy tính tiền; "
+                        "gửi riêng qua POST /v1/invoices.",
+                        f"items[{index}]",
+                    )
+                prepared[index] = (invoice_uuid, xml, facts)
+            except GatewayError as error:
+                refused[index] = error
+        batch_id = _new_id("bat")
+        results: list[dict[str, Any]] = []
+        with self._lock:
+            for index, item in enumerate(items):
+                if index in refused:
+                    uuid_text = item.get("uuid") if isinstance(item, dict) else None
+                    results.append({"uuid": uuid_text, **refused[index].as_dict()})
+                    continue
+                invoice_uuid, xml, facts = prepared[index]
+                try:
+                    record, created = self._receive(key, invoice_uuid, xml, facts, batch_id)
+                except GatewayError as error:  # a UUID conflict
+                    results.append({"uuid": invoice_uuid, **error.as_dict()})
+                    continue
+                results.append({"uuid": record.uuid, "duplicate": not created})
+            self._advance()
+            for result in results:
+                if "error" not in result:
+                    result["invoice"] = self._records[result["uuid"]].as_dict()
+            batch = {
+                "object": "batch",
+                "id": batch_id,
+                "date": day,
+                "count": len(items),
+                "received": sum("error" not in r for r in results),
+                "created": round(self._clock(), 3),
+                "uuids": [r["uuid"] for r in results if "error" not in r],
+                "errors": [r for r in results if "error" in r],
+            }
+            self._batches[batch_id] = {**batch, "owner": key}
+            return 202, {**batch, "results": results}
+
+    def retrieve_batch(self, key: str, batch_id: str) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            self._advance()
+            batch = self._batches.get(batch_id)
+            if batch is None or batch["owner"] != key:
+                raise invalid("resource_missing", f"Không tìm thấy lô {batch_id}.", "id", 404)
+            results = [{"uuid": u, "invoice": self._records[u].as_dict()} for u in batch["uuids"]]
+            public = {k: v for k, v in batch.items() if k != "owner"}
+            return 200, {**public, "results": results + batch["errors"]}
+
+    def retrieve(self, key: str, invoice_uuid: str) -> tuple[int, dict[str, Any]]:
+        canonical = _canonical_uuid(invoice_uuid)
+        with self._lock:
+            self._advance()
+            return 200, self._owned(key, canonical).as_dict()
+
+    def cancel(self, key: str, invoice_uuid: str, data: object) -> tuple[int, dict[str, Any]]:
+        params = _only(data if data is not None else {}, ("reason",))
+        why = params.get("reason")
+        if not isinstance(why, str) or not why.strip():
+            raise invalid("parameter_missing", "Cần lý do huỷ (reason).", "reason")
+        if len(why) > 255:
+            raise invalid("parameter_invalid", "Lý do huỷ tối đa 255 ký tự.", "reason")
+        canonical = _canonical_uuid(invoice_uuid)
+        with self._lock:
+            self._advance()
+            record = self._owned(key, canonical)
+            if record.canceled_at is not None:
+                return 200, record.as_dict()  # idempotent
+            if record.status != "accepted":
+                raise invalid(
+                    "invoice_not_cancelable",
+                    f"Chỉ huỷ được hoá đơn đã được chấp nhận (hiện tại: {record.status}).",
+                    status=409,
+                )
+            record.canceled_at = self._clock()
+            record.cancel_reason = why.strip()
+            self._counter(canonical).cancellations += 1
+            return 200, record.as_dict()
+
+    # -- tests ------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """Totals and per-UUID counters (``GET /v1/_sandbox/stats``)."""
+        with self._lock:
+            self._advance()
+            per_uuid = {u: c.as_dict() for u, c in self._counters.items()}
+            for counter in per_uuid.values():
+                counter["records"] = 0
+            for record in self._log:
+                per_uuid[record.uuid]["records"] += 1
+                per_uuid[record.uuid]["status"] = record.status  # type: ignore[assignment]
+            totals = {
+                "invoices": len(self._log),
+                "submissions": sum(c.submissions for c in self._counters.values()),
+                "duplicates": sum(c.duplicates for c in self._counters.values()),
+                "accepted": sum(r.status == "accepted" for r in self._log),
+                "rejected": sum(r.status == "rejected" for r in self._log),
+                "processing": sum(r.status == "processing" for r in self._log),
+                "registrations": len(self._registrations),
+                "batches": len(self._batches),
+                **self._totals,
+            }
+            return {"totals": totals, "invoices": per_uuid}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._reset_state()
+            self._faults = Faults()
+            self._rng = random.Random()
+
+    def settle(self) -> None:
+        """Decide every answer that is due (every request does this first)."""
+        with self._lock:
+            self._advance()
+
+    # -- internals (expect the lock held) ----------------------------------------
+
+    def _counter(self, invoice_uuid: str) -> Counter:
+        return self._counters.setdefault(invoice_uuid, Counter())
+
+    def _owned(self, key: str, invoice_uuid: str) -> Record:
+        record = self._records.get(invoice_uuid)
+        if record is None or record.owner != key:
+            raise invalid(
+                "resource_missing", f"Không tìm thấy hoá đơn {invoice_uuid}.", "uuid", 404
+            )
+        return record
+
+    def _receive(
+        self, key: str, invoice_uuid: str, xml: str, facts: Facts, batch: str | None
+    ) -> tuple[Record, bool]:
+        counter = self._counter(invoice_uuid)
+        counter.submissions += 1
+        digest = hashlib.sha256(xml.encode("utf-8")).hexdigest()
+        existing = self._records.get(invoice_uuid)
+        if existing is not None:
+            if existing.owner != key:
+                counter.conflicts += 1
+                raise invalid(
+                    "invoice_uuid_conflict",
+                    "UUID này đã được gửi bởi một bên khác.",
+                    "uuid",
+                    status=409,
+                )
+            if existing.sha256 != digest:
+                counter.conflicts += 1
+                raise invalid(
+                    "invoice_uuid_conflict",
+                    "UUID này đã được gửi với một nội dung XML khác; hoá đơn đã phát hành "
+                    "không được sửa.",
+                    "uuid",
+                    status=409,
+                )
+            counter.duplicates += 1
+            return existing, False
+        now = self._clock()
+        reasons = list(facts.reasons)
+        record = Record(
+            uuid=invoice_uuid,
+            owner=key,
+            sha256=digest,
+            facts=facts,
+            received_at=now,
+            ready_at=now + self._faults.answer_delay,
+            gap_deadline=now + self._faults.gap_timeout,
+            batch=batch,
+        )
+        registration = None
+        if facts.tax_code and facts.form and facts.series:
+            registration = self._registrations.get((facts.tax_code, facts.form, facts.series))
+            if registration is None:
+                reasons.append(
+                    reason(
+                        "series_not_registered",
+                        f"Ký hiệu {facts.form}{facts.series} của MST {facts.tax_code} "
+                        "chưa được đăng ký.",
+                    )
+                )
+        code = facts.cash_register_code
+        if (
+            registration is not None
+            and facts.is_cash_register
+            and code
+            and (code[1] != facts.form or code[6:11] != registration.register_prefix)
+        ):
+            reasons.append(
+                reason(
+                    "register_code_mismatch",
+                    f"Mã máy tính tiền {code} không khớp mẫu số {facts.form} và tiền tố "
+                    f"đăng ký {registration.register_prefix}.",
+                )
+            )
+        series_key = record.series_key
+        if series_key is not None and facts.number is not None:
+            numbers = self._numbers.setdefault(series_key, {})
+            holder = numbers.get(facts.number)
+            if holder is not None:
+                reasons.append(
+                    reason(
+                        "number_duplicate",
+                        f"Số {facts.number} của ký hiệu {facts.form}{facts.series} năm "
+                        f"{facts.year} đã được dùng cho hoá đơn khác.",
+                    )
+                )
+            else:
+                numbers[facts.number] = invoice_uuid
+                record.holds_number = True
+        record.reasons = reasons
+        self._records[invoice_uuid] = record
+        self._log.append(record)
+        counter.records += 1
+        return record, True
+
+    def _advance(self) -> None:
+        now = self._clock()
+        for record in self._log:
+            if record.status != "processing" or now < record.ready_at:
+                continue
+            if record.reasons:
+                self._decide(record, "rejected", now)
+                continue
+            number = record.facts.number
+            series_key = record.series_key
+            if (
+                number is not None
+                and number > 1
+                and series_key is not None
+                and number - 1 not in self._numbers.get(series_key, {})
+            ):
+                if now >= record.gap_deadline:
+                    record.reasons = [
+                        reason(
+                            "number_gap",
+                            f"Chưa nhận được hoá đơn số {number - 1} trước số {number} "
+                            "(số phải liên tục).",
+                        )
+                    ]
+                    self._decide(record, "rejected", now)
+                continue  # wait for the previous number
+            self._decide(record, "accepted", now)
+
+    def _decide(self, record: Record, status: str, now: float) -> None:
+        record.status = status
+        record.answered_at = now
+        counter = self._counter(record.uuid)
+        if status == "accepted":
+            counter.accepted += 1
+            self._sequence += 1
+            if record.facts.is_cash_register:
+                record.authority_code = record.facts.cash_register_code
+            elif record.facts.is_coded:
+                # MCCQT: a transaction number + a string derived from the invoice (34 chars).
+                digest = hashlib.sha256(f"{record.uuid}:{record.sha256}".encode()).hexdigest()
+                record.authority_code = f"{self._sequence:010d}{digest[:24].upper()}"
+        else:
+            counter.rejected += 1

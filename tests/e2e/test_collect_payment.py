@@ -18,7 +18,6 @@ from playwright.sync_api import Page, expect
 
 from payments.models import LedgerEntry, PaymentIntent
 from payments.vietqr import parse
-from sandboxes.banknotify import BankNotifySandbox
 from sandboxes.ewallet import EWalletSandbox
 from tests import factories
 from tests.e2e.test_trader_onboarding import Steps
@@ -48,20 +47,6 @@ def browser_context_args(browser_context_args):
         "has_touch": True,
         "locale": "vi-VN",
     }
-
-
-@pytest.fixture
-def bank(live_server, settings):
-    settings.BANKNOTIFY_WEBHOOK_SECRET = "e2e-secret"
-    sandbox = BankNotifySandbox(
-        webhook_url=f"{live_server.url}/api/v1/payments/webhooks/banknotify",
-        webhook_secret="e2e-secret",
-        api_key="e2e-key",
-        backoff_base=0.05,
-    ).start()
-    settings.BANKNOTIFY_URL = sandbox.url
-    yield sandbox
-    sandbox.stop()
 
 
 def _read_qr(png: bytes) -> str:

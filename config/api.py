@@ -13,6 +13,7 @@ from ninja.renderers import JSONRenderer
 
 from core.errors import ApplicationError, validation_error_from_django
 from market.api import router as market_router
+from market.api_reports import router as reports_router
 from merchants.api import router as merchants_router
 from payments.api import router as payments_router
 
@@ -127,3 +128,4 @@ def health(request: HttpRequest):
 api.add_router("/merchants/", merchants_router)
 api.add_router("/market/", market_router)
 api.add_router("/payments/", payments_router)
+api.add_router("/reports/", reports_router)

@@ -45,3 +45,47 @@ urlpatterns = [
     ),
     path("bien-nhan/<str:token>/", pos_views.receipt, name="receipt"),
 ]
+
+# Figures: daily close, takings, household-tax estimate, staff dashboard (market/report_views.py).
+from . import report_views  # noqa: E402
+
+urlpatterns += [
+    path("cua-hang/<int:merchant_id>/chot-so/", report_views.close_page, name="close_page"),
+    path(
+        "cua-hang/<int:merchant_id>/chot-so/lich-su/",
+        report_views.close_history,
+        name="close_history",
+    ),
+    path(
+        "cua-hang/<int:merchant_id>/chot-so/<int:close_id>/",
+        report_views.close_detail,
+        name="close_detail",
+    ),
+    path(
+        "cua-hang/<int:merchant_id>/chot-so/<int:close_id>/chot-so.csv",
+        report_views.close_csv,
+        name="close_csv",
+    ),
+    path("cua-hang/<int:merchant_id>/doanh-thu/", report_views.takings_page, name="takings"),
+    path("cua-hang/<int:merchant_id>/thue/", report_views.tax_page, name="tax_estimate"),
+    path(
+        "cua-hang/<int:merchant_id>/thue/so-doanh-thu.csv",
+        report_views.revenue_book_csv,
+        name="revenue_book_csv",
+    ),
+    path(
+        "cua-hang/<int:merchant_id>/thue/so-doanh-thu.pdf",
+        report_views.revenue_book_pdf,
+        name="revenue_book_pdf",
+    ),
+    path(
+        "quan-ly/cho/<slug:slug>/bao-cao/",
+        report_views.market_dashboard_page,
+        name="market_dashboard",
+    ),
+    path(
+        "quan-ly/cho/<slug:slug>/bao-cao.csv",
+        report_views.market_dashboard_csv,
+        name="market_dashboard_csv",
+    ),
+]

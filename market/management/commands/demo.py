@@ -21,6 +21,7 @@ DEMO_PASSWORD = "cho-so-2026"  # noqa: S105 - printed for the demo on purpose
 STAFF_GROUP = "Sở Công Thương — quản lý chợ"
 STAFF_PERMISSIONS = [
     "market.review_stallapplication",
+    "market.view_market_dashboard",
     "market.view_stallapplication",
     "market.add_market",
     "market.change_market",

@@ -117,3 +117,9 @@ def reject_application(request: HttpRequest, application_id: int, payload: Rejec
     return services.stall_application_reject(
         actor=user, application_id=application_id, reason=payload.reason
     )
+
+
+# Sales live beside markets and stalls: /api/v1/market/orders, /api/v1/market/receipts/{token}.
+from .api_orders import router as orders_router  # noqa: E402
+
+router.add_router("", orders_router)

@@ -475,8 +475,9 @@ def order_refund(
     order_id: int,
     amount: int | None,
     reason: str,
-    actor: User,
+    actor: User | None,
     line_id: int | None = None,
+    actor_label: str = "",
 ) -> OrderRefund:
     """Give money back on a paid order, in full or in part (``amount``) or for one line.
 
@@ -486,6 +487,7 @@ def order_refund(
     reason = nfc(reason or "").strip()
     if not reason:
         raise ValidationFailed(fields={"reason": [_("Vui lòng ghi lý do hoàn tiền.")]})
+    label = f"user:{actor.pk}" if actor is not None else (actor_label or "system")
     line: OrderLine | None = None
     if line_id is not None:
         line = OrderLine.objects.filter(order_id=order_id, pk=line_id).first()
@@ -532,7 +534,7 @@ def order_refund(
         )
         audit_record(
             actor=actor,
-            actor_label=f"user:{actor.pk}",
+            actor_label=label,
             action="order.refund",
             target=order,
             reason=reason,
@@ -552,7 +554,7 @@ def order_refund(
             amount=amount,
             reason=reason,
             actor=actor,
-            actor_label=f"user:{actor.pk}",
+            actor_label=label,
         )
     except Exception:
         with transaction.atomic(durable=True):

@@ -1,0 +1,320 @@
+"""JSON API for sales: orders (every channel), their payment, refunds, and public receipts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from ninja import Field, Header, Query, Router, Schema
+from pydantic import StrictInt
+
+from core.errors import NotFound, ValidationFailed
+from core.idempotency import idempotent_post
+from merchants.auth import merchant_auth, principal
+from merchants.selectors import Principal, merchant_for
+
+from . import orders
+from .models import Order, OrderRefund
+from .orders import BuyerInput, LineInput
+
+router = Router(tags=["orders"])
+
+
+class LineIn(Schema):
+    product_id: int | None = None
+    # A decimal as a string ("0.35" or "0,35") or a whole number: weight sells in fractions.
+    quantity: str | StrictInt = "1"
+    # A free amount (no product): its price in whole đồng, and an optional label.
+    unit_price: StrictInt | None = None
+    name: str = ""
+
+
+class BuyerIn(Schema):
+    name: str = ""
+    phone: str = ""
+    email: str = ""
+    tax_code: str = ""
+    citizen_id: str = ""
+    address: str = ""
+
+
+class OrderIn(Schema):
+    merchant_id: int
+    lines: list[LineIn] = Field(..., max_length=orders.MAX_LINES)
+    payment_method: str = "bank_qr"
+    buyer: BuyerIn | None = None
+
+
+class LineOut(Schema):
+    id: int
+    position: int
+    product_id: int | None
+    name: str
+    unit: str
+    unit_price: int
+    quantity: Decimal
+    amount: int
+    tax_category: str
+
+
+class PaymentOut(Schema):
+    intent_id: int
+    method: str
+    status: str
+    reference_code: str
+    qr_payload: str
+    expires_at: datetime
+
+
+class RefundOut(Schema):
+    id: int
+    amount: int
+    reason: str
+    line_id: int | None
+    status: str
+    created_at: datetime
+    confirmed_at: datetime | None
+
+
+class OrderOut(Schema):
+    id: int
+    merchant_id: int
+    number: str
+    channel: str
+    status: str
+    payment_method: str
+    total: int
+    amount_paid: int
+    amount_refunded: int
+    bank_reference: str
+    receipt_token: str
+    lines: list[LineOut]
+    payment: PaymentOut | None
+    refunds: list[RefundOut]
+    created_at: datetime
+    paid_at: datetime | None
+    canceled_at: datetime | None
+
+
+def order_out(order: Order) -> dict[str, object]:
+    """An order as the API shows it (lines, current payment request, refunds)."""
+    intent = order.intent
+    return {
+        **{
+            name: getattr(order, name)
+            for name in OrderOut.model_fields
+            if name not in ("lines", "payment", "refunds")
+        },
+        "lines": list(order.lines.all()),
+        "refunds": list(order.refunds.all()),
+        "payment": None
+        if intent is None
+        else {
+            "intent_id": intent.pk,
+            "method": intent.method,
+            "status": intent.status,
+            "reference_code": intent.reference_code,
+            "qr_payload": intent.qr_payload,
+            "expires_at": intent.expires_at,
+        },
+    }
+
+
+class PayIn(Schema):
+    payment_method: str = ""
+
+
+class OrderRefundIn(Schema):
+    amount: StrictInt | None = None
+    line_id: int | None = None
+    reason: str
+
+
+class ReceiptLineOut(Schema):
+    name: str
+    unit: str
+    unit_price: int
+    quantity: Decimal
+    amount: int
+
+
+class ReceiptOut(Schema):
+    number: str
+    merchant: str
+    merchant_tax_code: str
+    status: str
+    payment_method: str
+    total: int
+    amount_refunded: int
+    bank_reference: str
+    paid_at: datetime | None
+    lines: list[ReceiptLineOut]
+
+
+def _order_of(who: Principal, order_id: int, owner: bool = False) -> Order:
+    order = Order.objects.filter(pk=order_id).only("pk", "merchant_id").first()
+    if order is None:
+        raise NotFound(_("Không tìm thấy đơn hàng."))
+    try:
+        merchant_for(principal=who, merchant_id=order.merchant_id, owner=owner)
+    except NotFound:
+        raise NotFound(_("Không tìm thấy đơn hàng.")) from None
+    return order
+
+
+def _out(order_id: int) -> dict[str, object]:
+    return order_out(Order.objects.select_related("intent").get(pk=order_id))
+
+
+@router.post(
+    "/orders",
+    response={201: OrderOut, 200: OrderOut},
+    auth=merchant_auth,
+    summary="Record a sale and ask to be paid (bank QR, e-wallet) or record it paid in cash; "
+    "honours Idempotency-Key",
+)
+def create_order(
+    request: HttpRequest,
+    payload: OrderIn,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+):
+    who = principal(request)
+    merchant = merchant_for(principal=who, merchant_id=payload.merchant_id)
+
+    def handler():
+        lines = []
+        for line in payload.lines:
+            if line.unit_price is not None and line.product_id is not None:
+                raise ValidationFailed(
+                    fields={
+                        "lines": [_("Một dòng là sản phẩm hoặc số tiền tự nhập, không cả hai.")]
+                    }
+                )
+            lines.append(
+                LineInput(
+                    product_id=line.product_id,
+                    quantity=orders.parse_quantity(line.quantity),
+                    unit_price=line.unit_price,
+                    name=line.name,
+                )
+            )
+        order = orders.order_create(
+            merchant=merchant,
+            lines=lines,
+            payment_method=payload.payment_method,
+            actor=who.user,
+            actor_label=who.label,
+            buyer=BuyerInput(**payload.buyer.dict()) if payload.buyer else None,
+        )
+        return 201, OrderOut.model_validate(_out(order.pk)).model_dump(mode="json")
+
+    return idempotent_post(
+        request, scope=who.label, key=idempotency_key, payload=payload.dict(), handler=handler
+    )
+
+
+class OrderPage(Schema):
+    count: int
+    items: list[OrderOut]
+
+
+@router.get("/orders", response=OrderPage, auth=merchant_auth)
+def list_orders(
+    request: HttpRequest,
+    merchant_id: int,
+    status: str = "",
+    channel: str = "",
+    limit: int = Query(50, ge=1, le=100),
+    offset: int = Query(0, ge=0),
+):
+    merchant = merchant_for(principal=principal(request), merchant_id=merchant_id)
+    rows = merchant.orders.select_related("intent").prefetch_related("lines", "refunds")
+    if status:
+        rows = rows.filter(status=status)
+    if channel:
+        rows = rows.filter(channel=channel)
+    rows = rows.order_by("-created_at", "-id")
+    return {"count": rows.count(), "items": [order_out(o) for o in rows[offset : offset + limit]]}
+
+
+@router.get("/orders/{order_id}", response=OrderOut, auth=merchant_auth)
+def get_order(request: HttpRequest, order_id: int):
+    order = _order_of(principal(request), order_id)
+    return _out(orders.order_sync(order_id=order.pk).pk)
+
+
+@router.post("/orders/{order_id}/pay", response=OrderOut, auth=merchant_auth)
+def repay_order(request: HttpRequest, order_id: int, payload: PayIn):
+    """A new QR for an unpaid order, another method, or paid in cash."""
+    who = principal(request)
+    order = _order_of(who, order_id)
+    orders.order_request_payment(
+        order=Order.objects.get(pk=order.pk),
+        actor=who.user,
+        method=payload.payment_method,
+        actor_label=who.label,
+    )
+    return _out(order.pk)
+
+
+@router.post("/orders/{order_id}/cancel", response=OrderOut, auth=merchant_auth)
+def cancel_order(request: HttpRequest, order_id: int):
+    who = principal(request)
+    order = _order_of(who, order_id)
+    orders.order_cancel(order_id=order.pk, actor=who.user, reason="api")
+    return _out(order.pk)
+
+
+@router.post(
+    "/orders/{order_id}/refunds",
+    response={201: RefundOut, 200: RefundOut},
+    auth=merchant_auth,
+    summary="Refund a paid order in full, in part or one line (owner); honours Idempotency-Key",
+)
+def refund_order(
+    request: HttpRequest,
+    order_id: int,
+    payload: OrderRefundIn,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+):
+    who = principal(request)
+    order = _order_of(who, order_id, owner=True)
+
+    def handler():
+        refund = orders.order_refund(
+            order_id=order.pk,
+            amount=payload.amount,
+            line_id=payload.line_id,
+            reason=payload.reason,
+            actor=who.user,
+            actor_label=who.label,
+        )
+        return 201, RefundOut.from_orm(OrderRefund.objects.get(pk=refund.pk)).model_dump(
+            mode="json"
+        )
+
+    return idempotent_post(
+        request, scope=who.label, key=idempotency_key, payload=payload.dict(), handler=handler
+    )
+
+
+@router.get("/receipts/{token}", response=ReceiptOut, auth=None, summary="A receipt by its link")
+def get_receipt(request: HttpRequest, token: str):
+    order = Order.objects.select_related("merchant").filter(receipt_token=token).first()
+    if order is None:
+        raise NotFound(_("Không tìm thấy biên nhận."))
+    order = orders.order_sync(order_id=order.pk)
+    return {
+        "number": order.number,
+        "merchant": order.merchant.display_name,
+        "merchant_tax_code": order.merchant.tax_code,
+        "status": order.status,
+        "payment_method": order.payment_method,
+        "total": order.total,
+        "amount_refunded": order.amount_refunded,
+        "bank_reference": order.bank_reference,
+        "paid_at": order.paid_at,
+        "lines": list(order.lines.all()),
+    }

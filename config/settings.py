@@ -219,3 +219,18 @@ EWALLET_WEBHOOK_SECRET = env_str(
 EWALLET_TIMEOUT_SECONDS = env_int("EWALLET_TIMEOUT_SECONDS", 10)
 # Demo aid: the QR page links to the sandbox bank's shopper page with the payload filled in.
 SANDBOX_LINKS = env_bool("SANDBOX_LINKS", default=DEBUG)
+
+# --- e-invoice transmission -------------------------------------------------------------------
+# Tax-authority gateway (sandbox: sandboxes/taxgateway, started by bin/run on loopback).
+TAXGATEWAY_URL = env_str("TAXGATEWAY_URL", "http://127.0.0.1:8103")
+TAXGATEWAY_API_KEY = env_str("TAXGATEWAY_API_KEY", "sandbox-taxgateway-key" if DEBUG else "")
+# Per request: read timeout and connect timeout, seconds. One attempt per transmission try;
+# retries are scheduled (next_attempt_at), never slept in the caller.
+TAXGATEWAY_TIMEOUT_SECONDS = env_int("TAXGATEWAY_TIMEOUT_SECONDS", 10)
+TAXGATEWAY_CONNECT_TIMEOUT_SECONDS = env_int("TAXGATEWAY_CONNECT_TIMEOUT_SECONDS", 3)
+# Backoff between transmission attempts: base × 2^(attempt-1) seconds, capped; then "failed".
+TAXGATEWAY_RETRY_BASE_SECONDS = env_int("TAXGATEWAY_RETRY_BASE_SECONDS", 30)
+TAXGATEWAY_RETRY_CAP_SECONDS = env_int("TAXGATEWAY_RETRY_CAP_SECONDS", 30 * 60)
+TAXGATEWAY_MAX_ATTEMPTS = env_int("TAXGATEWAY_MAX_ATTEMPTS", 12)
+# Cash-register invoices per end-of-day batch request.
+TAXGATEWAY_BATCH_SIZE = env_int("TAXGATEWAY_BATCH_SIZE", 500)

@@ -760,7 +760,8 @@ def invoice_issue(
 
 
 def _check_correctable(original: Invoice) -> None:
-    if original.status == Invoice.Status.CANCELED:
+    status = Invoice.objects.filter(pk=original.pk).values_list("status", flat=True).first()
+    if status == Invoice.Status.CANCELED:
         raise Conflict(_("Hóa đơn đã hủy, không điều chỉnh hay thay thế được."), code="canceled")
     if original.corrections.filter(kind=Invoice.Kind.REPLACEMENT).exists():
         raise Conflict(

@@ -20,7 +20,7 @@ STAFF_PHONE = "+84905000001"
 
 def _demo() -> str:
     out = io.StringIO()
-    call_command("demo", stdout=out)
+    call_command("demo", sales_days=0, stdout=out)
     return out.getvalue()
 
 
@@ -134,3 +134,24 @@ def test_it_prints_the_logins_again_on_a_second_run() -> None:
 
     assert "0905 000 001" in output
     assert "0905 111 008" in output
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_makes_a_few_days_of_real_sales_once() -> None:
+    from market.models import Order
+    from tests.factories import assert_ledger_invariant
+
+    call_command("demo", sales_days=2, stdout=io.StringIO())
+    orders = Order.objects.all()
+    assert orders.count() > 10
+    assert not orders.exclude(status=Order.Status.PAID).exists()
+    assert orders.filter(payment_method="bank_qr").exists()
+    # The last stall has taken no cashless payment yet (the dashboard's "needs help" example).
+    assert orders.filter(payment_method="cash").exists()
+    for merchant in Merchant.objects.filter(orders__isnull=False).distinct():
+        assert_ledger_invariant(merchant)
+        bank_sales = sum(o.total for o in merchant.orders.filter(payment_method="bank_qr"))
+        assert bank_sales == sum(e.amount for e in merchant.ledger.all())
+    count = orders.count()
+    call_command("demo", sales_days=2, stdout=io.StringIO())
+    assert Order.objects.count() == count

@@ -13,6 +13,7 @@ from django.db import transaction
 from stdnum.vn import mst
 
 from core.phone import display_vn_phone
+from market.demo_sales import demo_sales_history
 from market.models import GoodsCategory, Market, Stall, StallApplication
 from merchants import services as merchant_services
 from merchants.models import Merchant, Product, User
@@ -224,12 +225,23 @@ ENTERPRISE_BASE = "040123456"
 class Command(BaseCommand):
     help = "Load Da Nang demo data (idempotent) and print the demo logins."
 
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--sales-days",
+            type=int,
+            default=28,
+            help="Days of demo sales history to make at each stall (0: none).",
+        )
+
     def handle(self, *args, **options) -> None:
         with transaction.atomic():
             staff = self._staff()
             self._markets()
             traders = [self._trader(t) for t in TRADERS]
             self._enterprise(traders[2][0])
+        # Outside the transaction above: sales use the services' own durable transactions.
+        if options["sales_days"] > 0:
+            self._sales(traders, days=options["sales_days"])
         self._print_logins(staff)
 
     def _staff(self) -> User:
@@ -315,6 +327,23 @@ class Command(BaseCommand):
                 note="Tôi bán cá ở Mỹ An 10 năm nay, xin sạp B-3 gần cổng phụ.",
             )
         return merchant, user
+
+    def _sales(self, traders: list[tuple[Merchant, User]], days: int) -> None:
+        """Four weeks of mornings at the stalls, so reports have something to show. Adoption
+        grows at most stalls; the last stall still takes only cash (the dashboard flags it)."""
+        with_stalls = [(m, u) for (m, u), t in zip(traders, TRADERS, strict=True) if t.stall]
+        for n, (merchant, user) in enumerate(with_stalls):
+            if merchant.orders.exists():
+                continue
+            last = n == len(with_stalls) - 1
+            demo_sales_history(
+                merchant=merchant,
+                cashier=user,
+                days=days,
+                cashless_from=0.0 if last else 0.2 + 0.05 * n,
+                cashless_to=0.0 if last else 0.55 + 0.05 * n,
+                seed=2026 + n,
+            )
 
     def _enterprise(self, owner: Merchant) -> None:
         tax_code = ENTERPRISE_BASE + mst.calc_check_digit(ENTERPRISE_BASE)

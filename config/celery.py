@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -14,4 +15,12 @@ app.conf.beat_schedule = {
     "expire-payment-intents": {"task": "payments.expire_intents", "schedule": 60.0},
     "reconcile-bank-transactions": {"task": "payments.reconcile", "schedule": 300.0},
     "reconcile-ewallet-payments": {"task": "payments.reconcile_ewallet", "schedule": 120.0},
+    # E-invoice transmission (einvoice/tasks.py): retries are scheduled by next_attempt_at and
+    # picked up here; answers are polled; cash-register invoices go in a nightly batch.
+    "einvoice-transmit-due": {"task": "einvoice.transmit_due", "schedule": 30.0},
+    "einvoice-poll-answers": {"task": "einvoice.poll_answers", "schedule": 30.0},
+    "einvoice-cash-register-batch": {
+        "task": "einvoice.cash_register_batch",
+        "schedule": crontab(hour=0, minute=15),  # Asia/Ho_Chi_Minh (CELERY_TIMEZONE)
+    },
 }

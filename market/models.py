@@ -164,6 +164,20 @@ class StandeeJob(models.Model):
 # --- selling: orders, refunds, daily close ---------------------------------------------------
 
 
+class Fulfilment(models.TextChoices):
+    PICKUP = "pickup", _("Lấy tại sạp")
+    DELIVERY = "delivery", _("Giao hàng")
+
+
+class FulfilmentStatus(models.TextChoices):
+    NEW = "new", _("Chờ người bán nhận đơn")
+    ACCEPTED = "accepted", _("Người bán đã nhận đơn")
+    READY = "ready", _("Hàng đã sẵn sàng")
+    OUT_FOR_DELIVERY = "out_for_delivery", _("Đang giao hàng")
+    COMPLETED = "completed", _("Đã hoàn thành")
+    CANCELED = "canceled", _("Đã hủy")
+
+
 class Order(models.Model):
     """One sale, whatever the channel: the stall keypad (``pos``), the web shop, an exhibition.
 
@@ -232,6 +246,18 @@ class Order(models.Model):
     canceled_at = models.DateTimeField(null=True, blank=True)
     # The shopper asked for an e-invoice with their details (the receipt's "Yêu cầu hóa đơn").
     invoice_requested_at = models.DateTimeField(null=True, blank=True)
+    # Online and exhibition orders: how the goods reach the shopper, and where they stand.
+    fulfilment = models.CharField(
+        _("nhận hàng"), max_length=10, choices=Fulfilment.choices, blank=True
+    )
+    fulfilment_status = models.CharField(
+        _("tiến độ"), max_length=20, choices=FulfilmentStatus.choices, blank=True, db_index=True
+    )
+    pickup_at = models.DateTimeField(_("giờ lấy hàng"), null=True, blank=True)
+    delivery_address = models.CharField(_("địa chỉ giao hàng"), max_length=255, blank=True)
+    shopper_note = models.CharField(_("ghi chú của khách"), max_length=255, blank=True)
+    # Where the sale came from, opaque to market: "expo:<exhibition id>:<booth id>" for a booth.
+    source_ref = models.CharField(max_length=64, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -372,3 +398,106 @@ class DailyClose(models.Model):
     @property
     def cash_difference(self) -> int:
         return self.cash_counted - self.cash_expected
+
+
+class OrderEvent(models.Model):
+    """One step of an order's life, for the shopper's timeline (paid, accepted, ready...)."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=24)
+    note = models.CharField(max_length=255, blank=True)
+    actor_label = models.CharField(max_length=120, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.kind}"
+
+
+class Storefront(models.Model):
+    """A merchant's shop on the web: open or not, hours, pickup and delivery terms."""
+
+    merchant = models.OneToOneField(Merchant, on_delete=models.CASCADE, related_name="storefront")
+    is_open = models.BooleanField(_("đang bán trực tuyến"), default=False)
+    tagline = models.CharField(_("giới thiệu ngắn"), max_length=160, blank=True)
+    photo = models.ImageField(_("ảnh cửa hàng"), upload_to="storefronts/%Y/%m/", blank=True)
+    opens_at = models.TimeField(_("giờ mở cửa"), default="05:00")
+    closes_at = models.TimeField(_("giờ đóng cửa"), default="18:00")
+    # Pickup times offered every N minutes between opening and closing, from now + lead time.
+    pickup_slot_minutes = models.PositiveSmallIntegerField(
+        _("mỗi khung giờ lấy hàng (phút)"), default=30
+    )
+    pickup_lead_minutes = models.PositiveSmallIntegerField(
+        _("chuẩn bị hàng mất (phút)"), default=30
+    )
+    delivers = models.BooleanField(_("có giao hàng"), default=False)
+    delivery_fee = models.BigIntegerField(_("phí giao hàng (đồng)"), default=0)
+    delivery_area = models.CharField(
+        _("khu vực giao hàng"),
+        max_length=255,
+        blank=True,
+        help_text=_("Ví dụ: Hải Châu, Thanh Khê"),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("cửa hàng trực tuyến")
+        verbose_name_plural = _("cửa hàng trực tuyến")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(delivery_fee__gte=0), name="delivery_fee_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merchant} ({'mở' if self.is_open else 'đóng'})"
+
+
+class Review(models.Model):
+    """A shopper's stars and words on a completed, bank- or wallet-confirmed order: one per
+    product of the order (or one for the merchant). The merchant may answer once."""
+
+    class Status(models.TextChoices):
+        VISIBLE = "visible", _("Đang hiện")
+        REPORTED = "reported", _("Bị báo cáo, chờ xem xét")
+        HIDDEN = "hidden", _("Đã ẩn")
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="reviews")
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="reviews")
+    product = models.ForeignKey(
+        "merchants.Product",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reviews",
+    )
+    rating = models.PositiveSmallIntegerField(_("số sao"))
+    text = models.TextField(_("nhận xét"), blank=True)
+    author_name = models.CharField(_("tên người mua"), max_length=120)
+    reply = models.TextField(_("trả lời của người bán"), blank=True)
+    replied_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.VISIBLE)
+    report_reason = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("moderate_review", "Can moderate reported reviews")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating__gte=1) & Q(rating__lte=5), name="review_rating_1_to_5"
+            ),
+            models.UniqueConstraint(
+                fields=["order", "product"], name="one_review_per_order_product"
+            ),
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=Q(product__isnull=True),
+                name="one_merchant_review_per_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id} {self.rating}★"

@@ -212,6 +212,10 @@ class Product(models.Model):
     )
     photo = models.ImageField(_("ảnh"), upload_to="products/%Y/%m/", blank=True)
     is_active = models.BooleanField(_("đang bán"), default=True)
+    # Sold out for now ("hết hàng"): still listed, cannot be put in a cart.
+    in_stock = models.BooleanField(_("còn hàng"), default=True)
+    # Free text the shopper sees on the storefront and in exhibitions.
+    description = models.TextField(_("mô tả"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -64,6 +64,25 @@ class BuyerInput:
     citizen_id: str = ""
     address: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OnlineInput:
+    """How an online or exhibition order reaches the shopper."""
+
+    fulfilment: str  # "pickup" or "delivery"
+    pickup_at: datetime | None = None
+    delivery_address: str = ""
+    note: str = ""
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "fulfilment": self.fulfilment,
+            "fulfilment_status": "",
+            "pickup_at": self.pickup_at,
+            "delivery_address": nfc(self.delivery_address).strip()[:255],
+            "shopper_note": nfc(self.note).strip()[:255],
+        }
 
 
 def parse_quantity(raw: object) -> Decimal:
@@ -189,6 +208,8 @@ def order_create(
     stall: Stall | None = None,
     buyer: BuyerInput | None = None,
     actor_label: str = "",
+    source_ref: str = "",
+    online: OnlineInput | None = None,
 ) -> Order:
     """Record a sale and ask to be paid: a bank-QR or e-wallet intent for the total, or, for
     cash, paid at once (the cashier took the notes)."""
@@ -225,7 +246,9 @@ def order_create(
                     paid_at=now if cash else None,
                     receipt_token=secrets.token_urlsafe(16),
                     cashier=actor,
+                    source_ref=source_ref[:64],
                     **buyer_fields,
+                    **(online.fields() if online else {}),
                 )
                 for line in built:
                     line.order = order

@@ -12,6 +12,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.renderers import JSONRenderer
 
 from core.errors import ApplicationError, validation_error_from_django
+from einvoice.api import router as einvoice_router
 from market.api import router as market_router
 from market.api_reports import router as reports_router
 from merchants.api import router as merchants_router
@@ -129,3 +130,4 @@ api.add_router("/merchants/", merchants_router)
 api.add_router("/market/", market_router)
 api.add_router("/payments/", payments_router)
 api.add_router("/reports/", reports_router)
+api.add_router("/einvoice/", einvoice_router)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from core.locking import lock_row
 from payments import vietqr
@@ -48,6 +48,11 @@ def invoice_html(invoice: Invoice) -> str:
         sums[1] += line.tax_amount
     rates = [RateRow(r, by_rate[r][0], by_rate[r][1]) for r in RATE_ORDER if r in by_rate]
     url = lookup_url(invoice.lookup_code)
+    with translation.override("vi"):  # the legal document is Vietnamese whoever renders it
+        return _render(invoice, lines, rates, url)
+
+
+def _render(invoice: Invoice, lines: list, rates: list[RateRow], url: str) -> str:
     return render_to_string(
         TEMPLATE,
         {

@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from ninja import Field, Schema
+from pydantic import StrictInt
+
+from .types import Buyer, LineInput
+
+
+class BuyerIn(Schema):
+    name: str = ""
+    tax_code: str = Field("", description="MST (10 or 10-3 digits) or 12-digit personal ID")
+    email: str = ""
+    address: str = ""
+    phone: str = ""
+
+    def to_buyer(self) -> Buyer:
+        return Buyer(**self.dict())
+
+
+class LineIn(Schema):
+    name: str
+    kind: str = Field("goods", description="goods | discount | note")
+    unit: str = ""
+    quantity: Decimal | None = Field(None, description='e.g. "0.350" (up to 4 decimals)')
+    unit_price: StrictInt | None = None
+    # Whole đồng as a JSON integer; must equal round(quantity × unit_price) for goods.
+    amount: StrictInt = 0
+    tax_rate: str = Field("KCT", description="KCT | KKKNT | 0% | 5% | 8% | 10%")
+
+    def to_line(self) -> LineInput:
+        return LineInput(
+            name=self.name,
+            kind=self.kind,
+            unit=self.unit,
+            quantity=self.quantity,
+            unit_price=self.unit_price,
+            amount=self.amount,
+            tax_rate=self.tax_rate,
+        )
+
+
+class InvoiceIn(Schema):
+    merchant_id: int
+    series_id: int | None = None
+    buyer: BuyerIn | None = None
+    lines: list[LineIn]
+    payment_method: str = "TM/CK"
+    source_ref: str = Field("", description="Your reference (e.g. order number): issued once")
+
+
+class AdjustIn(Schema):
+    lines: list[LineIn]
+    reason: str
+
+
+class ReplaceIn(Schema):
+    buyer: BuyerIn | None = None
+    lines: list[LineIn]
+    reason: str
+
+
+class CancelIn(Schema):
+    reason: str
+
+
+class LineOut(Schema):
+    position: int
+    kind: str
+    name: str
+    unit: str
+    quantity: Decimal | None
+    unit_price: int | None
+    amount: int
+    tax_rate: str
+    tax_amount: int
+
+
+class InvoiceOut(Schema):
+    id: int
+    uuid: UUID
+    merchant_id: int
+    series_id: int
+    form: str
+    series_symbol: str
+    number: int
+    year: int
+    register_code: str
+    kind: str
+    related_id: int | None
+    issued_at: datetime
+    buyer_name: str
+    buyer_tax_code: str
+    buyer_citizen_id: str
+    total_before_tax: int
+    total_tax: int
+    total_payable: int
+    amount_in_words: str
+    payment_method: str
+    currency: str
+    status: str
+    authority_code: str
+    rejection_reasons: list
+    lookup_code: str
+    source_ref: str
+    is_signed: bool
+    xml_sha256: str
+    pdf_sha256: str
+    lines: list[LineOut]
+
+    @staticmethod
+    def resolve_lines(obj) -> list:
+        if isinstance(obj, dict):  # a replayed idempotent answer
+            return obj["lines"]
+        return list(obj.lines.all())
+
+
+class SeriesIn(Schema):
+    merchant_id: int
+    form: str
+    symbol: str
+    register_prefix: str | None = None
+    auto_issue: bool = False
+
+
+class SeriesOut(Schema):
+    id: int
+    merchant_id: int
+    form: str
+    symbol: str
+    register_prefix: str | None
+    auto_issue: bool
+    is_active: bool

@@ -1,0 +1,94 @@
+"""Finding goods across every open storefront, ignoring diacritics and case.
+
+Both sides of a search are reduced to the same key (core.text.search_key: NFC, transliterated,
+lower case: "Cá thu" and "ca thu", in NFC or NFD, become "ca thu"). Products store that key
+(``Product.search_name``). Every word of the query must appear in the key. Ranking: the whole query
+at the start of the name, then anywhere in it, then by merchant rating and name. On PostgreSQL a
+trigram index serves the word matches, and a query that finds nothing is retried by trigram word
+similarity so a typo ("ca tu") still finds "cá thu". On SQLite the same words are matched with LIKE.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.paginator import Page, Paginator
+from django.db import connection
+from django.db.models import Avg, Case, Count, IntegerField, Q, QuerySet, Value, When
+
+from core.text import search_key
+from merchants.models import Merchant, Product
+
+PER_PAGE = 20
+MAX_QUERY = 80
+
+
+def open_products() -> QuerySet[Product]:
+    return Product.objects.filter(is_active=True, merchant__storefront__is_open=True)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    key: str
+    page: Page
+    fuzzy: bool  # found by similarity (PostgreSQL), not by every word
+
+
+def product_search(
+    query: str, *, market: str = "", category: str = "", page: int | str = 1, per_page: int = PER_PAGE
+) -> SearchResult:
+    key = search_key(query)[:MAX_QUERY]
+    products = open_products().select_related("merchant", "merchant__storefront")
+    if market:
+        products = products.filter(merchant__stalls__market__slug=market)
+    if category:
+        products = products.filter(merchant__stalls__goods_category=category)
+    if market or category:
+        products = products.distinct()
+    fuzzy = False
+    if key:
+        words = key.split()
+        matched = products.filter(*[Q(search_name__contains=w) for w in words])
+        if connection.vendor == "postgresql" and not matched.exists():
+            from django.contrib.postgres.search import TrigramWordSimilarity
+
+            matched = (
+                products.annotate(similarity=TrigramWordSimilarity(key, "search_name"))
+                .filter(similarity__gte=0.4)
+                .order_by("-similarity", "name", "pk")
+            )
+            fuzzy = True
+        else:
+            matched = matched.annotate(
+                rank=Case(
+                    When(search_name__startswith=key, then=Value(2)),
+                    When(search_name__contains=key, then=Value(1)),
+                    default=Value(0),
+                    output_field=IntegerField(),
+                )
+            ).order_by("-rank", "search_name", "pk")
+        products = matched
+    else:
+        products = products.order_by("-updated_at", "pk")
+    paginator = Paginator(products, per_page)
+    return SearchResult(query=query, key=key, page=paginator.get_page(page), fuzzy=fuzzy)
+
+
+def merchant_ratings(merchant_ids: list[int]) -> dict[int, tuple[float, int]]:
+    """(average stars, number of reviews) of each merchant, visible reviews only."""
+    from .models import Review
+
+    rows = (
+        Review.objects.filter(merchant_id__in=merchant_ids, status=Review.Status.VISIBLE)
+        .values("merchant_id")
+        .annotate(avg=Avg("rating"), n=Count("pk"))
+    )
+    return {r["merchant_id"]: (round(float(r["avg"]), 1), r["n"]) for r in rows}
+
+
+def open_merchants(*, market: str = "") -> QuerySet[Merchant]:
+    merchants = Merchant.objects.filter(storefront__is_open=True)
+    if market:
+        merchants = merchants.filter(stalls__market__slug=market).distinct()
+    return merchants.order_by("display_name")

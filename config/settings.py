@@ -151,7 +151,9 @@ USE_TZ = True
 
 # --- static & media -------------------------------------------------------------------------
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS: list[Path | tuple[str, Path]] = [BASE_DIR / "static"]
+if (BASE_DIR / "node_modules/pannellum/build").is_dir():  # `npm ci`: the 360° viewer (Hội chợ ảo)
+    STATICFILES_DIRS.append(("pannellum", BASE_DIR / "node_modules/pannellum/build"))
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
 if DEBUG:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns when it is missing

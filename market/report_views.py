@@ -90,7 +90,7 @@ class BarChart:
     top: float
     bars: list[Bar]
     top_label: str
-    x_labels: list[tuple[float, str]]
+    x_labels: list[tuple[float, str, str]]  # x, text, text-anchor
 
 
 def bar_chart(
@@ -129,7 +129,12 @@ def bar_chart(
             )
         )
     x_labels = [
-        (round(left + i * step + step / 2, 2), tick) for i, tick in enumerate(tick_labels) if tick
+        # The last label ends at the right edge, so "Hôm nay" is never cut off.
+        (float(width - 2), tick, "end")
+        if i == n - 1
+        else (round(left + i * step + step / 2, 2), tick, "middle")
+        for i, tick in enumerate(tick_labels)
+        if tick
     ]
     return BarChart(
         title=title,

@@ -341,6 +341,11 @@ class ProductFigure:
     revenue: int
     sales: int  # number of orders it was sold in
 
+    @property
+    def quantity_text(self) -> str:
+        """Decimal("44.850") → "44,85"; Decimal("96.000") → "96"."""
+        return f"{self.quantity.normalize():f}".replace(".", ",")
+
 
 @dataclass(frozen=True)
 class Takings:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -423,8 +425,8 @@ class Storefront(models.Model):
     is_open = models.BooleanField(_("đang bán trực tuyến"), default=False)
     tagline = models.CharField(_("giới thiệu ngắn"), max_length=160, blank=True)
     photo = models.ImageField(_("ảnh cửa hàng"), upload_to="storefronts/%Y/%m/", blank=True)
-    opens_at = models.TimeField(_("giờ mở cửa"), default="05:00")
-    closes_at = models.TimeField(_("giờ đóng cửa"), default="18:00")
+    opens_at = models.TimeField(_("giờ mở cửa"), default=datetime.time(5, 0))
+    closes_at = models.TimeField(_("giờ đóng cửa"), default=datetime.time(18, 0))
     # Pickup times offered every N minutes between opening and closing, from now + lead time.
     pickup_slot_minutes = models.PositiveSmallIntegerField(
         _("mỗi khung giờ lấy hàng (phút)"), default=30

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import pos_views, views
+from . import pos_views, shop_views, views
 
 urlpatterns = [
     path("sap/dang-ky/", views.stall_apply, name="stall_apply"),
@@ -87,5 +87,65 @@ urlpatterns += [
         "quan-ly/cho/<slug:slug>/bao-cao.csv",
         report_views.market_dashboard_csv,
         name="market_dashboard_csv",
+    ),
+    path("mua/", shop_views.marketplace, name="marketplace"),
+    path("gio-hang/", shop_views.cart, name="cart"),
+    path("gio-hang/them/", shop_views.cart_add, name="cart_add"),
+    path("gio-hang/<int:merchant_id>/dat-hang/", shop_views.checkout, name="shop_checkout"),
+    path("don-hang/<str:token>/", shop_views.shop_order, name="shop_order"),
+    path(
+        "don-hang/<str:token>/trang-thai/",
+        shop_views.shop_order_status,
+        name="shop_order_status",
+    ),
+    path("don-hang/<str:token>/danh-gia/", shop_views.shop_review, name="shop_review"),
+    path("danh-gia/<int:review_id>/bao-cao/", shop_views.review_report, name="review_report"),
+    path("cho/<slug:market_slug>/<slug:merchant_slug>/", shop_views.shop, name="shop"),
+]
+
+# Selling online, the trader's side: storefront settings, online orders, reviews, moderation.
+from . import shop_merchant_views  # noqa: E402
+
+urlpatterns += [
+    path(
+        "cua-hang/<int:merchant_id>/ban-online/",
+        shop_merchant_views.storefront_settings,
+        name="storefront_settings",
+    ),
+    path(
+        "cua-hang/<int:merchant_id>/don-online/",
+        shop_merchant_views.online_orders,
+        name="online_orders",
+    ),
+    path(
+        "cua-hang/<int:merchant_id>/don-online/danh-sach/",
+        shop_merchant_views.online_orders_fragment,
+        name="online_orders_fragment",
+    ),
+    path(
+        "cua-hang/<int:merchant_id>/don-online/<int:order_id>/chuyen/",
+        shop_merchant_views.online_order_advance,
+        name="online_order_advance",
+    ),
+    path(
+        "cua-hang/<int:merchant_id>/danh-gia/",
+        shop_merchant_views.merchant_reviews,
+        name="merchant_reviews",
+    ),
+    path(
+        "cua-hang/<int:merchant_id>/danh-gia/<int:review_id>/tra-loi/",
+        shop_merchant_views.merchant_review_reply,
+        name="merchant_review_reply",
+    ),
+    path(
+        "cua-hang/<int:merchant_id>/danh-gia/<int:review_id>/bao-cao/",
+        shop_merchant_views.merchant_review_report,
+        name="merchant_review_report",
+    ),
+    path("quan-ly/danh-gia/", shop_merchant_views.review_moderation, name="review_moderation"),
+    path(
+        "quan-ly/danh-gia/<int:review_id>/",
+        shop_merchant_views.review_moderate,
+        name="review_moderate",
     ),
 ]

@@ -1,0 +1,352 @@
+"""The shopper's side of the web shop: marketplace and search, storefronts, cart, checkout, and the
+order page reached by its link (no account needed)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from core.errors import ApplicationError, NotFound
+from merchants.banks import bank_by_bin
+from merchants.models import Merchant
+from payments import vietqr
+from payments.models import PaymentIntent
+from payments.views import _sandbox_link
+
+from . import orders, search, storefront
+from .models import Fulfilment, GoodsCategory, Market, Order, Review
+
+
+def _message(exc: ApplicationError) -> str:
+    return "; ".join(str(m) for msgs in exc.fields.values() for m in msgs) or str(exc.message)
+
+
+def marketplace(request: HttpRequest) -> HttpResponse:
+    """ "Chợ Số trực tuyến": search every open stall's goods, by market and by kind of goods."""
+    query = request.GET.get("q", "")
+    market = request.GET.get("cho", "")
+    category = request.GET.get("nganh", "")
+    result = search.product_search(
+        query, market=market, category=category, page=request.GET.get("trang", 1)
+    )
+    products = list(result.page.object_list)
+    ratings = search.merchant_ratings(sorted({p.merchant_id for p in products}))
+    stalls = _stalls_of({p.merchant_id for p in products})
+    params = {k: v for k, v in (("q", query), ("cho", market), ("nganh", category)) if v}
+    response = render(
+        request,
+        "market/shop/marketplace.html",
+        {
+            "result": result,
+            "products": [
+                (p, ratings.get(p.merchant_id), stalls.get(p.merchant_id)) for p in products
+            ],
+            "markets": Market.objects.filter(is_active=True),
+            "categories": GoodsCategory.choices,
+            "market": market,
+            "category": category,
+            "query": query,
+            "params": params,
+            "cart_count": storefront.cart_count(request.session),
+        },
+    )
+    response["Cache-Control"] = "private, max-age=30"
+    return response
+
+
+def _stalls_of(merchant_ids: set[int]) -> dict[int, Any]:
+    from .models import Stall
+
+    found: dict[int, Any] = {}
+    for stall in Stall.objects.filter(merchant_id__in=merchant_ids).select_related("market"):
+        if stall.merchant_id is not None:
+            found.setdefault(stall.merchant_id, stall)
+    return found
+
+
+def shop(request: HttpRequest, market_slug: str, merchant_slug: str) -> HttpResponse:
+    """A merchant's storefront: who, where, when open, goods with price per unit, rating."""
+    merchant = (
+        Merchant.objects.filter(
+            slug=merchant_slug, storefront__is_open=True, stalls__market__slug=market_slug
+        )
+        .select_related("storefront")
+        .first()
+    )
+    if merchant is None:
+        raise NotFound(_("Cửa hàng này chưa bán trực tuyến hoặc không ở chợ này."))
+    stall = merchant.stalls.select_related("market").filter(market__slug=market_slug).first()
+    products = search.open_products().filter(merchant=merchant).order_by("-in_stock", "name")
+    rating = search.merchant_ratings([merchant.pk]).get(merchant.pk)
+    reviews = Review.objects.filter(merchant=merchant, status=Review.Status.VISIBLE).select_related(
+        "product"
+    )[:20]
+    return render(
+        request,
+        "market/shop/storefront.html",
+        {
+            "merchant": merchant,
+            "storefront": merchant.storefront,
+            "stall": stall,
+            "products": products,
+            "rating": rating,
+            "reviews": reviews,
+            "cart_count": storefront.cart_count(request.session),
+        },
+    )
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+@require_POST
+def cart_add(request: HttpRequest) -> HttpResponse:
+    text = request.POST.get("product", "")
+    try:
+        product = storefront.cart_add(
+            request.session,
+            product_id=int(text) if text.isdigit() else 0,
+            quantity=request.POST.get("qty", "1") or "1",
+            source=request.POST.get("source", ""),
+        )
+    except ApplicationError as exc:
+        messages.error(request, _message(exc))
+        return redirect(_safe_next(request, reverse("marketplace")))
+    messages.success(request, _("Đã thêm “%(name)s” vào giỏ.") % {"name": product.name})
+    return redirect(_safe_next(request, reverse("cart")))
+
+
+def cart(request: HttpRequest) -> HttpResponse:
+    status = 200
+    if request.method == "POST":
+        text = request.POST.get("product", "")
+        try:
+            storefront.cart_set(
+                request.session,
+                product_id=int(text) if text.isdigit() else 0,
+                quantity=request.POST.get("qty", "0"),
+            )
+        except ApplicationError as exc:
+            messages.error(request, _message(exc))
+            status = exc.status
+        else:
+            return redirect("cart")
+    groups = []
+    for merchant, lines in storefront.cart_lines(request.session).items():
+        groups.append(
+            {
+                "merchant": merchant,
+                "lines": lines,
+                "total": sum(line.amount for line in lines if line.available),
+                "changed": any(line.price_changed for line in lines),
+                "unavailable": any(not line.available for line in lines),
+            }
+        )
+    return render(request, "market/shop/cart.html", {"groups": groups}, status=status)
+
+
+def checkout(request: HttpRequest, merchant_id: int) -> HttpResponse:
+    """Name, phone, pickup time or delivery address, optional e-invoice details, pay by QR."""
+    merchant = (
+        Merchant.objects.filter(pk=merchant_id, storefront__is_open=True)
+        .select_related("storefront")
+        .first()
+    )
+    if merchant is None:
+        raise NotFound(_("Cửa hàng này chưa bán trực tuyến."))
+    shop_settings = merchant.storefront
+    lines = next(
+        (ls for m, ls in storefront.cart_lines(request.session).items() if m.pk == merchant.pk), []
+    )
+    if not lines:
+        return redirect("cart")
+    fee = shop_settings.delivery_fee if shop_settings.delivers else 0
+    goods_total = sum(line.amount for line in lines)
+    slots = storefront.pickup_slots(shop_settings)
+    values: dict[str, str] = {"fulfilment": Fulfilment.PICKUP, "payment_method": "bank_qr"}
+    errors: dict[str, list[str]] = {}
+    status = 200
+    if request.method == "POST":
+        values = {
+            k: request.POST.get(k, "").strip()
+            for k in (
+                "name",
+                "phone",
+                "fulfilment",
+                "pickup_at",
+                "address",
+                "note",
+                "tax_code",
+                "email",
+                "invoice_name",
+                "invoice_address",
+                "payment_method",
+                "expected_total",
+            )
+        }
+        pickup_at = _slot(values["pickup_at"], slots)
+        expected = values["expected_total"]
+        try:
+            order = storefront.checkout_from_cart(
+                request.session,
+                merchant=merchant,
+                data=storefront.CheckoutInput(
+                    name=values["name"],
+                    phone=values["phone"],
+                    fulfilment=values["fulfilment"],
+                    payment_method=values["payment_method"],
+                    pickup_at=pickup_at,
+                    address=values["address"],
+                    note=values["note"],
+                    tax_code=values["tax_code"],
+                    email=values["email"],
+                    invoice_name=values["invoice_name"],
+                    invoice_address=values["invoice_address"],
+                    expected_total=int(expected) if expected.isdigit() else None,
+                ),
+            )
+        except ApplicationError as exc:
+            errors = {k: [str(m) for m in v] for k, v in exc.fields.items()}
+            if not errors:
+                errors = {"general": [str(exc.message)]}
+            status = exc.status
+        else:
+            return redirect("shop_order", token=order.receipt_token)
+    return render(
+        request,
+        "market/shop/checkout.html",
+        {
+            "merchant": merchant,
+            "storefront": shop_settings,
+            "lines": lines,
+            "goods_total": goods_total,
+            "fee": fee,
+            "slots": slots,
+            "values": values,
+            "errors": errors,
+            "changed": any(line.price_changed for line in lines),
+        },
+        status=status,
+    )
+
+
+def _slot(text: str, slots: list[datetime]) -> datetime | None:
+    for slot in slots:
+        if slot.isoformat() == text:
+            return slot
+    return None
+
+
+def _timeline(order: Order) -> list[dict[str, Any]]:
+    labels = {
+        "placed": _("Đã đặt hàng"),
+        "paid": _("Đã thanh toán"),
+        "accepted": _("Người bán đã nhận đơn"),
+        "ready": _("Hàng đã sẵn sàng, mời lấy tại sạp"),
+        "out_for_delivery": _("Đang giao hàng"),
+        "completed": _("Đã hoàn thành"),
+        "canceled": _("Đã hủy"),
+    }
+    return [
+        {"label": labels.get(e.kind, e.kind), "at": e.created_at, "note": e.note, "kind": e.kind}
+        for e in order.events.all()
+    ]
+
+
+def shop_order(request: HttpRequest, token: str) -> HttpResponse:
+    """The shopper's order page: pay (QR), then follow it; receipt, invoice, contact, review."""
+    found = Order.objects.filter(receipt_token=token).exclude(channel=Order.Channel.POS).first()
+    if found is None:
+        raise NotFound(_("Không tìm thấy đơn hàng."))
+    order = orders.order_sync(order_id=found.pk)
+    intent: PaymentIntent | None = order.intent
+    waiting = order.status == Order.Status.AWAITING_PAYMENT and intent is not None
+    bank = bank_by_bin(intent.bank_bin) if intent else None
+    reviewed = set(order.reviews.values_list("product_id", flat=True))
+    from .pos_views import _invoice_of
+
+    return render(
+        request,
+        "market/shop/order.html",
+        {
+            "order": order,
+            "merchant": order.merchant,
+            "stall": order.merchant.stalls.select_related("market").first(),
+            "lines": order.lines.all(),
+            "intent": intent,
+            "waiting": waiting,
+            "qr_svg": vietqr.qr_svg(intent.qr_payload) if waiting and intent else "",
+            "bank_name": bank.short_name if bank else "",
+            "sandbox_pay_url": _sandbox_link(intent) if waiting and intent else "",
+            "timeline": _timeline(order),
+            "can_review": storefront.review_allowed(order),
+            "reviewable": [
+                line
+                for line in order.lines.all()
+                if line.product_id and line.product_id not in reviewed
+            ],
+            "merchant_reviewed": None in reviewed,
+            "refunds": order.refunds.filter(status="succeeded"),
+            "invoice": _invoice_of(order),
+            "now": timezone.now(),
+        },
+    )
+
+
+def shop_order_status(request: HttpRequest, token: str) -> JsonResponse:
+    """For the order page's polling: a small answer, no personal data."""
+    found = Order.objects.filter(receipt_token=token).exclude(channel=Order.Channel.POS).first()
+    if found is None:
+        raise NotFound(_("Không tìm thấy đơn hàng."))
+    order = orders.order_sync(order_id=found.pk)
+    return JsonResponse(
+        {
+            "status": order.status,
+            "fulfilment_status": order.fulfilment_status,
+            "events": order.events.count(),
+        }
+    )
+
+
+@require_POST
+def shop_review(request: HttpRequest, token: str) -> HttpResponse:
+    product_text = request.POST.get("product", "")
+    rating_text = request.POST.get("rating", "")
+    try:
+        storefront.review_create(
+            token=token,
+            product_id=int(product_text) if product_text.isdigit() else None,
+            rating=int(rating_text) if rating_text.isdigit() else 0,
+            text=request.POST.get("text", ""),
+            author_name=request.POST.get("author", ""),
+        )
+    except ApplicationError as exc:
+        messages.error(request, _message(exc))
+    else:
+        messages.success(request, _("Cảm ơn bạn đã đánh giá!"))
+    return redirect("shop_order", token=token)
+
+
+@require_POST
+def review_report(request: HttpRequest, review_id: int) -> HttpResponse:
+    review = Review.objects.filter(pk=review_id).select_related("merchant").first()
+    if review is None:
+        raise NotFound(_("Không tìm thấy đánh giá."))
+    storefront.review_report(review_id=review.pk, reason=request.POST.get("reason", ""))
+    messages.success(request, _("Đã gửi báo cáo. Cán bộ sẽ xem xét đánh giá này."))
+    return redirect(_safe_next(request, reverse("marketplace")))

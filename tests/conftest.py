@@ -25,6 +25,9 @@ def _fast_and_isolated(settings, tmp_path):
     # Argon2 is the production hasher (tested in test_settings); MD5 keeps the suite fast.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
+    # No test reaches a tax gateway by accident (a demo sandbox may be running on 8103): those
+    # that need one start the sandbox and point this at it.
+    settings.TAXGATEWAY_URL = "http://127.0.0.1:9"
     from django.core.cache import cache
 
     cache.clear()

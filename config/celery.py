@@ -15,6 +15,8 @@ app.conf.beat_schedule = {
     "expire-payment-intents": {"task": "payments.expire_intents", "schedule": 60.0},
     "reconcile-bank-transactions": {"task": "payments.reconcile", "schedule": 300.0},
     "reconcile-ewallet-payments": {"task": "payments.reconcile_ewallet", "schedule": 120.0},
+    # Orders whose payment/refund news was lost, and paid orders still without their e-invoice.
+    "sync-orders": {"task": "market.sync_orders", "schedule": 60.0},
     # E-invoice transmission (einvoice/tasks.py): retries are scheduled by next_attempt_at and
     # picked up here; answers are polled; cash-register invoices go in a nightly batch.
     "einvoice-transmit-due": {"task": "einvoice.transmit_due", "schedule": 30.0},

@@ -416,6 +416,8 @@ def order_sync(*, order_id: int) -> Order:
             refund.status = refund.payment_refund.status
             refund.confirmed_at = refund.payment_refund.confirmed_at
             refund.save(update_fields=["status", "confirmed_at"])
+            if refund.status == OrderRefund.Status.SUCCEEDED:
+                _announce_refunded(order, refund.pk)
         _recount_refunds(order)
     if paid_now:
         transaction.on_commit(lambda: _announce_paid(order))
@@ -445,6 +447,15 @@ def _announce_paid(order: Order) -> None:
     from .signals import order_paid
 
     order_paid.send_robust(sender=Order, order_id=order.pk, merchant_id=order.merchant_id)
+
+
+def _announce_refunded(order: Order, refund_id: int) -> None:
+    """After commit: a refund counted on the order (the e-invoice wiring adjusts the invoice)."""
+    from .signals import order_refunded
+
+    transaction.on_commit(
+        lambda: order_refunded.send_robust(sender=Order, order_id=order.pk, refund_id=refund_id)
+    )
 
 
 def on_payment_succeeded(sender: Any, *, reference: str = "", merchant_id: int, **_: Any) -> None:
@@ -568,6 +579,7 @@ def order_refund(
             refund.confirmed_at = timezone.now()
             refund.save(update_fields=["status", "confirmed_at"])
             _recount_refunds(order)
+            _announce_refunded(order, refund.pk)
             return refund
     # Money through payments: outside the order's transaction (the e-wallet call is HTTP).
     assert order.intent_id is not None

@@ -1,7 +1,8 @@
 """News from sales, sent after commit.
 
 ``order_paid``: sender=Order, order_id, merchant_id. ``invoice_requested``: sender=Order, order_id
-(the shopper gave their details on the receipt).
+(the shopper gave their details on the receipt). ``order_refunded``: sender=Order, order_id,
+refund_id (a refund now counts on the order).
 
 The e-invoice wiring listens to it (a paid order of a merchant with automatic invoicing gets its
 invoice), and so does the trader's live screen.
@@ -11,3 +12,4 @@ from django.dispatch import Signal
 
 order_paid = Signal()
 invoice_requested = Signal()
+order_refunded = Signal()

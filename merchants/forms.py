@@ -140,8 +140,20 @@ class ProductForm(forms.Form):
         choices=Product.TaxCategory.choices,
         initial=Product.TaxCategory.NOT_SUBJECT,
     )
-    photo = forms.ImageField(label=_("Ảnh"), required=False)
+    photo = forms.ImageField(
+        label=_("Ảnh"),
+        required=False,
+        help_text=_("Chụp bằng điện thoại được; ảnh được thu nhỏ tự động."),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )
+    description = forms.CharField(
+        label=_("Mô tả cho khách mua trực tuyến"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
     is_active = forms.BooleanField(label=_("Đang bán"), required=False, initial=True)
+    in_stock = forms.BooleanField(label=_("Còn hàng"), required=False, initial=True)
 
 
 class MemberForm(forms.Form):

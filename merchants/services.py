@@ -10,12 +10,13 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.audit import audit_record
 from core.errors import Conflict, ValidationFailed
@@ -280,6 +281,77 @@ def _validated_photo(photo: UploadedFile | None) -> UploadedFile | None:
     return photo
 
 
+# Catalogue and storefront photos come straight from a phone camera (4000 × 3000, 3–10 MB): kept
+# at 1200 px on the long side, re-encoded without their EXIF (GPS position, camera serial), they
+# weigh ~100–250 KB, which a shopper on 3G can wait for.
+PHOTO_MAX_SIDE = 1200
+PHOTO_JPEG_QUALITY = 80
+_SMALL_PNG_BYTES = 200 * 1024
+
+
+def photo_compressed(photo: UploadedFile | None) -> ContentFile | None:
+    """The upload checked (as ``_validated_photo``), turned upright by its EXIF orientation,
+    shrunk to ``PHOTO_MAX_SIDE`` px on the long side and re-encoded without metadata: JPEG (alpha
+    on white), WebP stays WebP, a small PNG (a drawn logo) stays a lossless PNG."""
+    checked = _validated_photo(photo)
+    if checked is None:
+        return None
+    data = checked.read()
+    checked.seek(0)
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            source_format = opened.format
+            # JPEG: let the decoder scale down by 1/2, 1/4, 1/8 while reading (4× less work).
+            opened.draft("RGB", (PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
+            image = ImageOps.exif_transpose(opened)
+            image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise _fail("photo", _("Tệp tải lên không phải là ảnh hợp lệ.")) from None
+    image.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE), Image.Resampling.LANCZOS)
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or (
+        image.mode == "P" and "transparency" in image.info
+    )
+    stem = slugify(search_key((checked.name or "anh").rsplit("/", 1)[-1].rsplit(".", 1)[0]))
+    stem = stem[:60] or "anh"
+    buffer = io.BytesIO()
+    if source_format == "WEBP":
+        image = image.convert("RGBA" if has_alpha else "RGB")
+        image.save(buffer, format="WEBP", quality=PHOTO_JPEG_QUALITY, method=4)
+        extension = "webp"
+    elif source_format == "PNG" and len(data) <= _SMALL_PNG_BYTES:
+        if image.mode not in ("RGB", "RGBA", "L", "LA", "P"):
+            image = image.convert("RGBA" if has_alpha else "RGB")
+        image.save(buffer, format="PNG", optimize=True)
+        extension = "png"
+    else:
+        if has_alpha:
+            rgba = image.convert("RGBA")
+            flat = Image.new("RGB", rgba.size, (255, 255, 255))
+            flat.paste(rgba, mask=rgba.getchannel("A"))
+            image = flat
+        elif image.mode != "RGB":
+            image = image.convert("RGB")
+        image.save(
+            buffer, format="JPEG", quality=PHOTO_JPEG_QUALITY, optimize=True, progressive=True
+        )
+        extension = "jpg"
+    return ContentFile(buffer.getvalue(), name=f"{stem}.{extension}")
+
+
+PRODUCT_DESCRIPTION_MAX = 2000
+
+
+def nfc_text(text: object) -> str:
+    """A multi-line text (a description) in NFC: lines kept, each trimmed, no runs of blank
+    lines."""
+    lines = [nfc(line) for line in str(text or "").replace("\r\n", "\n").split("\n")]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip()
+
+
 def _search_name(name: str) -> str:
     # Transliteration can lengthen a name ("鱼" -> "Yu"): cut the key to fit its column.
     return search_key(name)[: Product._meta.get_field("search_name").max_length]
@@ -315,11 +387,16 @@ def product_create(
     photo: UploadedFile | None = None,
     is_active: bool = True,
     actor_label: str = "",
+    description: str = "",
+    in_stock: bool = True,
 ) -> Product:
     name, errors = _product_fields(name=name, unit=unit, price=price, tax_category=tax_category)
+    description = nfc_text(description)
+    if len(description) > PRODUCT_DESCRIPTION_MAX:
+        errors["description"] = [_("Mô tả tối đa 2.000 ký tự.")]
     if errors:
         raise ValidationFailed(fields=errors)
-    photo = _validated_photo(photo)
+    stored_photo = photo_compressed(photo)
     if Product.objects.filter(merchant=merchant, name=name, unit=unit).exists():
         raise _fail("name", _("Sản phẩm cùng tên và đơn vị đã có trong danh mục."))
     with transaction.atomic():
@@ -332,9 +409,11 @@ def product_create(
             sold_by_weight=sold_by_weight,
             tax_category=tax_category,
             is_active=is_active,
+            in_stock=in_stock,
+            description=description,
         )
-        if photo is not None:
-            product.photo.save(photo.name or "photo.jpg", photo, save=False)
+        if stored_photo is not None:
+            product.photo.save(stored_photo.name or "anh.jpg", stored_photo, save=False)
         product.save()
         audit_record(
             actor=actor,
@@ -349,7 +428,17 @@ def product_create(
 def product_update(
     *, actor: User | None, product: Product, actor_label: str = "", **changes: Any
 ) -> Product:
-    allowed = {"name", "unit", "price", "sold_by_weight", "tax_category", "is_active", "photo"}
+    allowed = {
+        "name",
+        "unit",
+        "price",
+        "sold_by_weight",
+        "tax_category",
+        "is_active",
+        "photo",
+        "in_stock",
+        "description",
+    }
     unknown = set(changes) - allowed
     if unknown:
         raise ValidationFailed(fields={f: [_("Không sửa được trường này.")] for f in unknown})
@@ -362,7 +451,10 @@ def product_update(
     name, errors = _product_fields(**merged)
     if errors:
         raise ValidationFailed(fields=errors)
-    photo = _validated_photo(changes.get("photo"))
+    description = nfc_text(changes.get("description", product.description))
+    if len(description) > PRODUCT_DESCRIPTION_MAX:
+        raise _fail("description", _("Mô tả tối đa 2.000 ký tự."))
+    photo = photo_compressed(changes.get("photo"))
     clash = Product.objects.filter(
         merchant_id=product.merchant_id, name=name, unit=merged["unit"]
     ).exclude(pk=product.pk)
@@ -377,8 +469,11 @@ def product_update(
             product.sold_by_weight = bool(changes["sold_by_weight"])
         if "is_active" in changes:
             product.is_active = bool(changes["is_active"])
+        if "in_stock" in changes:
+            product.in_stock = bool(changes["in_stock"])
+        product.description = description
         if photo is not None:
-            product.photo.save(photo.name or "photo.jpg", photo, save=False)
+            product.photo.save(photo.name or "anh.jpg", photo, save=False)
         product.save()
         audit_record(
             actor=actor,

@@ -27,6 +27,11 @@ urlpatterns = [
         views.product_edit,
         name="product_edit",
     ),
+    path(
+        "cua-hang/<int:merchant_id>/san-pham/<int:product_id>/con-hang/",
+        views.product_stock_toggle,
+        name="product_stock_toggle",
+    ),
     path("cua-hang/<int:merchant_id>/nguoi-ban/them/", views.member_add, name="member_add"),
     path("cua-hang/<int:merchant_id>/khoa-api/them/", views.api_key_create, name="api_key_create"),
     path(

@@ -8,7 +8,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -164,7 +164,16 @@ def product_edit(
     initial = (
         {
             f: getattr(product, f)
-            for f in ("name", "unit", "price", "sold_by_weight", "tax_category", "is_active")
+            for f in (
+                "name",
+                "unit",
+                "price",
+                "sold_by_weight",
+                "tax_category",
+                "is_active",
+                "in_stock",
+                "description",
+            )
         }
         if product
         else None
@@ -187,6 +196,21 @@ def product_edit(
         "merchants/product_form.html",
         {"form": form, "merchant": merchant, "product": product},
     )
+
+
+@login_required
+@require_POST
+def product_stock_toggle(request: AuthedRequest, merchant_id: int, product_id: int) -> HttpResponse:
+    """ "Hết hàng" / "Còn hàng" in one tap, by anyone selling at the stall."""
+    merchant = _merchant(request, merchant_id)
+    product = selectors.product_of(merchant=merchant, product_id=product_id)
+    in_stock = request.POST.get("in_stock") == "1"
+    services.product_update(actor=request.user, product=product, in_stock=in_stock)
+    if in_stock:
+        messages.success(request, _("“%(name)s” đã có hàng lại.") % {"name": product.name})
+    else:
+        messages.success(request, _("Đã đánh dấu “%(name)s” hết hàng.") % {"name": product.name})
+    return redirect(f"{reverse('merchant_detail', args=[merchant.pk])}#product-{product.pk}")
 
 
 @login_required

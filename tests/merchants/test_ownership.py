@@ -97,6 +97,15 @@ PAGE_ROUTES = [
         body={"name": "Hàng lạ", "unit": "kg", "price": "1", "tax_category": "KCT"},
         objects=("product",),
     ),
+    # "Hết hàng" / "Còn hàng": anyone selling at the stall may mark stock.
+    Route(
+        "post",
+        "/{m}/san-pham/{product}/con-hang/",
+        302,
+        body={"in_stock": "0"},
+        owner_only=False,
+        objects=("product",),
+    ),
     Route("get", "/{m}/nguoi-ban/them/", 200),
     # The intruder tries to make themselves an owner of the victim's merchant.
     Route("post", "/{m}/nguoi-ban/them/", 302, body={"phone": "{caller_phone}", "role": "owner"}),

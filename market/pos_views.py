@@ -280,6 +280,7 @@ def receipt(request: HttpRequest, token: str) -> HttpResponse:
             messages.success(request, _("Đã nhận yêu cầu hóa đơn điện tử."))
             return redirect("receipt", token=token)
     intent = order.intent
+    invoice = _invoice_of(order)
     return render(
         request,
         "market/receipt.html",
@@ -293,20 +294,16 @@ def receipt(request: HttpRequest, token: str) -> HttpResponse:
             and intent.method == PaymentIntent.Method.EWALLET,
             "values": values,
             "form_error": form_error,
-            "invoice": _invoice_of(order),
+            "invoice": invoice,
+            # A buyer may still ask for their details on an invoice issued without them.
+            "can_request": order.is_paid and (invoice is None or not invoice.buyer_name),
         },
         status=status,
     )
 
 
 def _invoice_of(order: Order) -> Any:
-    """The order's e-invoice, once the invoice engine has issued one (looked up by reference)."""
-    try:
-        from einvoice.models import Invoice
-    except ImportError:  # pragma: no cover
-        return None
-    return (
-        Invoice.objects.filter(merchant_id=order.merchant_id, source_ref=order.number)
-        .order_by("-issued_at")
-        .first()
-    )
+    """The order's e-invoice once issued (the replacement, if the buyer's details came later)."""
+    from .invoicing import invoice_of
+
+    return invoice_of(order)

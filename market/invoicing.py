@@ -17,10 +17,12 @@ and rounded, so its total may differ from what was paid by a few đồng (noted 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db.models import Q
+from django.utils import timezone
 
 from core.errors import ApplicationError
 from einvoice import services as einvoice
@@ -32,6 +34,7 @@ from .models import Order, OrderRefund
 log = logging.getLogger(__name__)
 
 RATES = {"5%": 5, "8%": 8, "10%": 10}
+SWEEP_DAYS = 3
 PAYMENT_TEXT: dict[str, str] = {
     Order.PaymentMethod.CASH: "TM",
     Order.PaymentMethod.BANK_QR: "CK",
@@ -108,6 +111,9 @@ def order_invoice_issue(*, order_id: int, requested: bool = False) -> Invoice | 
         return None
     series = auto_series(order) or (any_series(order) if requested else None)
     if series is None:
+        return None
+    # Automatic invoicing starts when the series is registered, not for earlier sales.
+    if not requested and order.paid_at and order.paid_at < series.created_at:
         return None
     existing = invoice_of(order)
     buyer = _buyer(order) if order.invoice_requested_at else None
@@ -190,6 +196,8 @@ def invoices_issue_due(*, limit: int = 200) -> int:
         Order.objects.filter(
             Q(merchant_id__in=auto_merchants) | Q(invoice_requested_at__isnull=False),
             status__in=[Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED],
+            # Misses are recent: older sales were handled (or predate automatic invoicing).
+            paid_at__gte=timezone.now() - timedelta(days=SWEEP_DAYS),
         )
         .exclude(number__in=invoiced)
         .values_list("pk", "invoice_requested_at")[:limit]

@@ -15,8 +15,10 @@ from core.errors import ApplicationError, validation_error_from_django
 from einvoice.api import router as einvoice_router
 from market.api import router as market_router
 from market.api_reports import router as reports_router
+from market.api_shop import router as shop_router
 from merchants.api import router as merchants_router
 from payments.api import router as payments_router
+from virtual_expo.api import router as expo_router
 
 
 class Utf8JSONRenderer(JSONRenderer):
@@ -131,3 +133,5 @@ api.add_router("/market/", market_router)
 api.add_router("/payments/", payments_router)
 api.add_router("/reports/", reports_router)
 api.add_router("/einvoice/", einvoice_router)
+api.add_router("/shop/", shop_router)
+api.add_router("/expo/", expo_router)

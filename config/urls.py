@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("market.urls")),
     path("", include("payments.urls")),
     path("", include("einvoice.urls")),
+    path("", include("virtual_expo.urls")),
 ]
 
 if settings.DEBUG:

@@ -163,7 +163,9 @@ def _announce(inquiry: Inquiry) -> None:
         log.exception("could not publish inquiry %s", inquiry.pk)
 
 
-def inquiry_answer(*, actor: User, inquiry: Inquiry, text: str) -> InquiryReply:
+def inquiry_answer(
+    *, actor: User | None, inquiry: Inquiry, text: str, actor_label: str = ""
+) -> InquiryReply:
     """The exhibitor answers; the first answer sets the response time and the status."""
     text = nfc_text(text)
     if not text:
@@ -175,23 +177,27 @@ def inquiry_answer(*, actor: User, inquiry: Inquiry, text: str) -> InquiryReply:
         if locked.moderation == Inquiry.Moderation.HIDDEN:
             raise Conflict(_("Câu hỏi này đã bị ẩn vì spam."), code="inquiry_hidden")
         reply = InquiryReply.objects.create(
-            inquiry=locked, text=text, author=actor, author_label=actor.full_name
+            inquiry=locked,
+            text=text,
+            author=actor,
+            author_label=actor.full_name if actor else actor_label,
         )
         if locked.first_answered_at is None:
             locked.first_answered_at = reply.created_at
         if locked.status == I.NEW:
             locked.status = I.ANSWERED
         locked.save()
-        audit_record(actor=actor, action="inquiry.answer", target=locked)
+        audit_record(actor=actor, actor_label=actor_label, action="inquiry.answer", target=locked)
     inquiry.refresh_from_db()
     return reply
 
 
 def inquiry_update(
     *,
-    actor: User,
+    actor: User | None,
     inquiry: Inquiry,
     status: str | None = None,
+    actor_label: str = "",
     follow_up_on: date | str | None = "",
 ) -> Inquiry:
     """Move a lead along and/or set its follow-up reminder ("" leaves it, None clears it)."""
@@ -220,7 +226,13 @@ def inquiry_update(
             locked.follow_up_on = follow_up_on
         locked.save()
         if data:
-            audit_record(actor=actor, action="inquiry.update", target=locked, data=data)
+            audit_record(
+                actor=actor,
+                actor_label=actor_label,
+                action="inquiry.update",
+                target=locked,
+                data=data,
+            )
     return locked
 
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.errors import NotFound
 from core.text import search_key
+from market.models import Storefront
 from merchants.models import Merchant, User
 
 from .models import (
@@ -119,6 +120,8 @@ class BoothPage:
     products: list[BoothProduct]
     photos: list[BoothMedia]
     documents: list[BoothMedia]
+    # The merchant's web shop is open: its products go into the cart ("Mua").
+    sells_online: bool
 
 
 def booth_for_visitor(
@@ -137,6 +140,9 @@ def booth_for_visitor(
         products=list(_visible_products_qs().filter(booth=booth)),
         photos=[m for m in media if m.kind == BoothMedia.Kind.PHOTO],
         documents=[m for m in media if m.kind == BoothMedia.Kind.DOCUMENT],
+        sells_online=Storefront.objects.filter(
+            merchant_id=booth.merchant_id, is_open=True
+        ).exists(),
     )
 
 

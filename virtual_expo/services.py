@@ -243,7 +243,7 @@ def _submit_errors(booth: Booth) -> dict[str, list[Any]]:
     return errors
 
 
-def _submit(booth: Booth, actor: User | None) -> None:
+def _submit(booth: Booth, actor: User | None, actor_label: str = "") -> None:
     errors = _submit_errors(booth)
     if errors:
         raise ValidationFailed(
@@ -253,11 +253,15 @@ def _submit(booth: Booth, actor: User | None) -> None:
     booth.submitted_at = timezone.now()
     booth.save(update_fields=["status", "submitted_at", "updated_at"])
     audit_record(
-        actor=actor, action="booth.submit", target=booth, data={"changes": booth.pending_changes}
+        actor=actor,
+        actor_label=actor_label,
+        action="booth.submit",
+        target=booth,
+        data={"changes": booth.pending_changes},
     )
 
 
-def booth_submit(*, actor: User, booth: Booth) -> Booth:
+def booth_submit(*, actor: User | None, booth: Booth, actor_label: str = "") -> Booth:
     """Send a draft, or a booth whose changes staff asked for, to review."""
     with transaction.atomic():
         booth = lock_row(Booth, booth.pk)
@@ -267,7 +271,7 @@ def booth_submit(*, actor: User, booth: Booth) -> Booth:
             raise Conflict(_("Đơn đã bị từ chối."), code="booth_rejected")
         if booth.status == S.APPROVED and not booth.pending_changes:
             raise Conflict(_("Gian hàng đã được duyệt, không có gì mới để gửi."), code="nothing")
-        _submit(booth, actor)
+        _submit(booth, actor, actor_label)
     return booth
 
 
@@ -279,7 +283,9 @@ def _price_drift(booth: Booth) -> bool:
     )
 
 
-def booth_update(*, actor: User, booth: Booth, data: BoothInput) -> Booth:
+def booth_update(
+    *, actor: User | None, booth: Booth, data: BoothInput, actor_label: str = ""
+) -> Booth:
     """The exhibitor edits the booth. Text and images apply at once; on a booth approved before,
     a change of showcased products (or a catalogue price that moved) sends it back to review,
     while visitors keep seeing what was approved."""
@@ -313,6 +319,7 @@ def booth_update(*, actor: User, booth: Booth, data: BoothInput) -> Booth:
         booth.save()
         audit_record(
             actor=actor,
+            actor_label=actor_label,
             action="booth.update",
             target=booth,
             data={"fields": changed, "products_changed": products_changed, "review": needs_review},
@@ -321,7 +328,7 @@ def booth_update(*, actor: User, booth: Booth, data: BoothInput) -> Booth:
             booth.pending_changes = sorted(set(booth.pending_changes) | set(needs_review))
             booth.save(update_fields=["pending_changes"])
             if booth.status == S.APPROVED:  # a booth asked for changes is resubmitted by hand
-                _submit(booth, actor)
+                _submit(booth, actor, actor_label)
     return booth
 
 

@@ -6,17 +6,20 @@ Idempotent: run it again and nothing is duplicated.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import time
 
 from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 from stdnum.vn import mst
 
 from core.phone import display_vn_phone
 from market.demo_sales import demo_sales_history
-from market.models import GoodsCategory, Market, Stall, StallApplication
+from market.models import GoodsCategory, Market, Stall, StallApplication, Storefront
 from merchants import services as merchant_services
 from merchants.models import Merchant, Product, User
+from virtual_expo.demo import load_demo_exhibitions
 
 DEMO_PASSWORD = "cho-so-2026"  # noqa: S105 - printed for the demo on purpose
 STAFF_GROUP = "Sở Công Thương — quản lý chợ"
@@ -31,6 +34,8 @@ STAFF_PERMISSIONS = [
     "market.change_stall",
     "market.view_stall",
     "merchants.view_merchant",
+    "market.moderate_review",
+    "virtual_expo.curate_exhibition",
 ]
 
 G = GoodsCategory
@@ -74,6 +79,11 @@ class Trader:
     account: str
     products: list[tuple[str, str, int, bool, str]]  # name, unit, price, by weight, tax
 
+
+STOREFRONT_TAGLINES = {
+    "Rau sạch Cô Lan": "Rau hái sáng sớm từ vườn Hòa Vang, bó gọn, rửa sạch.",
+    "Hải sản Hùng Thọ Quang": "Cá biển tươi mỗi sáng từ cảng Thọ Quang, làm sạch miễn phí.",
+}
 
 D, P = Merchant.Sector.DISTRIBUTION, Merchant.Sector.PRODUCTION
 KCT = Product.TaxCategory.NOT_SUBJECT
@@ -238,11 +248,14 @@ class Command(BaseCommand):
             staff = self._staff()
             self._markets()
             traders = [self._trader(t) for t in TRADERS]
+            self._storefronts(traders)
             self._enterprise(traders[2][0])
         # Outside the transaction above: sales use the services' own durable transactions.
         if options["sales_days"] > 0:
             self._sales(traders, days=options["sales_days"])
+        self._invoicing(traders)
         self._print_logins(staff)
+        load_demo_exhibitions(stdout=self.stdout)
 
     def _staff(self) -> User:
         group, _ = Group.objects.get_or_create(name=STAFF_GROUP)
@@ -328,6 +341,27 @@ class Command(BaseCommand):
             )
         return merchant, user
 
+    def _storefronts(self, traders: list[tuple[Merchant, User]]) -> None:
+        """Every trader with a stall sells online too; every other one also delivers (15.000 or
+        20.000 đ). Set once: a trader's own changes survive another run of the demo."""
+        with_stalls = [m for (m, _u), t in zip(traders, TRADERS, strict=True) if t.stall]
+        for n, merchant in enumerate(with_stalls):
+            delivers = n % 2 == 1
+            Storefront.objects.get_or_create(
+                merchant=merchant,
+                defaults={
+                    "is_open": True,
+                    "tagline": STOREFRONT_TAGLINES.get(merchant.display_name, ""),
+                    "opens_at": time(5, 0),
+                    "closes_at": time(18, 0),
+                    "pickup_slot_minutes": 30,
+                    "pickup_lead_minutes": 30,
+                    "delivers": delivers,
+                    "delivery_fee": (15_000 if n % 4 == 1 else 20_000) if delivers else 0,
+                    "delivery_area": "Hải Châu, Thanh Khê, Sơn Trà" if delivers else "",
+                },
+            )
+
     def _sales(self, traders: list[tuple[Merchant, User]], days: int) -> None:
         """Four weeks of mornings at the stalls, so reports have something to show. Adoption
         grows at most stalls; the last stall still takes only cash (the dashboard flags it)."""
@@ -344,6 +378,28 @@ class Command(BaseCommand):
                 cashless_to=0.0 if last else 0.55 + 0.05 * n,
                 seed=2026 + n,
             )
+
+    def _invoicing(self, traders: list[tuple[Merchant, User]]) -> None:
+        """E-invoices from now on: the first three stalls issue a cash-register sales invoice for
+        every paid sale (prefix as if the tax authority had assigned it); the enterprise has a VAT
+        invoice series for invoices made on request."""
+        from einvoice.models import Series
+        from einvoice.services import series_create
+
+        year = timezone.localdate().strftime("%y")
+        for n, (merchant, _user) in enumerate(traders[:3]):
+            if not Series.objects.filter(merchant=merchant).exists():
+                series_create(
+                    merchant=merchant,
+                    form="2",
+                    symbol=f"C{year}MA{'ABC'[n]}",
+                    register_prefix=f"DNG0{n + 1}",
+                    auto_issue=True,
+                    actor_label="demo",
+                )
+        enterprise = Merchant.objects.filter(kind=Merchant.Kind.ENTERPRISE).first()
+        if enterprise and not Series.objects.filter(merchant=enterprise).exists():
+            series_create(merchant=enterprise, form="1", symbol=f"C{year}TSH", actor_label="demo")
 
     def _enterprise(self, owner: Merchant) -> None:
         tax_code = ENTERPRISE_BASE + mst.calc_check_digit(ENTERPRISE_BASE)

@@ -14,7 +14,7 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from market.models import Order
+from market.models import DailyClose, Order
 from tests import factories
 from tests.e2e.test_collect_payment import SPEECH_SPY
 from tests.e2e.test_trader_onboarding import Steps
@@ -152,10 +152,23 @@ def test_a_stall_day_sale_receipt_refund_and_close(
 
 
 def close_day(page: Page, base: str, merchant, steps: Steps) -> None:
-    """The owner's daily close: sales 83.000 by QR, a 20.000 refund, one unmatched 50.000."""
+    """The owner's daily close: 83.000 by QR, a 20.000 refund, one unmatched 50.000; no cash."""
     page.goto(f"{base}/cua-hang/{merchant.pk}/chot-so/")
-    steps.shot("chot-so")
     body = page.locator("main")
     expect(body).to_contain_text("83.000 đ")
-    expect(body).to_contain_text("20.000 đ")
+    expect(body).to_contain_text("−20.000 đ")
     expect(body).to_contain_text("50.000 đ")
+    steps.shot("chot-so")
+    page.get_by_label("Tiền mặt đếm được (đ)").fill("0")
+    page.get_by_role("button", name="Chốt sổ", exact=True).click()
+    close = DailyClose.objects.get(merchant=merchant)
+    figures = close.figures
+    assert (close.sales_total, figures["refunds_total"], figures["net_total"]) == (
+        83_000,
+        20_000,
+        63_000,
+    )
+    assert figures["sales_by_method"]["bank_qr"] == {"count": 1, "total": 83_000}
+    assert [c["amount"] for c in figures["unmatched_credits"]] == [50_000]
+    assert (close.cash_expected, close.cash_counted) == (0, 0)
+    steps.shot("da-chot-so")

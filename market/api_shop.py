@@ -18,7 +18,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from ninja import Field, Header, Query, Router, Schema
+from ninja import Field, Header, Query, Router, Schema, Status
 from pydantic import StrictBool, StrictInt
 
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -542,7 +542,7 @@ def create_review(request: HttpRequest, token: str, payload: ReviewIn):
         rating=payload.rating,
         text=payload.text,
     )
-    return 201, Review.objects.get(pk=review.pk)
+    return Status(201, Review.objects.get(pk=review.pk))
 
 
 # --- the merchant: online orders and quick catalogue changes -----------------------------------

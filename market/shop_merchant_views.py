@@ -406,9 +406,10 @@ def merchant_reviews(request: AuthedRequest, merchant_id: int) -> HttpResponse:
 @require_POST
 def merchant_review_reply(request: AuthedRequest, merchant_id: int, review_id: int) -> HttpResponse:
     merchant = _merchant(request, merchant_id, owner=True)
+    review = _review_of(merchant, review_id)
     try:
         shop.review_reply(
-            review_id=_review_of(merchant, review_id).pk,
+            review_id=review.pk,
             merchant=merchant,
             text=request.POST.get("reply", ""),
             actor=request.user,

@@ -176,7 +176,11 @@ class ReviewForm(forms.Form):
 
 
 class InquiryForm(forms.Form):
-    name = forms.CharField(label=_("Họ tên"), max_length=120)
+    name = forms.CharField(
+        label=_("Họ tên"),
+        max_length=120,
+        error_messages={"required": _("Vui lòng cho biết tên của bạn.")},
+    )
     company = forms.CharField(label=_("Công ty (nếu có)"), max_length=160, required=False)
     phone = forms.CharField(
         label=_("Điện thoại"),
@@ -191,7 +195,11 @@ class InquiryForm(forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "email", "autocomplete": "email"}),
     )
     quantity = forms.CharField(label=_("Số lượng cần"), max_length=60, required=False)
-    message = forms.CharField(label=_("Nội dung cần hỏi"), widget=forms.Textarea(attrs={"rows": 3}))
+    message = forms.CharField(
+        label=_("Nội dung cần hỏi"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Vui lòng nhập nội dung cần hỏi.")},
+    )
     product = forms.TypedChoiceField(
         label=_("Về sản phẩm"), coerce=int, empty_value=None, required=False
     )

@@ -117,7 +117,8 @@ def inquiry_submit(
         product_id = None
     if errors:
         raise ValidationFailed(fields=errors)
-    if not (booth.is_published and booth.exhibition.is_visitable()):
+    published = Booth.objects.filter(pk=booth.pk, is_published=True).exists()
+    if not (published and booth.exhibition.is_visitable()):
         raise NotFound(_("Không tìm thấy gian hàng."))
     with transaction.atomic():
         inquiry = Inquiry.objects.create(

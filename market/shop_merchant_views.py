@@ -314,11 +314,16 @@ def online_orders(request: AuthedRequest, merchant_id: int) -> HttpResponse:
 @login_required
 def online_orders_fragment(request: AuthedRequest, merchant_id: int) -> HttpResponse:
     """The list alone, fetched by static/js/online-orders.js when a new order arrives."""
-    merchant = _merchant(request, merchant_id)
+    return _fragment(request, _merchant(request, merchant_id))
+
+
+def _fragment(
+    request: AuthedRequest, merchant: Merchant, show_messages: bool = False
+) -> HttpResponse:
     response = render(
         request,
         "market/shop_merchant/_queue.html",
-        {"merchant": merchant, **online_queue(merchant)},
+        {"merchant": merchant, "show_messages": show_messages, **online_queue(merchant)},
     )
     response["Cache-Control"] = "no-store"
     return response
@@ -342,6 +347,10 @@ def online_order_advance(request: AuthedRequest, merchant_id: int, order_id: int
         messages.error(request, _message(exc))
     else:
         _advance_message(request, order, before_refunded)
+    if request.headers.get("X-Requested-With") == "fetch":
+        # online-orders.js: the new list (with the message) in place, no page load, so the
+        # live stream and the unlocked sound stay on.
+        return _fragment(request, merchant, show_messages=True)
     return redirect(f"{reverse('online_orders', args=[merchant.pk])}#order-{order.pk}")
 
 

@@ -22,7 +22,7 @@
     if (audio.state === "suspended") audio.resume();
     soundOn = true;
     toggle.setAttribute("aria-pressed", "true");
-    toggle.textContent = "🔔 " + root.dataset.soundOn;
+    toggle.textContent = "✓ " + root.dataset.soundOn;
     try { localStorage.setItem("choso-online-sound", "1"); } catch (e) { /* private mode */ }
   }
   toggle.addEventListener("click", function () { unlock(); beep(); });
@@ -91,6 +91,47 @@
       });
     return loading;
   }
+
+  // The step buttons post in the background: no page load, so the stream and the unlocked
+  // sound stay on. Without fetch (or on a network error) the form posts the ordinary way.
+  queue.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (!form.hasAttribute("data-live") || !window.fetch || !window.FormData) return;
+    if (!form.checkValidity()) return;
+    e.preventDefault();
+    var data = new FormData(form);
+    if (e.submitter && e.submitter.name) data.append(e.submitter.name, e.submitter.value);
+    form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+    fetch(form.action, {
+      method: "POST",
+      body: data,
+      credentials: "same-origin",
+      headers: { "X-Requested-With": "fetch" },
+    })
+      .then(function (r) {
+        if (!r.ok) throw new Error(String(r.status));
+        return r.text();
+      })
+      .then(function (html) {
+        var fresh = document.createElement("div");
+        fresh.innerHTML = html;
+        var data = fresh.querySelector("#queue-data");
+        showCount(data ? Number(data.dataset.newCount || 0) : 0);
+        queue.replaceChildren.apply(queue, Array.prototype.slice.call(fresh.childNodes));
+        var flash = queue.querySelector(".flash");
+        if (flash) flash.scrollIntoView({ block: "nearest" });
+      })
+      .catch(function () {
+        if (e.submitter && e.submitter.name) {
+          var chosen = document.createElement("input");
+          chosen.type = "hidden";
+          chosen.name = e.submitter.name;
+          chosen.value = e.submitter.value;
+          form.appendChild(chosen);
+        }
+        form.submit();
+      });
+  });
 
   if (!window.EventSource) return;
   var source = new EventSource(root.dataset.eventsUrl);

@@ -498,3 +498,22 @@ def test_nothing_is_published_for_a_stall_sale(client, merchant, owner, fish, se
         listener.close()
 
     assert all(e is None or e["type"] != "online_order" for e in got)
+
+
+def test_a_background_step_answers_with_the_new_list_and_its_message(
+    client, merchant, cashier, fish
+):
+    order = paid_online_order(client, merchant, fish)
+    client.force_login(cashier)
+
+    response = client.post(
+        advance_url(merchant, order), {"to": "accepted"}, headers={"X-Requested-With": "fetch"}
+    )
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<html" not in html and 'data-new-count="0"' in html
+    assert f"Đơn {order.number}: Người bán đã nhận đơn." in html
+    assert "Đã chuẩn bị xong" in html
+    # The message was shown once: the next full page does not repeat it.
+    assert f"Đơn {order.number}:" not in client.get(queue_url(merchant)).content.decode()

@@ -294,6 +294,8 @@ class CheckoutIn(Schema):
     expected_total: StrictInt | None = None
     tax_code: str = Field("", max_length=20)
     email: str = Field("", max_length=254)
+    # Where the shopper came from, e.g. "expo:<exhibition>:<booth>" for a virtual fair's booth.
+    source: str = Field("", max_length=64)
 
 
 class ShopLineOut(Schema):
@@ -472,7 +474,7 @@ def checkout(
             expected_total=payload.expected_total,
         )
         try:
-            order = shop.checkout(merchant=merchant, lines=lines, data=data, source="api")
+            order = shop.checkout(merchant=merchant, lines=lines, data=data, source=payload.source)
         except Conflict as exc:
             if exc.code != "price_changed":
                 raise

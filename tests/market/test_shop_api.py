@@ -526,3 +526,11 @@ def test_naive_pickup_times_are_read_in_da_nang_time(client, merchant, fish):
     assert response.status_code == 201, response.content
     assert Order.objects.get().pickup_at == at
     assert isinstance(at.time(), time)
+
+
+def test_a_checkout_from_an_exhibition_booth_is_an_expo_sale(client, merchant, fish):
+    response = checkout(client, body(merchant, fish, source="expo:3:12"))
+
+    assert response.status_code == 201
+    assert response.json()["channel"] == "expo"
+    assert Order.objects.get().source_ref == "expo:3:12"

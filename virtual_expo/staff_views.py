@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from core.errors import ApplicationError
 from core.forms import apply_error
+from core.templatetags.money import format_vnd
 from market.report_views import bar_chart
 from merchants.auth import AuthedRequest
 
@@ -232,7 +233,8 @@ def report(request: AuthedRequest, exhibition_id: int) -> HttpResponse:
             labels=[r.label for r in rows],
             tick_labels=[str(i + 1) for i in range(len(rows))],
             value_text=[
-                f"{r.revenue:,} đ · {r.orders} đơn · {r.inquiries} câu hỏi".replace(",", ".")
+                _("%(revenue)s · %(orders)s đơn · %(inquiries)s câu hỏi")
+                % {"revenue": format_vnd(r.revenue), "orders": r.orders, "inquiries": r.inquiries}
                 for r in rows
             ],
             top_label=_money_short(max([r.revenue for r in rows] + [0])),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import template
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
 
 register = template.Library()
 
@@ -25,8 +26,10 @@ def minutes(value: int | None) -> str:
         return "—"
     value = int(value)
     if value < 60:
-        return f"{value} phút"
+        return _("%(m)s phút") % {"m": value}
     hours, rest = divmod(value, 60)
     if hours >= 48:
-        return f"{round(value / 1440)} ngày"
-    return f"{hours} giờ {rest} phút" if rest else f"{hours} giờ"
+        return _("%(d)s ngày") % {"d": round(value / 1440)}
+    if rest:
+        return _("%(h)s giờ %(m)s phút") % {"h": hours, "m": rest}
+    return _("%(h)s giờ") % {"h": hours}

@@ -170,7 +170,8 @@ STORAGES = {
     },
 }
 # Uploaded product photos and documents: at most this many bytes each.
-MAX_UPLOAD_IMAGE_BYTES = env_int("MAX_UPLOAD_IMAGE_BYTES", 5 * 1024 * 1024)
+# Phone photos are large; catalogue photos are shrunk to 1200 px on arrival.
+MAX_UPLOAD_IMAGE_BYTES = env_int("MAX_UPLOAD_IMAGE_BYTES", 15 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 

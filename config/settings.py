@@ -224,6 +224,17 @@ EWALLET_TIMEOUT_SECONDS = env_int("EWALLET_TIMEOUT_SECONDS", 10)
 # Demo aid: the QR page links to the sandbox bank's shopper page with the payload filled in.
 SANDBOX_LINKS = env_bool("SANDBOX_LINKS", default=DEBUG)
 
+# --- e-invoices --------------------------------------------------------------------------------
+# The public address printed (as a QR and a link) on every invoice for its lookup page.
+EINVOICE_PUBLIC_URL = env_str("EINVOICE_PUBLIC_URL", "http://127.0.0.1:8000")
+# Key material for encrypting merchants' signing keys at rest (SECRET_KEY when empty).
+EINVOICE_KEY_SECRET = env_str("EINVOICE_KEY_SECRET", "")
+# Cash-register invoices may go unsigned (Decree 70/2025); sign them anyway when true.
+EINVOICE_SIGN_CASH_REGISTER = env_bool("EINVOICE_SIGN_CASH_REGISTER", False)
+# Public lookup: wrong codes allowed per IP per window before 429.
+EINVOICE_LOOKUP_MAX_MISSES = env_int("EINVOICE_LOOKUP_MAX_MISSES", 10)
+EINVOICE_LOOKUP_WINDOW = env_int("EINVOICE_LOOKUP_WINDOW", 15 * 60)
+
 # --- e-invoice transmission -------------------------------------------------------------------
 # Tax-authority gateway (sandbox: sandboxes/taxgateway, started by bin/run on loopback).
 TAXGATEWAY_URL = env_str("TAXGATEWAY_URL", "http://127.0.0.1:8103")

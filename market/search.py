@@ -36,7 +36,12 @@ class SearchResult:
 
 
 def product_search(
-    query: str, *, market: str = "", category: str = "", page: int | str = 1, per_page: int = PER_PAGE
+    query: str,
+    *,
+    market: str = "",
+    category: str = "",
+    page: int | str = 1,
+    per_page: int = PER_PAGE,
 ) -> SearchResult:
     key = search_key(query)[:MAX_QUERY]
     products = open_products().select_related("merchant", "merchant__storefront")

@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Web shop benchmark: product search over ~100k products on a throw-away PostgreSQL (in-process
+# p50/p95/p99, EXPLAIN ANALYZE, wrk over HTTP next to the bare endpoint) and the weight of the
+# marketplace and storefront pages (HTML + CSS/JS, raw and compressed, TTFB, time at 400 kbit/s).
+# Run by hand; not part of the test suite.
+#
+#   bash bench/shop.sh [-d 10s] [-c 16] [-w WORKERS] [--warmup 3s] [--rounds 17] [-v]
+#
+# Everything it starts (gunicorn, PostgreSQL, Redis, temp dirs) is stopped on exit or Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=10s
+CONNECTIONS=16
+THREADS=1
+WARMUP=3s
+TIMEOUT=10s
+WORKERS=$((2 * $(nproc)))
+ROUNDS=17
+MERCHANTS=1000
+PRODUCTS=100
+COMMON_Q="ca thu"
+FUZZY_Q="banh trnag"
+VERBOSE=0
+
+usage() {
+  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+  cat <<EOF
+Options:
+  -d, --duration D      wrk measurement per endpoint (default $DURATION)
+  -c, --connections N   wrk connections (default $CONNECTIONS)
+  -w, --workers N       gunicorn sync workers (default 2 x cores = $WORKERS)
+      --warmup D        wrk warm-up per endpoint, 0 to skip (default $WARMUP)
+      --rounds N        in-process rounds over the ~30 queries (default $ROUNDS, ~500 searches)
+      --merchants N     merchants to seed (default $MERCHANTS), --products N each (default $PRODUCTS)
+  -v, --verbose         full EXPLAIN plans, SQL of each page, wrk output
+EOF
+}
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -d | --duration) DURATION=$2; shift 2 ;;
+    -c | --connections) CONNECTIONS=$2; shift 2 ;;
+    -w | --workers) WORKERS=$2; shift 2 ;;
+    --warmup) WARMUP=$2; shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
+    --merchants) MERCHANTS=$2; shift 2 ;;
+    --products) PRODUCTS=$2; shift 2 ;;
+    -v | --verbose) VERBOSE=1; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+V=()
+[ "$VERBOSE" = 1 ] && V=(-v)
+
+# Throw-away PostgreSQL + Redis, production-like settings, demo data: bench/_stack.sh.
+source bench/_stack.sh
+command -v wrk >/dev/null 2>&1 || die "wrk not found: apt-get install -y wrk"
+stack_setup
+PY=.venv/bin/python
+
+echo "» seed: $MERCHANTS merchants × $PRODUCTS products"
+$PY bench/shop.py seed --merchants "$MERCHANTS" --products "$PRODUCTS"
+
+echo
+echo "## 1a. Search, in-process (ORM on PostgreSQL, no HTTP)"
+$PY bench/shop.py search --rounds "$ROUNDS"
+
+echo
+echo "## 1b. EXPLAIN ANALYZE"
+$PY bench/shop.py explain --common "$COMMON_Q" --fuzzy "$FUZZY_Q" "${V[@]}"
+
+echo "## 1c. SQL statements per page (CaptureQueriesContext, Django test client, in-process)"
+$PY bench/shop.py pages --fuzzy "$FUZZY_Q" --paths-file "$WORK/paths" "${V[@]}"
+DEMO_SHOP=$(sed -n 1p "$WORK/paths")
+SEEDED_SHOP=$(sed -n 2p "$WORK/paths")
+
+stack_gunicorn web --workers "$WORKERS" --worker-class sync
+BASE=$STACK_URL
+echo
+echo "» gunicorn: $WORKERS sync workers on $BASE"
+
+enc() { printf '%s' "$1" | sed 's/ /+/g'; }
+# The slow (fuzzy) ones last: sync workers keep serving a finished wrk's queued requests.
+ENDPOINTS=(
+  "bare (health)|/api/v1/health"
+  "/mua/?q=$COMMON_Q|/mua/?q=$(enc "$COMMON_Q")"
+  "API q=$COMMON_Q|/api/v1/shop/products?q=$(enc "$COMMON_Q")"
+  "/mua/ (no query)|/mua/"
+  "/mua/?q=$FUZZY_Q|/mua/?q=$(enc "$FUZZY_Q")"
+  "API q=$FUZZY_Q|/api/v1/shop/products?q=$(enc "$FUZZY_Q")"
+)
+# Every endpoint must answer 200 first (a 404 is fast and would flatter the figures). The shop API
+# is skipped, with a note, if it is not mounted.
+CHECKED=()
+for entry in "${ENDPOINTS[@]}"; do
+  code=$(curl -s -o "$WORK/body" -w '%{http_code}' "$BASE${entry#*|}")
+  if [ "$code" != 200 ] && [[ "${entry#*|}" == /api/v1/shop/* ]]; then
+    echo "  note: ${entry#*|} answered $code: the shop API is not mounted; skipped"
+    continue
+  fi
+  [ "$code" = 200 ] || { head -c 500 "$WORK/body" >&2; echo >&2; die "${entry#*|} answered $code, not 200"; }
+  CHECKED+=("$entry")
+done
+
+# wrk --latency output -> "req_per_s p50_ms p99_ms errors" (as bench/http.sh).
+parse_wrk() {
+  awk '
+    function ms(v) {
+      if (v ~ /us$/) return v * 0.001; if (v ~ /ms$/) return v + 0
+      if (v ~ /m$/) return v * 60000;  if (v ~ /s$/) return v * 1000; return v + 0
+    }
+    $1 == "Requests/sec:" { rps = $2 }
+    $1 == "50%" { p50 = ms($2) }
+    $1 == "99%" { p99 = ms($2) }
+    $1 == "Socket" { gsub(/,/, ""); err += $4 + $6 + $8 + $10 }
+    /Non-2xx or 3xx responses:/ { err += $NF }
+    END { printf "%s %s %s %d\n", rps, p50, p99, err }'
+}
+
+echo
+echo "## 1d. Search over HTTP: wrk $DURATION per endpoint (warm-up $WARMUP), $THREADS thread, $CONNECTIONS connections"
+LOAD_HTTP=$(cut -d' ' -f1 /proc/loadavg)
+RESULTS=()
+for entry in "${CHECKED[@]}"; do
+  name=${entry%%|*} path=${entry#*|}
+  # Let the workers drain what the previous wrk left queued.
+  for _ in $(seq 100); do
+    [ "$(curl -s -o /dev/null -w '%{time_total}' "$BASE/api/v1/health" | cut -d. -f1)" = 0 ] && break
+    sleep 0.5
+  done
+  sleep 1
+  if [ "$WARMUP" != 0 ] && [ "$WARMUP" != 0s ]; then
+    wrk -t "$THREADS" -c "$CONNECTIONS" -d "$WARMUP" --timeout "$TIMEOUT" "$BASE$path" >/dev/null
+  fi
+  wrk -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" --timeout "$TIMEOUT" --latency "$BASE$path" >"$WORK/wrk.out"
+  if [ "$VERBOSE" = 1 ]; then echo "--- $name ($path)"; cat "$WORK/wrk.out"; fi
+  RESULTS+=("$name|$path|$(parse_wrk <"$WORK/wrk.out")")
+done
+echo
+printf '%s\n' "${RESULTS[@]}" | awk -F'|' '
+  function pad(s, w,   t, n) { t = s; n = gsub(/×/, "", t); n = length(s) - n * (length("×") - 1)
+    while (n++ < w) s = s " "; return s }
+  function row(a, b, c, d, e, f, g, h) {
+    printf "| %s | %7s | %9s | %9s | %6s | %s | %s | %s |\n", pad(a, 22), b, c, d, e, pad(f, 13), pad(g, 11), pad(h, 11) }
+  BEGIN {
+    row("endpoint", "req/s", "p50", "p99", "errors", "req/s vs bare", "p50 vs bare", "p99 vs bare")
+    print "|------------------------|--------:|----------:|----------:|-------:|---------------|-------------|-------------|"
+  }
+  { split($3, f, " "); rps = f[1]; p50 = f[2]; p99 = f[3]
+    if (NR == 1) { brps = rps; bp50 = p50; bp99 = p99 }
+    row($1, sprintf("%.0f", rps), sprintf("%.2f ms", p50), sprintf("%.2f ms", p99), f[4],
+      sprintf("%.2f× bare", rps / brps), sprintf("%.2f×", p50 / bp50), sprintf("%.2f×", p99 / bp99)) }'
+echo
+for entry in "${CHECKED[@]}"; do echo "  ${entry%%|*}: ${entry#*|}"; done
+echo "  gunicorn $WORKERS sync workers, wrk -t$THREADS -c$CONNECTIONS -d$DURATION --timeout $TIMEOUT; load average when wrk started: $LOAD_HTTP"
+
+echo
+echo "## 2. Page weight and time to first byte (loopback, first visit: no cookies, nothing cached)"
+$PY bench/shop.py weight --base "$BASE" \
+  "storefront, demo|$DEMO_SHOP" \
+  "storefront, seeded|$SEEDED_SHOP" \
+  "marketplace|/mua/" \
+  "marketplace ?q=$COMMON_Q|/mua/?q=$(enc "$COMMON_Q")"
+
+echo
+echo "  $(nproc) cores, $(date +%F), gunicorn $WORKERS sync workers, PostgreSQL $(psql --version | awk '{print $3}')"
+echo "  load average before the run: $LOAD, now: $(cut -d' ' -f1-3 /proc/loadavg) (well above 0 means other work shared the CPUs: rerun)"

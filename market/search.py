@@ -2,10 +2,11 @@
 
 Both sides of a search are reduced to the same key (core.text.search_key: NFC, transliterated,
 lower case: "Cá thu" and "ca thu", in NFC or NFD, become "ca thu"). Products store that key
-(``Product.search_name``). Every word of the query must appear in the key. Ranking: the whole query
-at the start of the name, then anywhere in it, then by merchant rating and name. On PostgreSQL a
-trigram index serves the word matches, and a query that finds nothing is retried by trigram word
-similarity so a typo ("ca tu") still finds "cá thu". On SQLite the same words are matched with LIKE.
+(``Product.search_name``). Every word of the query must start a word of the name. Ranking: the
+whole query at the start of the name, then anywhere in it, then by name. On PostgreSQL a trigram
+index serves the word matches, and a query that finds nothing is retried by trigram word
+similarity through the same index, so a typo ("banh trnag") still finds "bánh tráng". On SQLite
+the same words are matched with LIKE. With no query, the newest goods (no count: it is costly).
 """
 
 from __future__ import annotations
@@ -52,30 +53,38 @@ def product_search(
     if market or category:
         products = products.distinct()
     fuzzy = False
-    if key:
-        words = key.split()
-        matched = products.filter(*[Q(search_name__contains=w) for w in words])
-        if connection.vendor == "postgresql" and not matched.exists():
-            from django.contrib.postgres.search import TrigramWordSimilarity
+    if not key:
+        # The landing page: the newest goods, no count over every catalogue (that is slow).
+        newest = list(products.order_by("-pk")[:per_page])
+        return SearchResult(
+            query=query, key=key, page=Paginator(newest, per_page).page(1), fuzzy=False
+        )
+    words = key.split()
+    # Every word must start a word of the name: "ca" finds "cá thu", not "cải" or "nhà cao".
+    matched = products.filter(
+        *[Q(search_name__startswith=w) | Q(search_name__contains=f" {w}") for w in words]
+    )
+    if connection.vendor == "postgresql" and not matched.exists():
+        from django.contrib.postgres.search import TrigramWordSimilarity
 
-            matched = (
-                products.annotate(similarity=TrigramWordSimilarity(key, "search_name"))
-                .filter(similarity__gte=0.4)
-                .order_by("-similarity", "name", "pk")
-            )
-            fuzzy = True
-        else:
-            matched = matched.annotate(
-                rank=Case(
-                    When(search_name__startswith=key, then=Value(2)),
-                    When(search_name__contains=key, then=Value(1)),
-                    default=Value(0),
-                    output_field=IntegerField(),
-                )
-            ).order_by("-rank", "search_name", "pk")
-        products = matched
+        # A typo ("banh trnag"): trigram word similarity through the index operator (%>,
+        # pg_trgm.word_similarity_threshold, 0.6 by default), best first.
+        matched = (
+            products.filter(search_name__trigram_word_similar=key)
+            .annotate(similarity=TrigramWordSimilarity(key, "search_name"))
+            .order_by("-similarity", "search_name", "pk")
+        )
+        fuzzy = True
     else:
-        products = products.order_by("-updated_at", "pk")
+        matched = matched.annotate(
+            rank=Case(
+                When(search_name__startswith=key, then=Value(2)),
+                When(search_name__contains=key, then=Value(1)),
+                default=Value(0),
+                output_field=IntegerField(),
+            )
+        ).order_by("-rank", "search_name", "pk")
+    products = matched
     paginator = Paginator(products, per_page)
     return SearchResult(query=query, key=key, page=paginator.get_page(page), fuzzy=fuzzy)
 

@@ -133,7 +133,9 @@ def test_lines_are_snapshots_a_later_price_change_does_not_touch_the_sale(mercha
 
 def test_the_bank_transfer_pays_the_order_and_announces_it(client, merchant, cashier, fish):
     paid = []
-    order_paid.connect(lambda sender, **kw: paid.append(kw["order_id"]), weak=False)
+    order_paid.connect(
+        lambda sender, **kw: paid.append(kw["order_id"]), weak=False, dispatch_uid="test-paid"
+    )
     try:
         order = orders.order_create(
             merchant=merchant,
@@ -143,7 +145,7 @@ def test_the_bank_transfer_pays_the_order_and_announces_it(client, merchant, cas
         )
         pay_by_bank(client, order)
     finally:
-        order_paid.receivers.clear()
+        order_paid.disconnect(dispatch_uid="test-paid")
     order.refresh_from_db()
     assert order.status == S.PAID
     assert order.amount_paid == 90_000

@@ -365,3 +365,22 @@ def test_the_shopper_order_page_is_reached_only_by_its_link(client, merchant, fi
     assert client.get("/don-hang/guess/").status_code == 404
     status = client.get(f"/don-hang/{order.receipt_token}/trang-thai/").json()
     assert status == {"status": "awaiting_payment", "fulfilment_status": "", "events": 1}
+
+
+def test_each_word_must_start_a_word_of_the_name(merchant, fish):
+    ProductFactory(merchant=merchant, name="Cải ngọt", search_name="cai ngot")
+    assert keys(search.product_search("ngot")) == ["Cải ngọt"]
+    assert keys(search.product_search("got")) == []  # inside a word: not a match
+    assert keys(search.product_search("ca")) == ["Cá thu", "Cải ngọt"]
+
+
+def test_no_query_shows_the_newest_goods(merchant, fish, rice_paper):
+    assert keys(search.product_search("")) == ["Bánh tráng Túy Loan", "Cá thu"]
+
+
+@pytest.mark.postgres
+def test_a_typo_still_finds_the_goods_on_postgresql(merchant, rice_paper, fish):
+    result = search.product_search("banh trnag")
+    assert result.fuzzy
+    assert keys(result) == ["Bánh tráng Túy Loan"]
+    assert keys(search.product_search("pho bo")) == []

@@ -35,4 +35,10 @@ urlpatterns = [
         views.invoice_cancel,
         name="einvoice_cancel",
     ),
+    path("cua-hang/<int:merchant_id>/hoa-don/ky-hieu/", views.series_page, name="einvoice_series"),
+    path(
+        "cua-hang/<int:merchant_id>/hoa-don/ky-hieu/<int:series_id>/",
+        views.series_change,
+        name="einvoice_series_change",
+    ),
 ]

@@ -15,10 +15,11 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from core.errors import ApplicationError
+from core.errors import ApplicationError, ValidationFailed
 from merchants.auth import AuthedRequest
 from merchants.models import Membership
 from merchants.selectors import Principal, merchant_for, role_in
@@ -263,3 +264,118 @@ def invoice_cancel(request: AuthedRequest, merchant_id: int, invoice_id: int) ->
         return invoice_detail(request, merchant_id, invoice_id, form_error=_error_text(exc))
     messages.success(request, _("Đã hủy hóa đơn."))
     return redirect("einvoice_detail", merchant_id=merchant.pk, invoice_id=invoice.pk)
+
+
+# ---------------------------------------------------------------------------------------------
+# The trader's series ("ký hiệu hóa đơn"): register one, switch automatic invoicing
+
+
+SERIES_KINDS = {
+    # what the trader picks → (form, kind letter)
+    "register": ("2", "M"),  # hóa đơn bán hàng khởi tạo từ máy tính tiền (households ≥ 1 bn)
+    "sales": ("2", "T"),  # hóa đơn bán hàng (households below the threshold, optional)
+    "vat": ("1", "T"),  # hóa đơn GTGT (enterprises)
+}
+
+
+def _register_with_gateway(request: HttpRequest, series) -> None:
+    from . import gateway, transmission
+
+    try:
+        prefix = transmission.series_register(series=series)
+    except gateway.GatewayError:
+        messages.error(
+            request,
+            _(
+                "Chưa kết nối được cổng của cơ quan thuế để đăng ký ký hiệu; hãy thử lại sau "
+                "(nút “Đăng ký với cơ quan thuế”)."
+            ),
+        )
+        return
+    if series.is_cash_register:
+        messages.success(
+            request,
+            _("Cơ quan thuế đã cấp tiền tố máy tính tiền %(prefix)s.") % {"prefix": prefix},
+        )
+    else:
+        messages.success(request, _("Đã đăng ký ký hiệu với cơ quan thuế."))
+
+
+@login_required
+def series_page(request: AuthedRequest, merchant_id: int) -> HttpResponse:
+    """Owner: the merchant's invoice series, and a form to register a new one."""
+    merchant = _merchant(request, merchant_id, owner=True)
+    errors: dict[str, list[str]] = {}
+    values = {"kind": "register" if merchant.kind == "household" else "vat", "letters": "AA"}
+    status = 200
+    if request.method == "POST":
+        values = {
+            "kind": request.POST.get("kind", ""),
+            "letters": request.POST.get("letters", "").strip().upper(),
+        }
+        form, letter = SERIES_KINDS.get(values["kind"], ("", ""))
+        year = timezone.localdate().strftime("%y")
+        try:
+            if not form:
+                raise ValidationFailed(fields={"kind": [_("Chọn loại hóa đơn.")]})
+            series = services.series_create(
+                merchant=merchant,
+                form=form,
+                symbol=f"C{year}{letter}{values['letters']}",
+                auto_issue=request.POST.get("auto_issue") == "on",
+                actor=request.user,
+                actor_label=f"user:{request.user.pk}",
+            )
+        except ApplicationError as exc:
+            errors = {
+                k: [str(m) for m in (v if isinstance(v, list) else [v])]
+                for k, v in exc.fields.items()
+            }
+            if not errors:
+                errors = {"general": [str(exc.message)]}
+            status = exc.status
+        else:
+            _register_with_gateway(request, series)
+            return redirect("einvoice_series", merchant_id=merchant.pk)
+    return render(
+        request,
+        "einvoice/series.html",
+        {
+            "merchant": merchant,
+            "series": selectors.series_of(merchant=merchant),
+            "values": values,
+            "errors": errors,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def series_change(request: AuthedRequest, merchant_id: int, series_id: int) -> HttpResponse:
+    """Owner: automatic invoicing on/off, stop using a series, or register it again."""
+    merchant = _merchant(request, merchant_id, owner=True)
+    series = selectors.series_of(merchant=merchant).filter(pk=series_id).first()
+    if series is None:
+        raise Http404
+    action = request.POST.get("action", "")
+    try:
+        if action == "register":
+            _register_with_gateway(request, series)
+        elif action in ("auto_on", "auto_off"):
+            services.series_update(
+                series=series,
+                auto_issue=action == "auto_on",
+                actor=request.user,
+                actor_label=f"user:{request.user.pk}",
+            )
+        elif action == "stop":
+            services.series_update(
+                series=series,
+                is_active=False,
+                actor=request.user,
+                actor_label=f"user:{request.user.pk}",
+            )
+    except ApplicationError as exc:
+        messages.error(request, _error_text(exc))
+    return redirect("einvoice_series", merchant_id=merchant.pk)

@@ -34,6 +34,18 @@ def _fast_and_isolated(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _tasks_run_inline():
+    """Background tasks run inline in tests, whichever broker is configured: no test waits for
+    a worker that is not there (with REDIS_URL, settings would otherwise queue them in Redis)."""
+    from config.celery import app
+
+    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+
+@pytest.fixture(autouse=True)
 def _needs_backends(request):
     if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
         _skip_or_fail("needs PostgreSQL: run bin/test, which starts a throw-away server")

@@ -21,6 +21,13 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 THREADS = 8
 
 
+@pytest.fixture(autouse=True)
+def _numbers_only(monkeypatch):
+    """These tests are about numbers: no PDF rendering or transmission after each issue (both
+    run inline in tests, and 400 PDFs would only slow the race down)."""
+    monkeypatch.setattr(services, "_after_issue", lambda invoice_id: None)
+
+
 def run_concurrently(jobs: list[Any], work: Callable[[Any], Any]) -> list[Any]:
     pending = list(jobs)
     lock = threading.Lock()

@@ -42,6 +42,7 @@ MAX_LINES = 50
 MAX_QUANTITY = Decimal("9999")
 MAX_ORDER_TOTAL = 500_000_000
 NUMBER_ALPHABET = "ACDEFHJKMNPRTUVWXY34679"
+ORPHAN_MINUTES = 30
 
 
 @dataclass(frozen=True)
@@ -498,6 +499,16 @@ def orders_sync_due(*, older_than_seconds: int = 30, limit: int = 500) -> int:
     ids = set(unpaid) | set(pending)
     for order_id in ids:
         order_sync(order_id=order_id)
+    # A sale whose process died between recording it and asking for payment never had a QR:
+    # nobody can have paid it, so after a while it is canceled (the POS page asks again sooner).
+    orphans = Order.objects.filter(
+        status=S.AWAITING_PAYMENT,
+        intent__isnull=True,
+        created_at__lte=timezone.now() - timedelta(minutes=ORPHAN_MINUTES),
+    ).values_list("pk", flat=True)[:limit]
+    for order_id in orphans:
+        with contextlib.suppress(Conflict):
+            order_cancel(order_id=order_id, actor=None, reason="no_payment_request")
     return len(ids)
 
 

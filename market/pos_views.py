@@ -149,6 +149,12 @@ def order_pay(
     """The sale's screen: its QR while waiting; paid → green, the receipt's QR, "Bán tiếp"."""
     merchant = _merchant(request, merchant_id)
     order = orders.order_sync(order_id=_order(merchant, order_id).pk)
+    if order.status == Order.Status.AWAITING_PAYMENT and order.intent_id is None:
+        # The process that created the sale died before it could ask for payment: ask now.
+        try:
+            order = orders.order_request_payment(order=order, actor=request.user)
+        except ApplicationError as exc:
+            messages.error(request, _message(exc))
     intent: PaymentIntent | None = order.intent
     receipt_url = request.build_absolute_uri(reverse("receipt", args=[order.receipt_token]))
     bank = bank_by_bin(intent.bank_bin) if intent else None

@@ -429,3 +429,36 @@ def test_a_cash_refund_counts_at_once_without_a_bank_entry(merchant, cashier, ow
     order.refresh_from_db()
     assert (order.status, order.amount_refunded) == (S.PARTIALLY_REFUNDED, 10_000)
     assert not LedgerEntry.objects.filter(merchant=merchant).exists()
+
+
+def test_a_sale_left_without_a_payment_request_gets_one_or_is_canceled(client, merchant, greens):
+    """The process died between recording the sale and asking for payment."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    cashier = member_of(merchant, role="cashier")
+    order = orders.order_create(
+        merchant=merchant,
+        lines=[LineInput(product_id=greens.pk)],
+        payment_method="bank_qr",
+        actor=cashier,
+    )
+    Order.objects.filter(pk=order.pk).update(intent=None)
+    client.force_login(cashier)
+    page = client.get(f"/cua-hang/{merchant.pk}/don/{order.pk}/")
+    order.refresh_from_db()
+    assert order.intent is not None
+    assert order.intent.reference_code in page.content.decode()
+    stale = orders.order_create(
+        merchant=merchant,
+        lines=[LineInput(product_id=greens.pk)],
+        payment_method="bank_qr",
+        actor=cashier,
+    )
+    Order.objects.filter(pk=stale.pk).update(
+        intent=None, created_at=timezone.now() - timedelta(hours=1)
+    )
+    orders.orders_sync_due()
+    stale.refresh_from_db()
+    assert stale.status == S.CANCELED

@@ -111,6 +111,10 @@ def test_a_shopper_buys_online_and_the_trader_hands_it_over(
     trader.get_by_role("button", name="Đã chuẩn bị xong").click()
     trader_shots.shot("san-sang")
     trader.get_by_role("button", name="Hoàn thành").click()
+    # The step is posted in the background; the card leaves the queue once it is recorded.
+    expect(trader.get_by_role("button", name="Hoàn thành", exact=True)).to_have_count(
+        0, timeout=10_000
+    )
     trader_context.close()
     order.refresh_from_db()
     assert (order.status, order.fulfilment_status) == ("paid", "completed")

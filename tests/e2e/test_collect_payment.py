@@ -205,6 +205,9 @@ def test_an_e_wallet_sale_is_approved_by_the_shopper_and_spoken(
     expect(shopper.get_by_text("Mì Quảng Bà Vị").first).to_be_visible()
     shopper.screenshot(path=str(artifacts_dir / "e2e-ewallet-02-vi-khach.png"), full_page=True)
     shopper.get_by_role("button", name="Xác nhận thanh toán").click()
+    # Close only once the navigation has committed: Chromium can ack closing a page caught
+    # mid-commit without closing it, and page.close() then waits forever (playwright#42366).
+    expect(shopper.get_by_text("Thanh toán thành công")).to_be_visible()
     shopper.close()
 
     expect(page.locator("#collect.paid")).to_be_visible(timeout=10_000)

@@ -36,8 +36,10 @@ class PaymentIntent(models.Model):
 
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="intents")
     amount = models.BigIntegerField(_("số tiền"))
-    # Short unique code in the transfer message, e.g. "CS7K4PX"; the bank sends it back.
-    reference_code = models.CharField(max_length=12, unique=True)
+    # Short code in the transfer message, e.g. "CS7K4PX"; the bank sends it back. Unique per
+    # merchant (a transfer is matched among the receiving merchant's intents only), so the
+    # 6.4 million codes of the alphabet are each merchant's, not the whole city's.
+    reference_code = models.CharField(max_length=12)
     method = models.CharField(max_length=16, choices=Method.choices, default=Method.BANK_QR)
     status = models.CharField(
         max_length=24, choices=Status.choices, default=Status.REQUIRES_PAYMENT, db_index=True
@@ -79,6 +81,9 @@ class PaymentIntent(models.Model):
                 condition=Q(amount_refunded__gte=0)
                 & Q(amount_refunded__lte=models.F("amount_received")),
                 name="intent_refund_not_above_received",
+            ),
+            models.UniqueConstraint(
+                fields=["merchant", "reference_code"], name="intent_code_unique_per_merchant"
             ),
         ]
         indexes = [models.Index(fields=["merchant", "created_at"])]

@@ -371,3 +371,20 @@ def test_it_settles_the_first_written_of_two_codes_of_the_same_merchant(client, 
     assert (row.outcome, row.intent_id) == (O.SETTLED, older.pk)
     newer.refresh_from_db()
     assert newer.status == S.REQUIRES_PAYMENT
+
+
+def test_two_merchants_may_hold_the_same_code_and_each_transfer_pays_its_own(client, merchant):
+    from django.db import IntegrityError
+
+    other = merchant_with_account()
+    mine = new_intent(merchant, amount=50_000)
+    theirs = new_intent(other, amount=70_000)
+    PaymentIntent.objects.filter(pk=theirs.pk).update(reference_code=mine.reference_code)
+    deliver(client, other.bank_accounts.get(), 70_000, f"{mine.reference_code} mua hang")
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert (theirs.status, mine.status) == (S.SUCCEEDED, S.REQUIRES_PAYMENT)
+    with pytest.raises(IntegrityError):
+        PaymentIntent.objects.filter(pk=new_intent(merchant).pk).update(
+            reference_code=mine.reference_code
+        )

@@ -109,6 +109,8 @@ def order_invoice_issue(*, order_id: int, requested: bool = False) -> Invoice | 
     order = Order.objects.select_related("merchant").get(pk=order_id)
     if not order.is_paid:
         return None
+    # Asked for at checkout (online) before the payment: served when the payment arrives.
+    requested = requested or order.invoice_requested_at is not None
     series = auto_series(order) or (any_series(order) if requested else None)
     if series is None:
         return None

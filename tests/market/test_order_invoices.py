@@ -141,3 +141,47 @@ def test_a_refund_lowers_the_invoice_by_an_adjustment(client, merchant, fish):
     assert adjustment.related == original
     assert adjustment.total_payable == -20_000
     assert adjustment.source_ref.startswith(f"{order.number}/A")
+
+
+def test_an_invoice_asked_for_at_online_checkout_is_issued_when_the_payment_arrives(client):
+    from datetime import time
+
+    from market import storefront
+    from market.models import Storefront
+
+    m = merchant_with_account(display_name="Đặc sản Sông Hàn")
+    einvoice.series_create(merchant=m, form="2", symbol="C26TSH", auto_issue=False)
+    Storefront.objects.create(
+        merchant=m, is_open=True, delivers=True, opens_at=time(0), closes_at=time(23, 59)
+    )
+    product = ProductFactory(merchant=m, name="Chả bò", unit="kg", price=300_000)
+    tax_code = enterprise_tax_code(6)
+    order = storefront.checkout(
+        merchant=m,
+        lines=[(product.pk, Decimal(1))],
+        data=storefront.CheckoutInput(
+            name="Lê Văn Kế Toán",
+            phone="0905123456",
+            fulfilment="delivery",
+            address="45 Lê Duẩn, Hải Châu, Đà Nẵng",
+            payment_method="bank_qr",
+            tax_code=tax_code,
+            invoice_name="Công ty TNHH Biển Xanh",
+            invoice_address="12 Bạch Đằng, Hải Châu, Đà Nẵng",
+        ),
+    )
+    assert not Invoice.objects.exists()
+    banknotify_deliver(
+        client,
+        banknotify_payload(
+            account=order.intent.bank_account,
+            amount=order.total,
+            description=order.intent.reference_code,
+        ),
+    )
+    invoice = Invoice.objects.get()
+    assert (invoice.buyer_name, invoice.buyer_tax_code, invoice.total_payable) == (
+        "Công ty TNHH Biển Xanh",
+        tax_code,
+        order.total,
+    )

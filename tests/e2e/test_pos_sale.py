@@ -87,6 +87,15 @@ def test_a_stall_day_sale_receipt_refund_and_close(
         page.locator(f'.keypad .key[data-key="{key}"]').click()
     expect(page.locator("#pos-line-total")).to_have_text("= 63.000 đ")
     steps.shot("can-ca")
+    # On the phone's first screen, without scrolling: every key clear of the pay bar, which
+    # stays at the bottom (a thumb reaches both).
+    page.evaluate("() => window.scrollTo(0, 0)")
+    page.screenshot(path=str(artifacts_dir / "e2e-pos-man-hinh-dau.png"))
+    pay_bar = page.locator(".pos-pay").bounding_box()
+    add_key = page.locator("#key-add").bounding_box()
+    assert pay_bar and add_key
+    assert add_key["y"] + add_key["height"] <= pay_bar["y"], "the keypad hides under the pay bar"
+    assert pay_bar["y"] + pay_bar["height"] <= 740
     page.get_by_role("button", name="Thêm", exact=True).click()
     page.locator(".product-key", has_text="Rau muống").click()
     page.locator(".product-key", has_text="Rau muống").click()

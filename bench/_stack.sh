@@ -1,5 +1,5 @@
-# Sourced by bench/http.sh and bench/payments.sh (from the repository root, after they parse their
-# options): the stack they measure, started the same way for both.
+# Sourced by the bench/*.sh scripts (from the repository root, after they parse their options): the
+# stack they measure, started the same way for all, and the wrk helpers parse_wrk / wrk_table.
 #
 #   stack_setup                   throw-away PostgreSQL + Redis (bin/_services.sh), production-like
 #                                 settings exported, migrate, `manage.py demo`, collectstatic
@@ -77,4 +77,40 @@ stack_gunicorn() {
   done
   cat "$WORK/gunicorn-$name.log" >&2
   die "gunicorn ($name) not ready after 30 s"
+}
+
+# wrk --latency output -> "req_per_s p50_ms p99_ms errors" (errors: socket errors + non-2xx/3xx).
+parse_wrk() {
+  awk '
+    function ms(v) {
+      if (v ~ /us$/) return v * 0.001; if (v ~ /ms$/) return v + 0
+      if (v ~ /m$/) return v * 60000;  if (v ~ /s$/) return v * 1000; return v + 0
+    }
+    $1 == "Requests/sec:" { rps = $2 }
+    $1 == "50%" { p50 = ms($2) }
+    $1 == "99%" { p99 = ms($2) }
+    $1 == "Socket" { gsub(/,/, ""); err += $4 + $6 + $8 + $10 }
+    /Non-2xx or 3xx responses:/ { err += $NF }
+    END { printf "%s %s %s %d\n", rps, p50, p99, err }'
+}
+
+# Lines "name|path|req_per_s p50 p99 errors" on stdin (the first is the baseline) -> a table with
+# ratios to the baseline. $1: the width of the endpoint column.
+wrk_table() {
+  local width=${1:-18} rule
+  rule=$(printf '%*s' "$((width + 2))" '' | tr ' ' -)
+  awk -F'|' -v w="$width" -v rule="$rule" '
+    # pad(): left-justify to n visible characters ("×" is 2 bytes to mawk, 1 char to gawk).
+    function pad(s, n,   t, k) { t = s; k = gsub(/×/, "", t); k = length(s) - k * (length("×") - 1)
+      while (k++ < n) s = s " "; return s }
+    function row(a, b, c, d, e, f, g, h) {
+      printf "| %s | %7s | %9s | %9s | %6s | %s | %s | %s |\n", pad(a, w), b, c, d, e, pad(f, 13), pad(g, 11), pad(h, 11) }
+    BEGIN {
+      row("endpoint", "req/s", "p50", "p99", "errors", "req/s vs bare", "p50 vs bare", "p99 vs bare")
+      print "|" rule "|--------:|----------:|----------:|-------:|---------------|-------------|-------------|"
+    }
+    { split($3, f, " "); rps = f[1]; p50 = f[2]; p99 = f[3]
+      if (NR == 1) { brps = rps; bp50 = p50; bp99 = p99 }
+      row($1, sprintf("%.0f", rps), sprintf("%.2f ms", p50), sprintf("%.2f ms", p99), f[4],
+        sprintf("%.2f× bare", rps / brps), sprintf("%.2f×", p50 / bp50), sprintf("%.2f×", p99 / bp99)) }'
 }

@@ -63,20 +63,6 @@ for entry in "${ENDPOINTS[@]}"; do
   [ "$code" = 200 ] || { head -c 500 "$WORK/body" >&2; echo >&2; die "${entry#*|} answered $code, not 200"; }
 done
 
-# wrk --latency output -> "req_per_s p50_ms p99_ms errors" (errors: socket errors + non-2xx/3xx).
-parse_wrk() {
-  awk '
-    function ms(v) {
-      if (v ~ /us$/) return v * 0.001; if (v ~ /ms$/) return v + 0
-      if (v ~ /m$/) return v * 60000;  if (v ~ /s$/) return v * 1000; return v + 0
-    }
-    $1 == "Requests/sec:" { rps = $2 }
-    $1 == "50%" { p50 = ms($2) }
-    $1 == "99%" { p99 = ms($2) }
-    $1 == "Socket" { gsub(/,/, ""); err += $4 + $6 + $8 + $10 }
-    /Non-2xx or 3xx responses:/ { err += $NF }
-    END { printf "%s %s %s %d\n", rps, p50, p99, err }'
-}
 
 echo "» wrk: $DURATION per endpoint (warm-up $WARMUP), $THREADS thread(s), $CONNECTIONS connections"
 RESULTS=()
@@ -91,20 +77,7 @@ for entry in "${ENDPOINTS[@]}"; do
 done
 
 echo
-printf '%s\n' "${RESULTS[@]}" | awk -F'|' '
-  # pad(): left-justify to w visible characters ("×" is 2 bytes to mawk, 1 char to gawk).
-  function pad(s, w,   t, n) { t = s; n = gsub(/×/, "", t); n = length(s) - n * (length("×") - 1)
-    while (n++ < w) s = s " "; return s }
-  function row(a, b, c, d, e, f, g, h) {
-    printf "| %s | %7s | %9s | %9s | %6s | %s | %s | %s |\n", pad(a, 18), b, c, d, e, pad(f, 13), pad(g, 11), pad(h, 11) }
-  BEGIN {
-    row("endpoint", "req/s", "p50", "p99", "errors", "req/s vs bare", "p50 vs bare", "p99 vs bare")
-    print "|--------------------|--------:|----------:|----------:|-------:|---------------|-------------|-------------|"
-  }
-  { split($3, f, " "); rps = f[1]; p50 = f[2]; p99 = f[3]
-    if (NR == 1) { brps = rps; bp50 = p50; bp99 = p99 }
-    row($1, sprintf("%.0f", rps), sprintf("%.2f ms", p50), sprintf("%.2f ms", p99), f[4],
-      sprintf("%.2f× bare", rps / brps), sprintf("%.2f×", p50 / bp50), sprintf("%.2f×", p99 / bp99)) }'
+printf '%s\n' "${RESULTS[@]}" | wrk_table 18
 echo
 for entry in "${ENDPOINTS[@]}"; do echo "  ${entry%%|*}: ${entry#*|}"; done
 echo "  gunicorn $WORKERS sync workers, wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $(nproc) cores, $(date +%F)"

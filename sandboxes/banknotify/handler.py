@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from .._common import SandboxHandler
 from . import pages
 from .ledger import VIETNAM_TZ, TransferError, dumps
 
@@ -42,23 +42,13 @@ _ROUTES: dict[str, dict[str, str]] = {
 }
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(SandboxHandler):
     server_version = "BankNotifySandbox/1.0"
-    protocol_version = "HTTP/1.1"
+    methods = ("GET", "POST")
 
     @property
     def sandbox(self) -> BankNotifySandbox:
         return self.server.sandbox  # type: ignore[attr-defined,no-any-return]
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if not self.sandbox.quiet:
-            super().log_message(format, *args)
 
     # -- plumbing -------------------------------------------------------------
 

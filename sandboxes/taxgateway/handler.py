@@ -11,14 +11,12 @@ from __future__ import annotations
 import json
 import logging
 import re
-import socket
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .._common import BodyError, dumps, read_body
+from .._common import BodyError, SandboxHandler, dumps, read_body
 from .server import GatewayError, invalid
 
 if TYPE_CHECKING:
@@ -45,37 +43,17 @@ _ADMIN: dict[str, dict[str, str]] = {
 }
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(SandboxHandler):
     server_version = "TaxGatewaySandbox/1.0"
-    protocol_version = "HTTP/1.1"
+    methods = ("GET", "POST", "PUT", "DELETE")
 
     @property
     def sandbox(self) -> TaxGatewaySandbox:
         return self.server.sandbox  # type: ignore[attr-defined,no-any-return]
 
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
     def send_response(self, code: int, message: str | None = None) -> None:
         super().send_response(code, message)
         self.send_header("Request-Id", getattr(self, "_request_id", None) or _request_id())
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_PUT(self) -> None:
-        self._dispatch("PUT")
-
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if not self.sandbox.quiet:
-            super().log_message(format, *args)
 
     # -- plumbing -------------------------------------------------------------
 

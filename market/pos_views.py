@@ -181,6 +181,7 @@ def order_pay(
             "is_owner": is_owner,
             "refund_error": refund_error,
             "expired": intent is not None and intent.status == PaymentIntent.Status.EXPIRED,
+            "idempotency_key": uuid.uuid4().hex,
         },
     )
 
@@ -221,13 +222,27 @@ def order_refund(request: AuthedRequest, merchant_id: int, order_id: int) -> Htt
     order = _order(merchant, order_id)
     text = request.POST.get("amount", "").replace(".", "").replace(" ", "").strip()
     line_text = request.POST.get("line", "")
-    try:
-        orders.order_refund(
+    reason = request.POST.get("reason", "")
+
+    def refund() -> tuple[int, Any]:
+        done = orders.order_refund(
             order_id=order.pk,
             amount=int(text) if text.isdigit() else (None if line_text else 0),
             line_id=int(line_text) if line_text.isdigit() else None,
-            reason=request.POST.get("reason", ""),
+            reason=reason,
             actor=request.user,
+        )
+        return 201, {"refund_id": done.pk}
+
+    try:
+        # The form's key, drawn when the page was shown: a double tap refunds once.
+        run_idempotent(
+            scope=f"refund:{merchant.pk}",
+            key=request.POST.get("idempotency_key") or None,
+            method="POST",
+            path=request.path,
+            payload={"amount": text, "line": line_text, "reason": reason},
+            handler=refund,
         )
     except ApplicationError as exc:
         response = order_pay(request, merchant_id, order_id, refund_error=_message(exc))

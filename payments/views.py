@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import uuid
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -16,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import ApplicationError
+from core.idempotency import run_idempotent
 from core.vnwords import spoken_amount
 from merchants.auth import AuthedRequest
 from merchants.banks import bank_by_bin
@@ -99,6 +101,7 @@ def collect_qr(
             "is_owner": role_in(user=request.user, merchant=merchant) == Membership.Role.OWNER,
             "refunds": intent.refunds.order_by("created_at"),
             "refund_error": refund_error,
+            "idempotency_key": uuid.uuid4().hex,
             "merchant": merchant,
             "intent": intent,
             "qr_svg": vietqr.qr_svg(intent.qr_payload),
@@ -118,12 +121,26 @@ def collect_refund(request: AuthedRequest, merchant_id: int, intent_id: int) -> 
         principal=Principal(user=request.user), intent_id=intent_id, owner=True
     )
     text = request.POST.get("amount", "").replace(".", "").replace(" ", "").strip()
-    try:
+    reason = request.POST.get("reason", "")
+
+    def refund() -> tuple[int, dict[str, int]]:
         services.intent_refund(
             intent_id=intent.pk,
             amount=int(text) if text.isdigit() else 0,
-            reason=request.POST.get("reason", ""),
+            reason=reason,
             actor=request.user,
+        )
+        return 201, {"intent_id": intent.pk}
+
+    try:
+        # The form's key, drawn when the page was shown: a double tap refunds once.
+        run_idempotent(
+            scope=f"intent-refund:{intent.merchant_id}",
+            key=request.POST.get("idempotency_key") or None,
+            method="POST",
+            path=request.path,
+            payload={"amount": text, "reason": reason},
+            handler=refund,
         )
     except ApplicationError as exc:
         message = "; ".join(str(m) for msgs in exc.fields.values() for m in msgs)

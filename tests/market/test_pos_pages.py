@@ -199,3 +199,16 @@ def test_an_expired_qr_offers_a_new_one_and_cash(cashier_client, merchant, green
     )
     order.refresh_from_db()
     assert (order.status, order.payment_method) == ("paid", "cash")
+
+
+def test_a_double_tap_on_refund_gives_back_once(client, merchant, greens):
+    client.force_login(member_of(merchant, role="cashier"))
+    sell(client, merchant, [{"product": greens.pk, "qty": 3}], method="cash")
+    order = Order.objects.get()
+    client.force_login(member_of(merchant))
+    form = {"amount": "10.000", "reason": "héo", "idempotency_key": "refund-tap-1"}
+    url = f"/cua-hang/{merchant.pk}/don/{order.pk}/hoan-tien/"
+    assert client.post(url, form).status_code == 302
+    assert client.post(url, form).status_code == 302
+    order.refresh_from_db()
+    assert (order.amount_refunded, order.refunds.count()) == (10_000, 1)

@@ -241,6 +241,15 @@ def test_it_lets_the_owner_record_a_refund_from_the_sale_page(trader, merchant):
     assert "Cá không tươi" in page.text and "30.000 đ" in page.text
 
 
+def test_a_double_tap_on_the_refund_button_gives_back_once(trader, merchant):
+    intent = paid_intent(trader, merchant)
+    form = {"amount": "30.000", "reason": "Cá không tươi", "idempotency_key": "tap-1"}
+    assert trader.post(f"{qr_url(intent)}hoan-tien/", form).status_code == 302
+    assert trader.post(f"{qr_url(intent)}hoan-tien/", form).status_code == 302
+    intent.refresh_from_db()
+    assert (intent.amount_refunded, intent.refunds.count()) == (30_000, 1)
+
+
 def test_it_explains_a_refund_larger_than_what_was_received(trader, merchant):
     intent = paid_intent(trader, merchant)
 

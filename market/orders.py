@@ -211,6 +211,7 @@ def order_create(
     actor_label: str = "",
     source_ref: str = "",
     online: OnlineInput | None = None,
+    invoice_requested: bool = False,
 ) -> Order:
     """Record a sale and ask to be paid: a bank-QR or e-wallet intent for the total, or, for
     cash, paid at once (the cashier took the notes)."""
@@ -248,6 +249,7 @@ def order_create(
                     receipt_token=secrets.token_urlsafe(16),
                     cashier=actor,
                     source_ref=source_ref[:64],
+                    invoice_requested_at=now if invoice_requested else None,
                     **buyer_fields,
                     **(online.fields() if online else {}),
                 )

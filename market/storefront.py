@@ -287,9 +287,9 @@ def checkout(
             delivery_address=address if data.fulfilment == Fulfilment.DELIVERY else "",
             note=data.note,
         ),
+        # Tax code or e-mail given at checkout: the shopper wants an e-invoice.
+        invoice_requested=bool(data.tax_code or data.email),
     )
-    if data.tax_code or data.email:
-        Order.objects.filter(pk=order.pk).update(invoice_requested_at=timezone.now())
     OrderEvent.objects.create(order=order, kind="placed", actor_label="shopper:web")
     return order
 

@@ -94,7 +94,8 @@ def merchant_ratings(merchant_ids: list[int]) -> dict[int, tuple[float, int]]:
     from .models import Review
 
     rows = (
-        Review.objects.filter(merchant_id__in=merchant_ids, status=Review.Status.VISIBLE)
+        Review.objects.filter(merchant_id__in=merchant_ids)
+        .exclude(status=Review.Status.HIDDEN)
         .values("merchant_id")
         .annotate(avg=Avg("rating"), n=Count("pk"))
     )

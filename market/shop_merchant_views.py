@@ -395,8 +395,10 @@ def merchant_reviews(request: AuthedRequest, merchant_id: int) -> HttpResponse:
         .select_related("product", "order")
         .order_by("-created_at", "-id")[:200]
     )
-    summary = Review.objects.filter(merchant=merchant, status=Review.Status.VISIBLE).aggregate(
-        avg=Avg("rating"), n=Count("pk")
+    summary = (
+        Review.objects.filter(merchant=merchant)
+        .exclude(status=Review.Status.HIDDEN)
+        .aggregate(avg=Avg("rating"), n=Count("pk"))
     )
     return render(
         request,

@@ -87,9 +87,12 @@ def shop(request: HttpRequest, market_slug: str, merchant_slug: str) -> HttpResp
     stall = merchant.stalls.select_related("market").filter(market__slug=market_slug).first()
     products = search.open_products().filter(merchant=merchant).order_by("-in_stock", "name")
     rating = search.merchant_ratings([merchant.pk]).get(merchant.pk)
-    reviews = Review.objects.filter(merchant=merchant, status=Review.Status.VISIBLE).select_related(
-        "product"
-    )[:20]
+    # A reported review stays up until staff hide it: a report alone must not silence a shopper.
+    reviews = (
+        Review.objects.filter(merchant=merchant)
+        .exclude(status=Review.Status.HIDDEN)
+        .select_related("product")[:20]
+    )
     return render(
         request,
         "market/shop/storefront.html",

@@ -384,3 +384,23 @@ def test_a_typo_still_finds_the_goods_on_postgresql(merchant, rice_paper, fish):
     assert result.fuzzy
     assert keys(result) == ["Bánh tráng Túy Loan"]
     assert keys(search.product_search("pho bo")) == []
+
+
+def test_a_reported_review_stays_up_until_staff_hide_it(client, merchant, fish):
+    from tests.factories import staff_reviewer
+
+    order = completed_order(client, merchant, fish)
+    review = storefront.review_create(
+        token=order.receipt_token, product_id=fish.pk, rating=1, text="Cá ươn"
+    )
+    client.post(f"/danh-gia/{review.pk}/bao-cao/", {"reason": "Nói sai"})
+    review.refresh_from_db()
+    assert review.status == Review.Status.REPORTED
+    assert "Cá ươn" in client.get("/cho/cho-han/ca-tuoi-ba-lan/").content.decode()
+    moderator = staff_reviewer()
+    from django.contrib.auth.models import Permission
+
+    moderator.user_permissions.add(Permission.objects.get(codename="moderate_review"))
+    moderator = type(moderator).objects.get(pk=moderator.pk)
+    storefront.review_moderate(review_id=review.pk, actor=moderator, hide=True)
+    assert "Cá ươn" not in client.get("/cho/cho-han/ca-tuoi-ba-lan/").content.decode()

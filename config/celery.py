@@ -17,6 +17,8 @@ app.conf.beat_schedule = {
     "reconcile-ewallet-payments": {"task": "payments.reconcile_ewallet", "schedule": 120.0},
     # Orders whose payment/refund news was lost, and paid orders still without their e-invoice.
     "sync-orders": {"task": "market.sync_orders", "schedule": 60.0},
+    # Idempotency-Keys older than IDEMPOTENCY_TTL_HOURS (core/idempotency.py).
+    "expire-idempotency-keys": {"task": "core.expire_idempotency_keys", "schedule": 3600.0},
     # E-invoice transmission (einvoice/tasks.py): retries are scheduled by next_attempt_at and
     # picked up here; answers are polled; cash-register invoices go in a nightly batch.
     "einvoice-transmit-due": {"task": "einvoice.transmit_due", "schedule": 30.0},

@@ -208,6 +208,13 @@ LOGGING = {
 
 NINJA_PAGINATION_PER_PAGE = 50
 
+# --- Idempotency-Key ------------------------------------------------------------------------
+# A request still in progress holds its key for this long; after that (a killed worker) a retry
+# with the same key takes it over and runs again.
+IDEMPOTENCY_LEASE_SECONDS = env_int("IDEMPOTENCY_LEASE_SECONDS", 60)
+# Keys (and their saved answers) are forgotten after this many hours, as Stripe does.
+IDEMPOTENCY_TTL_HOURS = env_int("IDEMPOTENCY_TTL_HOURS", 24)
+
 # --- payments -------------------------------------------------------------------------------
 PAYMENT_INTENT_TTL_MINUTES = env_int("PAYMENT_INTENT_TTL_MINUTES", 15)
 # A walk-in transfer below this many đồng is flagged as a possible "bait" transfer.

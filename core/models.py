@@ -44,7 +44,11 @@ class IdempotencyKey(models.Model):
     state = models.CharField(max_length=16, choices=State.choices, default=State.IN_PROGRESS)
     response_status = models.PositiveSmallIntegerField(null=True)
     response_body = models.JSONField(null=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Keys expire IDEMPOTENCY_TTL_HOURS after created_at (the sweep deletes them).
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Start of the current run's lease: an in_progress key whose lease is older than
+    # IDEMPOTENCY_LEASE_SECONDS belongs to a dead worker and may be taken over by a retry.
+    locked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -11,7 +11,7 @@ from ninja import Field, Header, Query, Router, Schema
 from pydantic import StrictInt
 
 from core.errors import NotFound, ValidationFailed
-from core.idempotency import idempotent_post
+from core.idempotency import effect_key, idempotent_post
 from merchants.auth import merchant_auth, principal
 from merchants.selectors import Principal, merchant_for
 
@@ -207,6 +207,7 @@ def create_order(
             actor=who.user,
             actor_label=who.label,
             buyer=BuyerInput(**payload.buyer.dict()) if payload.buyer else None,
+            request_key=effect_key(who.label, idempotency_key),
         )
         return 201, OrderOut.model_validate(_out(order.pk)).model_dump(mode="json")
 
@@ -230,7 +231,9 @@ def list_orders(
     offset: int = Query(0, ge=0),
 ):
     merchant = merchant_for(principal=principal(request), merchant_id=merchant_id)
-    rows = merchant.orders.select_related("intent").prefetch_related("lines", "refunds")
+    rows = merchant.orders.select_related("intent").prefetch_related(
+        "lines", "refunds__payment_refund"
+    )
     if status:
         rows = rows.filter(status=status)
     if channel:
@@ -242,7 +245,7 @@ def list_orders(
 @router.get("/orders/{order_id}", response=OrderOut, auth=merchant_auth)
 def get_order(request: HttpRequest, order_id: int):
     order = _order_of(principal(request), order_id)
-    return _out(orders.order_sync(order_id=order.pk).pk)
+    return _out(order.pk)
 
 
 @router.post("/orders/{order_id}/pay", response=OrderOut, auth=merchant_auth)
@@ -290,6 +293,7 @@ def refund_order(
             reason=payload.reason,
             actor=who.user,
             actor_label=who.label,
+            request_key=effect_key(who.label, idempotency_key),
         )
         return 201, RefundOut.from_orm(OrderRefund.objects.get(pk=refund.pk)).model_dump(
             mode="json"
@@ -305,7 +309,6 @@ def get_receipt(request: HttpRequest, token: str):
     order = Order.objects.select_related("merchant").filter(receipt_token=token).first()
     if order is None:
         raise NotFound(_("Không tìm thấy biên nhận."))
-    order = orders.order_sync(order_id=order.pk)
     return {
         "number": order.number,
         "merchant": order.merchant.display_name,

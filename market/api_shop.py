@@ -508,7 +508,7 @@ def _order_by_token(token: str) -> Order:
     summary="An online order by its link: status, progress timeline, lines, total",
 )
 def get_order(request: HttpRequest, response: HttpResponse, token: str):
-    order = orders.order_sync(order_id=_order_by_token(token).pk)
+    order = _order_by_token(token)
     response["Cache-Control"] = "no-store"
     return _fresh(order.pk)
 
@@ -617,7 +617,8 @@ def _online_order_of(who: Principal, order_id: int) -> Order:
     "/merchant/online-orders/{order_id}/advance",
     response=ShopOrderOut,
     auth=merchant_auth,
-    summary="Accept, mark ready / out for delivery, complete, or cancel (refunds a paid order)",
+    summary="Accept, mark ready / out for delivery, complete (any member), or cancel (refunds a "
+    "paid order: an owner or the merchant's API key; 403 for a cashier)",
 )
 def advance_order(request: HttpRequest, order_id: int, payload: AdvanceIn):
     who = principal(request)

@@ -7,13 +7,15 @@ class MarketConfig(AppConfig):
     verbose_name = _("Chợ và sạp")
 
     def ready(self) -> None:
-        from payments.signals import payment_succeeded, refund_changed
+        from payments.signals import payment_settled, refund_opened, refund_settled
 
         from . import orders, storefront
         from .signals import invoice_requested, order_paid, order_refunded
 
-        payment_succeeded.connect(orders.on_payment_succeeded, dispatch_uid="market.order_paid")
-        refund_changed.connect(orders.on_refund_changed, dispatch_uid="market.order_refund")
+        # Inside the money's own transaction: the sale moves in the same commit as the ledger.
+        payment_settled.connect(orders.on_payment_settled, dispatch_uid="market.order_paid")
+        refund_opened.connect(orders.on_refund_opened, dispatch_uid="market.order_refund_open")
+        refund_settled.connect(orders.on_refund_settled, dispatch_uid="market.order_refunded")
         order_paid.connect(storefront.on_order_paid, dispatch_uid="market.online_order_paid")
         # E-invoices, issued in the background once the money is in (market/invoicing.py).
         order_paid.connect(_invoice_paid_order, dispatch_uid="market.invoice_paid_order")

@@ -1,19 +1,28 @@
 """Writes for the daily close (chốt sổ): the trader's end of the business day.
 
-A close covers everything since the previous close (or the merchant's first activity) up to the
-moment it is made, stores the figures as they were (``reports.close_figures``) with the cash the
-trader counted, and never changes afterwards. One close per merchant per local business date:
-the merchant's row is locked while closing and a unique constraint backs the check, so two taps
-on "Chốt sổ" give one close and a clear "Hôm nay đã chốt sổ" for the other.
+A close covers one local business day: today from midnight (or from yesterday's close, so what
+was sold after it is counted) up to the moment it is made. It stores the figures as they were
+(``reports.close_figures``) with the cash the trader counted, and never changes afterwards.
+
+Earlier days with activity and no close of their own (the first close after weeks of sales, a
+day the trader forgot) are closed first, in the same transaction, each as its own day: its own
+figures, the cash taken as the book says (nobody counted it, so no invented difference) and a
+note saying it was closed automatically (``figures["auto"]``). See ``reports.close_plan``.
+
+One close per merchant per local business date: the merchant's row is locked while closing and
+a unique constraint backs the check, so two taps on "Chốt sổ" give one close and a clear
+"Hôm nay đã chốt sổ" for the other.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from core.audit import audit_record
 from core.errors import Conflict, ValidationFailed
@@ -32,6 +41,10 @@ class AlreadyClosed(Conflict):
     default_message = _("Hôm nay đã chốt sổ.")
 
 
+# Stored as written (Vietnamese, like the trader's notes); the pages show it translated.
+AUTO_NOTE = gettext_noop("Tự động chốt: ngày chưa chốt sổ, tiền mặt chưa đếm")
+
+
 def _clean_cash(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationFailed(
@@ -44,6 +57,55 @@ def _clean_cash(value: object) -> int:
     return value
 
 
+def _record_close(
+    *,
+    merchant: Merchant,
+    period: reports.ClosePeriod,
+    cash_counted: int | None,
+    note: str,
+    actor: User | None,
+    actor_label: str,
+) -> DailyClose:
+    """One close over ``period``; ``cash_counted=None`` closes a day nobody counted (auto)."""
+    figures = reports.close_figures(merchant=merchant, start=period.start, end=period.end)
+    # An earlier day's period ends at the next midnight: the day is the period's, not the end's.
+    figures = replace(figures, business_date=period.business_date)
+    auto = cash_counted is None
+    data = figures.as_json()
+    if auto:
+        data["auto"] = True
+    # Nobody counted an auto day's cash: take the book's, so no difference is invented (a day
+    # whose cash refunds exceed its cash sales books 0, the least a drawer can hold).
+    cash = max(figures.cash_expected, 0) if cash_counted is None else cash_counted
+    close = DailyClose.objects.create(
+        merchant=merchant,
+        business_date=period.business_date,
+        period_start=period.start,
+        period_end=period.end,
+        figures=data,
+        sales_total=figures.sales_total,
+        cash_expected=figures.cash_expected,
+        cash_counted=cash,
+        note=note,
+        closed_by=None if auto else actor,
+    )
+    audit_record(
+        actor=actor,
+        actor_label=actor_label,
+        action="daily_close.create",
+        target=close,
+        reason=note,
+        data={
+            "business_date": period.business_date.isoformat(),
+            "sales_total": figures.sales_total,
+            "cash_expected": figures.cash_expected,
+            "cash_counted": cash,
+            "auto": auto,
+        },
+    )
+    return close
+
+
 def daily_close_create(
     *,
     merchant: Merchant,
@@ -53,7 +115,8 @@ def daily_close_create(
     actor_label: str = "",
     now: datetime | None = None,
 ) -> DailyClose:
-    """Close the books for today: figures since the last close, the counted cash, a note."""
+    """Close the books for today with the counted cash and a note; earlier days with activity
+    and no close are closed first, each on its own, uncounted. Returns today's close."""
     cash = _clean_cash(cash_counted)
     note = nfc(note or "").strip()
     if len(note) > 255:
@@ -67,32 +130,26 @@ def daily_close_create(
             business_date = timezone.localdate(end)
             if DailyClose.objects.filter(merchant=merchant, business_date=business_date).exists():
                 raise AlreadyClosed()
-            start = reports.close_period_start(merchant=merchant, now=end)
-            figures = reports.close_figures(merchant=merchant, start=start, end=end)
-            close = DailyClose.objects.create(
+            previous = reports.last_close(merchant=merchant)
+            if previous is not None and previous.business_date > business_date:
+                raise AlreadyClosed()  # a later day is closed already: no closing back in time
+            plan = reports.close_plan(merchant=merchant, now=end)
+            for period in plan.earlier:
+                _record_close(
+                    merchant=merchant,
+                    period=period,
+                    cash_counted=None,
+                    note=AUTO_NOTE,
+                    actor=actor,
+                    actor_label=label,
+                )
+            close = _record_close(
                 merchant=merchant,
-                business_date=business_date,
-                period_start=start,
-                period_end=end,
-                figures=figures.as_json(),
-                sales_total=figures.sales_total,
-                cash_expected=figures.cash_expected,
+                period=plan.today,
                 cash_counted=cash,
                 note=note,
-                closed_by=actor,
-            )
-            audit_record(
                 actor=actor,
                 actor_label=label,
-                action="daily_close.create",
-                target=close,
-                reason=note,
-                data={
-                    "business_date": business_date.isoformat(),
-                    "sales_total": figures.sales_total,
-                    "cash_expected": figures.cash_expected,
-                    "cash_counted": cash,
-                },
             )
     except IntegrityError:
         # The unique (merchant, business_date) caught a close made in between.

@@ -147,7 +147,7 @@ def order_invoice_issue(*, order_id: int, requested: bool = False) -> Invoice | 
 
 def refund_invoice_adjust(*, refund_id: int) -> Invoice | None:
     """A succeeded refund on an invoiced order lowers the invoice by an adjustment."""
-    refund = OrderRefund.objects.select_related("order", "line").get(pk=refund_id)
+    refund = OrderRefund.objects.select_related("order", "line", "payment_refund").get(pk=refund_id)
     if refund.status != OrderRefund.Status.SUCCEEDED:
         return None
     invoice = invoice_of(refund.order)

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from merchants.models import Merchant
+from payments.models import Refund
 
 
 class GoodsCategory(models.TextChoices):
@@ -260,13 +261,20 @@ class Order(models.Model):
     shopper_note = models.CharField(_("ghi chú của khách"), max_length=255, blank=True)
     # Where the sale came from, opaque to market: "expo:<exhibition id>:<booth id>" for a booth.
     source_ref = models.CharField(max_length=64, blank=True, db_index=True)
+    # The request that made it (core.idempotency.effect_key): a retry resumes this sale.
+    request_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(total__gt=0), name="order_total_positive"),
             models.CheckConstraint(
-                condition=Q(amount_refunded__gte=0) & Q(amount_refunded__lte=models.F("total")),
+                # An overpaid sale may give back all it received, the extra included.
+                condition=Q(amount_refunded__gte=0)
+                & (
+                    Q(amount_refunded__lte=models.F("total"))
+                    | Q(amount_refunded__lte=models.F("amount_paid"))
+                ),
                 name="order_refund_not_above_total",
             ),
         ]
@@ -322,13 +330,12 @@ class OrderLine(models.Model):
 
 
 class OrderRefund(models.Model):
-    """Money given back on an order. Cash and bank-QR refunds are payouts the trader made (they
-    count at once); an e-wallet refund counts when the provider confirms it."""
+    """Which sale (and line) a refund of ``payments`` is for. The money and its state live in
+    the payments ``Refund`` only (created in the same transaction as this row): cash and bank-QR
+    refunds are payouts the trader made (they count at once); an e-wallet refund counts when the
+    provider confirms it."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Đang chờ ví xác nhận")
-        SUCCEEDED = "succeeded", _("Đã hoàn")
-        FAILED = "failed", _("Không hoàn được")
+    Status = Refund.Status
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
     amount = models.BigIntegerField(_("số tiền hoàn"))
@@ -336,15 +343,13 @@ class OrderRefund(models.Model):
     line = models.ForeignKey(
         OrderLine, null=True, blank=True, on_delete=models.PROTECT, related_name="refunds"
     )
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     payment_refund = models.OneToOneField(
-        "payments.Refund", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Refund, on_delete=models.PROTECT, related_name="order_refund"
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    confirmed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -353,7 +358,18 @@ class OrderRefund(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.order_id} −{self.amount} ({self.status})"
+        return f"{self.order_id} −{self.amount}"
+
+    @property
+    def status(self) -> str:
+        return self.payment_refund.status
+
+    @property
+    def confirmed_at(self) -> datetime.datetime | None:
+        return self.payment_refund.confirmed_at
+
+    def get_status_display(self) -> str:
+        return self.payment_refund.get_status_display()
 
 
 class DailyClose(models.Model):

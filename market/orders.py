@@ -1,9 +1,9 @@
 """Writes for sales: orders on every channel, their payment, refunds.
 
 An order asks ``payments`` for an intent whose ``reference`` is the order number. ``payments``
-never imports ``market``: it announces settled payments and refunds by signal after commit, and
-``order_sync`` (idempotent, called by those signals, by the pages when they load and by a periodic
-task) brings the order up to date from its intent, so a sale is never lost if a signal is.
+never imports ``market``: it sends ``payment_settled``, ``refund_opened`` and ``refund_settled``
+inside the transaction that moves the money, and the receivers here update the order in that same
+transaction (one statement each), so the books can never disagree with the money.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Case, F, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -29,7 +30,7 @@ from core.taxcode import is_personal_id, normalize_tax_code
 from core.text import nfc
 from merchants.models import Merchant, Product, User
 from payments import services as payments
-from payments.models import PaymentIntent, Refund
+from payments.models import Refund
 
 from .models import Order, OrderLine, OrderRefund, Stall
 
@@ -212,9 +213,23 @@ def order_create(
     source_ref: str = "",
     online: OnlineInput | None = None,
     invoice_requested: bool = False,
+    request_key: str = "",
 ) -> Order:
     """Record a sale and ask to be paid: a bank-QR or e-wallet intent for the total, or, for
-    cash, paid at once (the cashier took the notes)."""
+    cash, paid at once (the cashier took the notes; ``payments`` records it).
+
+    ``request_key`` binds the sale to the request that made it: the same request again (after a
+    crash or a lost answer) resumes this sale instead of making a second one.
+    """
+    if request_key:
+        existing = Order.objects.filter(request_key=request_key).first()
+        if existing is not None:
+            if existing.merchant_id != merchant.pk:
+                raise ValidationFailed(
+                    _("Idempotency-Key này đã được dùng cho một yêu cầu khác."),
+                    code="idempotency_key_reused",
+                )
+            return _resume(existing, actor=actor, actor_label=actor_label)
     if payment_method not in M.values:
         raise ValidationFailed(
             fields={"payment_method": [_("Chọn chuyển khoản, ví điện tử hoặc tiền mặt.")]}
@@ -232,7 +247,6 @@ def order_create(
         stall = merchant.stalls.order_by("pk").first()
     label = f"user:{actor.pk}" if actor is not None else (actor_label or "system")
     now = timezone.now()
-    cash = payment_method == M.CASH
     for _attempt in range(5):
         try:
             with transaction.atomic():
@@ -241,15 +255,14 @@ def order_create(
                     stall=stall,
                     number=_new_number(),
                     channel=channel,
-                    status=S.PAID if cash else S.AWAITING_PAYMENT,
+                    status=S.AWAITING_PAYMENT,
                     payment_method=payment_method,
                     total=total,
-                    amount_paid=total if cash else 0,
-                    paid_at=now if cash else None,
                     receipt_token=secrets.token_urlsafe(16),
                     cashier=actor,
                     source_ref=source_ref[:64],
                     invoice_requested_at=now if invoice_requested else None,
+                    request_key=request_key or None,
                     **buyer_fields,
                     **(online.fields() if online else {}),
                 )
@@ -265,41 +278,54 @@ def order_create(
                 )
             break
         except IntegrityError:
+            if request_key and Order.objects.filter(request_key=request_key).exists():
+                # The same request, racing: the other one made the sale.
+                return _resume(
+                    Order.objects.get(request_key=request_key), actor=actor, actor_label=label
+                )
             continue  # number collision: draw again
     else:  # pragma: no cover
         raise Conflict(_("Không tạo được đơn, vui lòng thử lại."))
-    if cash:
-        transaction.on_commit(lambda: _announce_paid(order))
-        return order
     return order_request_payment(order=order, actor=actor, actor_label=label)
+
+
+def _resume(order: Order, *, actor: User | None, actor_label: str) -> Order:
+    """A sale made by an earlier try of the same request: finish asking to be paid if that try
+    died before it could, else answer with the sale as it stands."""
+    if order.status == S.AWAITING_PAYMENT and order.intent_id is None:
+        return order_request_payment(order=order, actor=actor, actor_label=actor_label)
+    return Order.objects.get(pk=order.pk)
 
 
 def order_request_payment(
     *, order: Order, actor: User | None, method: str = "", actor_label: str = ""
 ) -> Order:
     """(Re)ask to be paid: a new intent for an unpaid order, e.g. after the QR expired or the
-    shopper wants to pay another way. Switching to cash settles the order at once."""
+    shopper wants to pay another way. Cash settles the order at once (in ``payments``)."""
     method = method or order.payment_method
     if method not in M.values:
         raise ValidationFailed(
             fields={"payment_method": [_("Chọn chuyển khoản, ví điện tử hoặc tiền mặt.")]}
         )
+    order = Order.objects.get(pk=order.pk)
+    _require_unpaid(order)
     previous = order.intent_id
     if method == M.CASH:
-        with transaction.atomic(durable=True):
-            locked = lock_row(Order, order.pk)
-            _require_unpaid(locked)
-            locked.payment_method = M.CASH
-            locked.status = S.PAID
-            locked.amount_paid = locked.total
-            locked.paid_at = timezone.now()
-            locked.save(
-                update_fields=["payment_method", "status", "amount_paid", "paid_at", "updated_at"]
+        try:
+            payments.intent_record_cash(
+                merchant=order.merchant,
+                amount=order.total,
+                reference=order.number,
+                actor=actor,
+                actor_label=actor_label,
+                description=f"{order.merchant.display_name} {order.number}"[:140],
             )
+        except Conflict as exc:
+            if exc.code == "already_paid":
+                raise Conflict(_("Đơn đã được thanh toán."), code="order_already_paid") from None
+            raise
         _cancel_intent_quietly(previous, actor)
-        transaction.on_commit(lambda: _announce_paid(locked))
-        return locked
-    _require_unpaid(order)
+        return Order.objects.get(pk=order.pk)
     try:
         intent = payments.intent_create(
             merchant=order.merchant,
@@ -339,10 +365,9 @@ def _require_unpaid(order: Order) -> None:
 def _cancel_intent_quietly(intent_id: int | None, actor: Any) -> None:
     if intent_id is None:
         return
-    # Already paid or expired: order_sync sees a payment if one came.
+    # Already paid or expired: a payment that came is the sale's (or booked as unmatched).
     with contextlib.suppress(Conflict):
         payments.intent_cancel(intent_id=intent_id, actor=actor, actor_label="order")
-    # A payment to an old intent settles that intent; order_sync then counts it for this order.
 
 
 def order_cancel(*, order_id: int, actor: Any, reason: str = "") -> Order:
@@ -367,151 +392,203 @@ def order_cancel(*, order_id: int, actor: Any, reason: str = "") -> Order:
 
 
 # --- following the money -----------------------------------------------------------------------
+#
+# ``payments`` sends these inside the transaction that moved the money, so an order's paid and
+# refunded amounts change in the same commit as the ledger: they can never disagree, and there
+# is nothing to sync afterwards. Each is one statement (or, for money with no sale yet, the sale).
+
+_PAID_VIA_METHOD = {"bank": M.BANK_QR, "ewallet": M.EWALLET, "cash": M.CASH}
 
 
-def order_sync(*, order_id: int) -> Order:
-    """Bring an order up to date with its payment and refunds. Idempotent; safe from any path.
-
-    Paid: any intent with this order's number that settled (the current one, or an earlier one a
-    shopper paid late). Refunds: each e-wallet refund counts once the provider confirmed it.
-    """
-    order = Order.objects.get(pk=order_id)
-    if order.payment_method == M.CASH and not order.refunds.filter(status="pending").exists():
-        return order
-    paid_intent = (
-        PaymentIntent.objects.filter(
-            merchant_id=order.merchant_id,
-            reference=order.number,
-            status__in=[
-                PaymentIntent.Status.SUCCEEDED,
-                PaymentIntent.Status.PARTIALLY_REFUNDED,
-                PaymentIntent.Status.REFUNDED,
-            ],
-        )
-        .order_by("succeeded_at", "pk")
-        .first()
+def on_payment_settled(
+    sender: Any,
+    *,
+    intent_id: int,
+    merchant_id: int,
+    amount: int,
+    intent_amount: int,
+    reference: str,
+    description: str,
+    paid_via: str,
+    succeeded_at: datetime,
+    bank_reference: str,
+    **_kwargs: Any,
+) -> None:
+    """An intent settled: its sale is paid (a canceled one revives: the shopper did pay). Money
+    asked for without a sale ("Thu tiền", the payments API) becomes a sale of one amount line,
+    so every đồng that comes in belongs to a sale."""
+    paid = {
+        "status": S.PAID,
+        "intent_id": intent_id,
+        "payment_method": _PAID_VIA_METHOD[paid_via],
+        "amount_paid": amount,
+        "bank_reference": bank_reference[:64],
+        "paid_at": succeeded_at,
+        "canceled_at": None,
+        "updated_at": succeeded_at,
+    }
+    if reference:
+        updated = Order.objects.filter(
+            merchant_id=merchant_id,
+            number=reference,
+            status__in=[S.AWAITING_PAYMENT, S.CANCELED],
+        ).update(**paid)
+        if updated:
+            order_id = Order.objects.filter(number=reference).values_list("pk", flat=True)[0]
+            transaction.on_commit(partial(_announce_paid_id, order_id, merchant_id))
+            return
+        if Order.objects.filter(merchant_id=merchant_id, number=reference).exists():
+            # payments pays a reference once, so this cannot happen; refuse rather than guess.
+            raise Conflict(_("Đơn đã được thanh toán."), code="order_already_paid")
+    order = _amount_sale(
+        merchant_id=merchant_id,
+        amount=intent_amount,
+        name=description,
+        source_ref=f"intent:{intent_id}",
+        paid=paid,
     )
-    needs_payment = order.status in (S.AWAITING_PAYMENT, S.CANCELED) and paid_intent is not None
-    pending = order.refunds.filter(status=OrderRefund.Status.PENDING, payment_refund__isnull=False)
-    if not needs_payment and not pending.exists():
-        return order
-    paid_now = False
-    with transaction.atomic(durable=True):
-        order = lock_row(Order, order_id)
-        if paid_intent is not None and order.status in (S.AWAITING_PAYMENT, S.CANCELED):
-            # Money came even for a canceled order (the shopper paid a QR still on screen):
-            # it is a sale, and the trader may refund it.
-            order.status = S.PAID
-            order.intent = paid_intent
-            order.payment_method = paid_intent.method
-            order.amount_paid = paid_intent.amount_received
-            order.bank_reference = paid_intent.bank_reference
-            order.paid_at = paid_intent.succeeded_at
-            order.canceled_at = None
-            order.save()
-            paid_now = True
-        for refund in order.refunds.filter(
-            status=OrderRefund.Status.PENDING, payment_refund__isnull=False
-        ).select_related("payment_refund"):
-            assert refund.payment_refund is not None
-            if refund.payment_refund.status == Refund.Status.PENDING:
-                continue
-            refund.status = refund.payment_refund.status
-            refund.confirmed_at = refund.payment_refund.confirmed_at
-            refund.save(update_fields=["status", "confirmed_at"])
-            if refund.status == OrderRefund.Status.SUCCEEDED:
-                _announce_refunded(order, refund.pk)
-        _recount_refunds(order)
-    if paid_now:
-        transaction.on_commit(lambda: _announce_paid(order))
-    return order
+    transaction.on_commit(partial(_announce_paid_id, order.pk, merchant_id))
 
 
-def _recount_refunds(order: Order) -> None:
-    """Under the order's lock: amount_refunded and status from the succeeded refunds."""
-    refunded = (
-        order.refunds.filter(status=OrderRefund.Status.SUCCEEDED).aggregate(t=Sum("amount"))["t"]
-        or 0
-    )
-    if not order.is_paid:
+def _amount_sale(
+    *, merchant_id: int, amount: int, name: str, source_ref: str, paid: dict[str, Any]
+) -> Order:
+    """A paid sale of one amount line for money asked for with no sale ("Thu tiền")."""
+    stall_id = (
+        Stall.objects.filter(merchant_id=merchant_id).order_by("pk").values_list("pk", flat=True)
+    ).first()
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                order = Order.objects.create(
+                    merchant_id=merchant_id,
+                    stall_id=stall_id,
+                    number=_new_number(),
+                    channel=Order.Channel.POS,
+                    total=amount,
+                    receipt_token=secrets.token_urlsafe(16),
+                    source_ref=source_ref,
+                    **paid,
+                )
+                OrderLine.objects.create(
+                    order=order,
+                    position=1,
+                    name=nfc(name).strip()[:120] or str(_("Tiền hàng")),
+                    unit="",
+                    unit_price=amount,
+                    quantity=Decimal(1),
+                    amount=amount,
+                    tax_category=Product.TaxCategory.NOT_SUBJECT,
+                )
+            return order
+        except IntegrityError:
+            continue  # number collision: draw again
+    raise Conflict(_("Không tạo được đơn, vui lòng thử lại."))  # pragma: no cover
+
+
+def _order_paid_by(intent_id: int) -> Order | None:
+    return Order.objects.select_for_update().filter(intent_id=intent_id).first()
+
+
+def on_refund_opened(
+    sender: Any,
+    *,
+    refund_id: int,
+    intent_id: int,
+    amount: int,
+    reason: str,
+    metadata: dict[str, Any],
+    actor: User | None,
+    **_kwargs: Any,
+) -> None:
+    """A refund was reserved on a sale's payment: record which sale (and line) it is for, under
+    the order's lock, and refuse one that would give back more than the sale or the line."""
+    order = _order_paid_by(intent_id)
+    if order is None or not order.is_paid:
         return
-    status = (
-        S.PAID
-        if refunded == 0
-        else (S.REFUNDED if refunded >= order.total else S.PARTIALLY_REFUNDED)
+    refunds = order.refunds.exclude(payment_refund__status=Refund.Status.FAILED)
+    reserved = refunds.aggregate(t=Sum("amount"))["t"] or 0
+    ceiling = max(order.total, order.amount_paid)  # an overpayment may go back in full
+    if amount > ceiling - reserved:
+        raise ValidationFailed(
+            fields={
+                "amount": [
+                    _("Số tiền hoàn vượt quá số còn lại của đơn (%(left)s đ).")
+                    % {"left": f"{ceiling - reserved:,}".replace(",", ".")}
+                ]
+            },
+            code="refund_too_large",
+        )
+    line = None
+    if metadata.get("line") is not None:
+        line = order.lines.filter(pk=metadata["line"]).first()
+        if line is None:
+            raise ValidationFailed(fields={"line": [_("Dòng hàng không thuộc đơn này.")]})
+        line_reserved = refunds.filter(line=line).aggregate(t=Sum("amount"))["t"] or 0
+        if amount > line.amount - line_reserved:
+            raise ValidationFailed(
+                fields={"amount": [_("Số tiền hoàn vượt quá thành tiền của dòng hàng.")]},
+                code="refund_too_large",
+            )
+    OrderRefund.objects.create(
+        order=order,
+        amount=amount,
+        reason=reason,
+        line=line,
+        payment_refund_id=refund_id,
+        created_by=actor,
     )
-    if (order.amount_refunded, order.status) != (refunded, status):
-        order.amount_refunded = refunded
-        order.status = status
-        order.save(update_fields=["amount_refunded", "status", "updated_at"])
 
 
-def _announce_paid(order: Order) -> None:
+def on_refund_settled(
+    sender: Any, *, refund_id: int, intent_id: int, amount: int, status: str, **_kwargs: Any
+) -> None:
+    """A refund went through (or failed): the sale's refunded amount moves in one statement."""
+    if status != Refund.Status.SUCCEEDED:
+        return
+    refunded = F("amount_refunded") + amount
+    updated = Order.objects.filter(intent_id=intent_id).update(
+        amount_refunded=refunded,
+        status=Case(
+            When(total__lte=refunded, then=Value(S.REFUNDED)),
+            default=Value(S.PARTIALLY_REFUNDED),
+        ),
+        updated_at=timezone.now(),
+    )
+    if updated:
+        link = OrderRefund.objects.filter(payment_refund_id=refund_id).values_list("pk", "order_id")
+        for order_refund_id, order_id in link:
+            transaction.on_commit(partial(_announce_refunded, order_id, order_refund_id))
+
+
+def _announce_paid_id(order_id: int, merchant_id: int) -> None:
     from .signals import order_paid
 
-    order_paid.send_robust(sender=Order, order_id=order.pk, merchant_id=order.merchant_id)
+    order_paid.send_robust(sender=Order, order_id=order_id, merchant_id=merchant_id)
 
 
-def _announce_refunded(order: Order, refund_id: int) -> None:
+def _announce_refunded(order_id: int, refund_id: int) -> None:
     """After commit: a refund counted on the order (the e-invoice wiring adjusts the invoice)."""
     from .signals import order_refunded
 
-    transaction.on_commit(
-        lambda: order_refunded.send_robust(sender=Order, order_id=order.pk, refund_id=refund_id)
-    )
+    order_refunded.send_robust(sender=Order, order_id=order_id, refund_id=refund_id)
 
 
-def on_payment_succeeded(sender: Any, *, reference: str = "", merchant_id: int, **_: Any) -> None:
-    if not reference:
-        return
-    order_id = (
-        Order.objects.filter(merchant_id=merchant_id, number=reference)
-        .values_list("pk", flat=True)
-        .first()
-    )
-    if order_id is not None:
-        order_sync(order_id=order_id)
-
-
-def on_refund_changed(sender: Any, *, reference: str = "", **_: Any) -> None:
-    order_id = Order.objects.filter(number=reference).values_list("pk", flat=True).first()
-    if reference and order_id is not None:
-        order_sync(order_id=order_id)
-
-
-def orders_sync_due(*, older_than_seconds: int = 30, limit: int = 500) -> int:
-    """The safety net (periodic task): unpaid orders whose intent settled, pending refunds."""
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    paid_refs = PaymentIntent.objects.filter(
-        reference__startswith="DH",
-        status__in=[
-            PaymentIntent.Status.SUCCEEDED,
-            PaymentIntent.Status.PARTIALLY_REFUNDED,
-            PaymentIntent.Status.REFUNDED,
-        ],
-        succeeded_at__lte=cutoff,
-    ).values("reference")
-    unpaid = Order.objects.filter(
-        status__in=[S.AWAITING_PAYMENT, S.CANCELED], number__in=paid_refs
-    ).values_list("pk", flat=True)[:limit]
-    pending = OrderRefund.objects.filter(
-        status=OrderRefund.Status.PENDING,
-        payment_refund__status__in=[Refund.Status.SUCCEEDED, Refund.Status.FAILED],
-    ).values_list("order_id", flat=True)[:limit]
-    ids = set(unpaid) | set(pending)
-    for order_id in ids:
-        order_sync(order_id=order_id)
-    # A sale whose process died between recording it and asking for payment never had a QR:
-    # nobody can have paid it, so after a while it is canceled (the POS page asks again sooner).
+def orders_sweep(*, limit: int = 500) -> int:
+    """Periodic: a sale whose process died between recording it and asking for payment never
+    had a QR; nobody can have paid it, so after a while it is canceled (the sale's page offers a
+    new QR sooner). Returns how many were canceled."""
     orphans = Order.objects.filter(
         status=S.AWAITING_PAYMENT,
         intent__isnull=True,
         created_at__lte=timezone.now() - timedelta(minutes=ORPHAN_MINUTES),
     ).values_list("pk", flat=True)[:limit]
-    for order_id in orphans:
+    canceled = 0
+    for order_id in list(orphans):
         with contextlib.suppress(Conflict):
             order_cancel(order_id=order_id, actor=None, reason="no_payment_request")
-    return len(ids)
+            canceled += 1
+    return canceled
 
 
 # --- refunds -------------------------------------------------------------------------------------
@@ -525,11 +602,12 @@ def order_refund(
     actor: User | None,
     line_id: int | None = None,
     actor_label: str = "",
+    request_key: str = "",
 ) -> OrderRefund:
     """Give money back on a paid order, in full or in part (``amount``) or for one line.
 
-    E-wallet: through the provider, counted when it confirms. Bank QR and cash: the trader paid
-    the shopper back by hand; recorded at once (and in the bank ledger for a QR sale).
+    The money goes back through ``payments.refund_start`` the way it came: the e-wallet (counted
+    when it confirms), or a payout the trader made by transfer or in cash (counted at once).
     """
     reason = nfc(reason or "").strip()
     if not reason:
@@ -544,81 +622,25 @@ def order_refund(
             amount = line.amount
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise ValidationFailed(fields={"amount": [_("Số tiền hoàn là số đồng nguyên dương.")]})
-    with transaction.atomic(durable=True):
-        order = lock_row(Order, order_id)
-        if not order.is_paid:
-            raise Conflict(_("Chỉ hoàn tiền cho đơn đã thanh toán."), code="order_not_paid")
-        if order.status == S.REFUNDED:
-            raise Conflict(_("Đơn này đã được hoàn hết tiền."), code="order_already_refunded")
-        reserved = (
-            order.refunds.exclude(status=OrderRefund.Status.FAILED).aggregate(t=Sum("amount"))["t"]
-            or 0
-        )
-        if amount > order.total - reserved:
-            raise ValidationFailed(
-                fields={
-                    "amount": [
-                        _("Số tiền hoàn vượt quá số còn lại của đơn (%(left)s đ).")
-                        % {"left": f"{order.total - reserved:,}".replace(",", ".")}
-                    ]
-                },
-                code="refund_too_large",
-            )
-        if line is not None:
-            line_reserved = (
-                line.refunds.exclude(status=OrderRefund.Status.FAILED).aggregate(t=Sum("amount"))[
-                    "t"
-                ]
-                or 0
-            )
-            if amount > line.amount - line_reserved:
-                raise ValidationFailed(
-                    fields={"amount": [_("Số tiền hoàn vượt quá thành tiền của dòng hàng.")]},
-                    code="refund_too_large",
-                )
-        refund = OrderRefund.objects.create(
-            order=order, amount=amount, reason=reason[:255], line=line, created_by=actor
-        )
-        audit_record(
-            actor=actor,
-            actor_label=label,
-            action="order.refund",
-            target=order,
-            reason=reason,
-            data={"amount": amount, "line": line_id},
-        )
-        if order.payment_method == M.CASH or order.intent_id is None:
-            refund.status = OrderRefund.Status.SUCCEEDED
-            refund.confirmed_at = timezone.now()
-            refund.save(update_fields=["status", "confirmed_at"])
-            _recount_refunds(order)
-            _announce_refunded(order, refund.pk)
-            return refund
-    # Money through payments: outside the order's transaction (the e-wallet call is HTTP).
-    assert order.intent_id is not None
-    try:
-        payment_refund = payments.refund_open(
-            intent_id=order.intent_id,
-            amount=amount,
-            reason=reason,
-            actor=actor,
-            actor_label=label,
-        )
-    except Exception:
-        with transaction.atomic(durable=True):
-            lock_row(Order, order_id)
-            OrderRefund.objects.filter(pk=refund.pk).update(status=OrderRefund.Status.FAILED)
-        raise
-    OrderRefund.objects.filter(pk=refund.pk).update(payment_refund=payment_refund)
-    if payment_refund.intent.method == PaymentIntent.Method.EWALLET:
-        from payments.ewallet import refund_send
-
-        refund_send(refund_id=payment_refund.pk)
-    else:
-        payments.refund_confirm(refund_id=payment_refund.pk)
-    order_sync(order_id=order_id)
-    refund.refresh_from_db()
-    return refund
+    order = Order.objects.get(pk=order_id)
+    if request_key:
+        done = OrderRefund.objects.filter(payment_refund__request_key=request_key).first()
+        if done is not None and done.payment_refund.status != Refund.Status.PENDING:
+            return done
+    if not order.is_paid or order.intent_id is None:
+        raise Conflict(_("Chỉ hoàn tiền cho đơn đã thanh toán."), code="order_not_paid")
+    if order.status == S.REFUNDED:
+        raise Conflict(_("Đơn này đã được hoàn hết tiền."), code="order_already_refunded")
+    payment_refund = payments.refund_start(
+        intent_id=order.intent_id,
+        amount=amount,
+        reason=reason,
+        actor=actor,
+        actor_label=label,
+        request_key=request_key,
+        metadata={"line": line_id} if line_id is not None else {},
+    )
+    return OrderRefund.objects.select_related("payment_refund").get(payment_refund=payment_refund)
 
 
 # --- the shopper's e-invoice request -----------------------------------------------------------

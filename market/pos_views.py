@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import ApplicationError, NotFound, ValidationFailed
-from core.idempotency import run_idempotent
+from core.idempotency import effect_key, run_idempotent
 from merchants.auth import AuthedRequest
 from merchants.banks import bank_by_bin
 from merchants.models import Membership, Merchant
@@ -86,6 +86,7 @@ def pos(request: AuthedRequest, merchant_id: int) -> HttpResponse:
     if request.method == "POST":
         cart_json = request.POST.get("cart", "[]")
         method = request.POST.get("method", Order.PaymentMethod.BANK_QR)
+        form_key = request.POST.get("idempotency_key") or None
 
         def create() -> tuple[int, Any]:
             order = orders.order_create(
@@ -93,6 +94,7 @@ def pos(request: AuthedRequest, merchant_id: int) -> HttpResponse:
                 lines=parse_cart(cart_json),
                 payment_method=method,
                 actor=request.user,
+                request_key=effect_key(f"pos:{merchant.pk}", form_key),
             )
             return 201, {"order_id": order.pk}
 
@@ -101,7 +103,7 @@ def pos(request: AuthedRequest, merchant_id: int) -> HttpResponse:
             # after a dropped connection) makes one sale, not two.
             _status, body = run_idempotent(
                 scope=f"pos:{merchant.pk}",
-                key=request.POST.get("idempotency_key") or None,
+                key=form_key,
                 method="POST",
                 path=request.path,
                 payload={"cart": cart_json, "method": method},
@@ -148,13 +150,9 @@ def order_pay(
 ) -> HttpResponse:
     """The sale's screen: its QR while waiting; paid → green, the receipt's QR, "Bán tiếp"."""
     merchant = _merchant(request, merchant_id)
-    order = orders.order_sync(order_id=_order(merchant, order_id).pk)
-    if order.status == Order.Status.AWAITING_PAYMENT and order.intent_id is None:
-        # The process that created the sale died before it could ask for payment: ask now.
-        try:
-            order = orders.order_request_payment(order=order, actor=request.user)
-        except ApplicationError as exc:
-            messages.error(request, _message(exc))
+    order = _order(merchant, order_id)
+    # A sale whose process died before it could ask for payment has no QR: the page offers
+    # "Tạo mã QR mới" (a POST); a GET never writes.
     intent: PaymentIntent | None = order.intent
     receipt_url = request.build_absolute_uri(reverse("receipt", args=[order.receipt_token]))
     bank = bank_by_bin(intent.bank_bin) if intent else None
@@ -166,7 +164,7 @@ def order_pay(
             "merchant": merchant,
             "order": order,
             "lines": order.lines.all(),
-            "refunds": order.refunds.select_related("line"),
+            "refunds": order.refunds.select_related("line", "payment_refund"),
             "intent": intent,
             "qr_svg": vietqr.qr_svg(intent.qr_payload)
             if intent and order.status == Order.Status.AWAITING_PAYMENT
@@ -223,6 +221,7 @@ def order_refund(request: AuthedRequest, merchant_id: int, order_id: int) -> Htt
     text = request.POST.get("amount", "").replace(".", "").replace(" ", "").strip()
     line_text = request.POST.get("line", "")
     reason = request.POST.get("reason", "")
+    form_key = request.POST.get("idempotency_key") or None
 
     def refund() -> tuple[int, Any]:
         done = orders.order_refund(
@@ -231,6 +230,7 @@ def order_refund(request: AuthedRequest, merchant_id: int, order_id: int) -> Htt
             line_id=int(line_text) if line_text.isdigit() else None,
             reason=reason,
             actor=request.user,
+            request_key=effect_key(f"refund:{merchant.pk}", form_key),
         )
         return 201, {"refund_id": done.pk}
 
@@ -238,7 +238,7 @@ def order_refund(request: AuthedRequest, merchant_id: int, order_id: int) -> Htt
         # The form's key, drawn when the page was shown: a double tap refunds once.
         run_idempotent(
             scope=f"refund:{merchant.pk}",
-            key=request.POST.get("idempotency_key") or None,
+            key=form_key,
             method="POST",
             path=request.path,
             payload={"amount": text, "line": line_text, "reason": reason},
@@ -271,7 +271,6 @@ def receipt(request: HttpRequest, token: str) -> HttpResponse:
     )
     if order is None:
         raise NotFound(_("Không tìm thấy biên nhận."))
-    order = orders.order_sync(order_id=order.pk)
     form_error: dict[str, list[str]] = {}
     values = {
         "name": order.buyer_name,
@@ -309,7 +308,9 @@ def receipt(request: HttpRequest, token: str) -> HttpResponse:
             "order": order,
             "merchant": order.merchant,
             "lines": order.lines.all(),
-            "refunds": order.refunds.filter(status="succeeded"),
+            "refunds": order.refunds.filter(payment_refund__status="succeeded").select_related(
+                "payment_refund"
+            ),
             "confirmed": order.is_paid and order.payment_method != Order.PaymentMethod.CASH,
             "confirmed_by_wallet": intent is not None
             and intent.method == PaymentIntent.Method.EWALLET,

@@ -199,7 +199,9 @@ def close_page(request: AuthedRequest, merchant_id: int) -> HttpResponse:
                 messages.success(request, _("Đã chốt sổ."))
                 return redirect("close_detail", merchant_id=merchant.pk, close_id=close.pk)
     today_close = reports.close_today(merchant=merchant)
-    preview = reports.close_preview(merchant=merchant)
+    # Today's period only; earlier unclosed days with activity are closed on their own first.
+    plan = reports.close_plan(merchant=merchant, now=timezone.now())
+    preview = reports.close_preview(merchant=merchant, plan=plan)
     figures = preview.as_json()
     return render(
         request,
@@ -212,6 +214,7 @@ def close_page(request: AuthedRequest, merchant_id: int) -> HttpResponse:
             "methods": _method_rows(figures),
             "credits": _credits(figures),
             "today_close": today_close,
+            "earlier_days": [p.business_date for p in plan.earlier],
             "errors": errors,
             "error": error,
             "cash_text": cash_text,

@@ -4,7 +4,7 @@ thu), the household-tax estimate (ước tính thuế) and the staff dashboard p
 Money is counted the way the trader counts it at the end of the day (cash basis):
 
 * a sale counts when it was paid (``Order.paid_at``), for its total;
-* a refund counts when it succeeded (``OrderRefund.confirmed_at``), for its amount;
+* a refund counts when it succeeded (its payments ``Refund.confirmed_at``), for its amount;
 * bank credits that match no sale (``LedgerEntry`` kinds walk_in and unmatched) count when we
   recorded them (``LedgerEntry.created_at``).
 
@@ -22,14 +22,14 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Min, QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import NotFound, PermissionDenied, ValidationFailed
 from merchants.models import Membership, Merchant, User
-from payments.models import LedgerEntry
+from payments.models import LedgerEntry, Refund
 
 from . import tax_rules
 from .models import DailyClose, Market, Order, OrderLine, OrderRefund, Stall
@@ -118,11 +118,12 @@ def paid_orders(*, merchant: Merchant, start: datetime, end: datetime) -> QueryS
 def succeeded_refunds(
     *, merchant: Merchant, start: datetime, end: datetime
 ) -> QuerySet[OrderRefund]:
+    """Refunds that went through in [start, end): their state is the payments Refund's."""
     return OrderRefund.objects.filter(
         order__merchant=merchant,
-        status=OrderRefund.Status.SUCCEEDED,
-        confirmed_at__gte=start,
-        confirmed_at__lt=end,
+        payment_refund__status=Refund.Status.SUCCEEDED,
+        payment_refund__confirmed_at__gte=start,
+        payment_refund__confirmed_at__lt=end,
     )
 
 
@@ -178,20 +179,110 @@ def last_close(*, merchant: Merchant) -> DailyClose | None:
     return DailyClose.objects.filter(merchant=merchant).order_by("-period_end", "-pk").first()
 
 
-def close_period_start(*, merchant: Merchant, now: datetime) -> datetime:
-    """Where the next close starts: the previous close's end, else the merchant's first activity
-    (first order, refund or bank credit), else now (nothing to count)."""
+# A first close after a long while closes at most this many earlier days on their own.
+MAX_CATCH_UP_DAYS = 400
+
+
+@dataclass(frozen=True)
+class ClosePeriod:
+    """One close to make: the local day it is for and the [start, end) it counts."""
+
+    business_date: date
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class ClosePlan:
+    """What closing at ``today.end`` does: first the earlier days that had activity and no close
+    yet, each closed on its own (``earlier``, oldest first), then today."""
+
+    earlier: list[ClosePeriod]
+    today: ClosePeriod
+
+
+def activity_days(*, merchant: Merchant, start: datetime, end: datetime) -> set[date]:
+    """Local days with something a close counts in [start, end): a sale paid, a refund that
+    succeeded, a bank credit recorded."""
+    tz = timezone.get_current_timezone()
+    days: set[date] = set()
+    for rows, moment in (
+        (paid_orders(merchant=merchant, start=start, end=end), "paid_at"),
+        (
+            LedgerEntry.objects.filter(
+                merchant=merchant, created_at__gte=start, created_at__lt=end
+            ),
+            "created_at",
+        ),
+    ):
+        days.update(
+            rows.annotate(day=TruncDate(moment, tzinfo=tz))
+            .order_by()
+            .values_list("day", flat=True)
+            .distinct()
+        )
+    # Refunds are few; their moment is read as succeeded_refunds defines it.
+    for refund in succeeded_refunds(merchant=merchant, start=start, end=end).select_related(
+        "payment_refund"
+    ):
+        if refund.confirmed_at is not None:
+            days.add(timezone.localdate(refund.confirmed_at))
+    return days
+
+
+def _close_start(
+    *, day: date, previous_end: datetime | None, previous_day: date | None
+) -> datetime:
+    """Where the close of ``day`` starts: at the previous close's end when that close was the day
+    before (what was sold after it counts now), else at the day's midnight."""
+    midnight = local_midnight(day)
+    if previous_end is None or previous_day is None:
+        return midnight
+    if previous_day == day - timedelta(days=1):
+        return previous_end
+    return max(previous_end, midnight)
+
+
+def close_plan(*, merchant: Merchant, now: datetime) -> ClosePlan:
+    """The closes a close made at ``now`` makes. Today's covers the local day of ``now`` (from
+    the previous close's end if that was yesterday's). Every earlier day with activity since the
+    previous close (or ever, going back at most ``MAX_CATCH_UP_DAYS``) and no close of its own
+    is closed first, as its own day; days with nothing to count get no close. Activity after a
+    close on the day of that close counts in the next day's close."""
+    today = timezone.localdate(now)
+    floor = local_midnight(today - timedelta(days=MAX_CATCH_UP_DAYS))
     previous = last_close(merchant=merchant)
-    if previous is not None:
-        return previous.period_end
-    firsts = [
-        Order.objects.filter(merchant=merchant).aggregate(t=Min("created_at"))["t"],
-        Order.objects.filter(merchant=merchant).aggregate(t=Min("paid_at"))["t"],
-        LedgerEntry.objects.filter(merchant=merchant).aggregate(t=Min("created_at"))["t"],
-        OrderRefund.objects.filter(order__merchant=merchant).aggregate(t=Min("confirmed_at"))["t"],
-    ]
-    known = [t for t in firsts if t is not None and t <= now]
-    return min(known) if known else now
+    previous_end = previous.period_end if previous is not None else None
+    previous_day = previous.business_date if previous is not None else None
+    since = max(previous_end, floor) if previous_end is not None else floor
+    closed = set(
+        DailyClose.objects.filter(
+            merchant=merchant, business_date__gte=timezone.localdate(since)
+        ).values_list("business_date", flat=True)
+    )
+    pending: set[date] = set()
+    if since < local_midnight(today):
+        for day in activity_days(merchant=merchant, start=since, end=local_midnight(today)):
+            while day in closed:  # never re-close a day: its later activity goes to the next
+                day += timedelta(days=1)
+            if day < today:
+                pending.add(day)
+    earlier: list[ClosePeriod] = []
+    for day in sorted(pending):
+        start = _close_start(day=day, previous_end=previous_end, previous_day=previous_day)
+        end = local_midnight(day + timedelta(days=1))
+        earlier.append(ClosePeriod(business_date=day, start=start, end=end))
+        previous_end, previous_day = end, day
+    start = _close_start(day=today, previous_end=previous_end, previous_day=previous_day)
+    return ClosePlan(
+        earlier=earlier,
+        today=ClosePeriod(business_date=today, start=min(start, now), end=now),
+    )
+
+
+def close_period_start(*, merchant: Merchant, now: datetime) -> datetime:
+    """Where today's close starts (see ``close_plan``)."""
+    return close_plan(merchant=merchant, now=now).today.start
 
 
 def close_figures(*, merchant: Merchant, start: datetime, end: datetime) -> CloseFigures:
@@ -254,11 +345,12 @@ def close_figures(*, merchant: Merchant, start: datetime, end: datetime) -> Clos
     )
 
 
-def close_preview(*, merchant: Merchant, now: datetime | None = None) -> CloseFigures:
-    now = now or timezone.now()
-    return close_figures(
-        merchant=merchant, start=close_period_start(merchant=merchant, now=now), end=now
-    )
+def close_preview(
+    *, merchant: Merchant, now: datetime | None = None, plan: ClosePlan | None = None
+) -> CloseFigures:
+    """Today's figures as a close made now would store them (earlier days apart)."""
+    period = (plan or close_plan(merchant=merchant, now=now or timezone.now())).today
+    return close_figures(merchant=merchant, start=period.start, end=period.end)
 
 
 def closes_of(*, merchant: Merchant) -> QuerySet[DailyClose]:
@@ -292,8 +384,8 @@ def close_orders(*, close: DailyClose) -> QuerySet[Order]:
 def close_refunds(*, close: DailyClose) -> QuerySet[OrderRefund]:
     return (
         succeeded_refunds(merchant=close.merchant, start=close.period_start, end=close.period_end)
-        .select_related("order")
-        .order_by("confirmed_at", "pk")
+        .select_related("order", "payment_refund")
+        .order_by("payment_refund__confirmed_at", "pk")
     )
 
 
@@ -404,7 +496,7 @@ def daily_series(*, merchant: Merchant, last: date, days: int = 30) -> list[DayT
             cashless[row["day"]] += int(row["t"])
     for row in (
         succeeded_refunds(merchant=merchant, start=start, end=end)
-        .annotate(day=TruncDate("confirmed_at", tzinfo=tz))
+        .annotate(day=TruncDate("payment_refund__confirmed_at", tzinfo=tz))
         .values("day", "order__payment_method")
         .annotate(t=Sum("amount"))
     ):
@@ -450,7 +542,7 @@ def top_products(
             order__paid_at__lt=end,
             order__status__in=[Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED],
             line__isnull=False,
-            status=OrderRefund.Status.SUCCEEDED,
+            payment_refund__status=Refund.Status.SUCCEEDED,
         )
         .values("line__name", "line__unit")
         .annotate(t=Sum("amount"))

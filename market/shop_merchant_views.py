@@ -323,7 +323,12 @@ def _fragment(
     response = render(
         request,
         "market/shop_merchant/_queue.html",
-        {"merchant": merchant, "show_messages": show_messages, **online_queue(merchant)},
+        {
+            "merchant": merchant,
+            "show_messages": show_messages,
+            "is_owner": _is_owner(request, merchant),
+            **online_queue(merchant),
+        },
     )
     response["Cache-Control"] = "no-store"
     return response
@@ -332,7 +337,8 @@ def _fragment(
 @login_required
 @require_POST
 def online_order_advance(request: AuthedRequest, merchant_id: int, order_id: int) -> HttpResponse:
-    """Accept, ready / out for delivery, completed, or cancel (a paid order is refunded)."""
+    """Accept, ready / out for delivery, completed (owner and cashier), or cancel: a paid order
+    is refunded, so only an owner may cancel it (403 for a cashier, checked by the service)."""
     merchant = _merchant(request, merchant_id)
     order = _queue_orders(merchant).filter(pk=order_id).first()
     if order is None:
@@ -343,6 +349,8 @@ def online_order_advance(request: AuthedRequest, merchant_id: int, order_id: int
         order = shop.order_advance(
             order_id=order.pk, to=to, actor=request.user, reason=request.POST.get("reason", "")
         )
+    except PermissionDenied:
+        raise  # a friendly 403 page (core.middleware), not a flash on the queue
     except ApplicationError as exc:
         messages.error(request, _message(exc))
     else:

@@ -22,7 +22,7 @@ from payments import vietqr
 from payments.models import PaymentIntent
 from payments.views import _sandbox_link
 
-from . import orders, search, storefront
+from . import search, storefront
 from .models import Fulfilment, GoodsCategory, Market, Order, Review
 
 
@@ -276,7 +276,7 @@ def shop_order(request: HttpRequest, token: str) -> HttpResponse:
     found = Order.objects.filter(receipt_token=token).exclude(channel=Order.Channel.POS).first()
     if found is None:
         raise NotFound(_("Không tìm thấy đơn hàng."))
-    order = orders.order_sync(order_id=found.pk)
+    order = found
     intent: PaymentIntent | None = order.intent
     waiting = order.status == Order.Status.AWAITING_PAYMENT and intent is not None
     bank = bank_by_bin(intent.bank_bin) if intent else None
@@ -304,7 +304,9 @@ def shop_order(request: HttpRequest, token: str) -> HttpResponse:
                 if line.product_id and line.product_id not in reviewed
             ],
             "merchant_reviewed": None in reviewed,
-            "refunds": order.refunds.filter(status="succeeded"),
+            "refunds": order.refunds.filter(payment_refund__status="succeeded").select_related(
+                "payment_refund"
+            ),
             "invoice": _invoice_of(order),
             "now": timezone.now(),
         },
@@ -316,7 +318,7 @@ def shop_order_status(request: HttpRequest, token: str) -> JsonResponse:
     found = Order.objects.filter(receipt_token=token).exclude(channel=Order.Channel.POS).first()
     if found is None:
         raise NotFound(_("Không tìm thấy đơn hàng."))
-    order = orders.order_sync(order_id=found.pk)
+    order = found
     return JsonResponse(
         {
             "status": order.status,

@@ -16,18 +16,27 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.audit import audit_record
-from core.errors import Conflict, NotFound, ValidationFailed
+from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.locking import lock_row
 from core.phone import normalize_vn_mobile
 from core.text import nfc
-from merchants.models import Merchant, Product, User
+from merchants.models import Membership, Merchant, Product, User
 
 from . import orders
-from .models import Fulfilment, FulfilmentStatus, Order, OrderEvent, Review, Storefront
+from .models import (
+    Fulfilment,
+    FulfilmentStatus,
+    Order,
+    OrderEvent,
+    OrderRefund,
+    Review,
+    Storefront,
+)
 
 log = logging.getLogger(__name__)
 
@@ -352,11 +361,21 @@ def on_order_paid(sender: Any, *, order_id: int, merchant_id: int, **_: Any) -> 
         log.exception("could not publish online order %s", order.pk)
 
 
+REFUND_CANCEL_OWNER_ONLY = _(
+    "Chỉ chủ cửa hàng mới được hủy đơn đã thanh toán, vì hủy đơn sẽ hoàn tiền cho khách."
+)
+
+
 def order_advance(
     *, order_id: int, to: str, actor: User | None, reason: str = "", actor_label: str = ""
 ) -> Order:
     """Move a paid online order on (accept, ready / out for delivery, completed) or cancel it.
-    Canceling a paid order refunds what is left of it through the payment path."""
+    Canceling a paid order refunds what is left of it through the payment path.
+
+    A refund is the owner's: a signed-in ``actor`` who is not an owner of the order's merchant may
+    take every other step but not a cancel that would refund (403). ``actor=None`` is a caller
+    already allowed to act as an owner (the merchant's API key, a task).
+    """
     label = f"user:{actor.pk}" if actor is not None else (actor_label or "system")
     with transaction.atomic(durable=True):
         order = lock_row(Order, order_id)
@@ -365,9 +384,10 @@ def order_advance(
                 _("Đơn này chưa được thanh toán hoặc không phải đơn trực tuyến."), code="not_online"
             )
         allowed = NEXT_STEPS.get(order.fulfilment, {}).get(order.fulfilment_status, set())
-        if to == order.fulfilment_status:
+        if to == order.fulfilment_status and to != F.CANCELED:
             return order
-        if to not in allowed:
+        replay = to == order.fulfilment_status  # canceled again: finish the cancel's refund
+        if to not in allowed and not replay:
             raise Conflict(
                 _("Không thể chuyển đơn từ “%(from)s” sang “%(to)s”.")
                 % {
@@ -376,24 +396,61 @@ def order_advance(
                 },
                 code="bad_transition",
             )
-        if to == F.CANCELED and not nfc(reason):
+        if (
+            to == F.CANCELED
+            and order.refundable_amount > 0
+            and actor is not None
+            and not Membership.objects.filter(
+                user_id=actor.pk, merchant_id=order.merchant_id, role=Membership.Role.OWNER
+            ).exists()
+        ):
+            raise PermissionDenied(REFUND_CANCEL_OWNER_ONLY)
+        if to == F.CANCELED and not nfc(reason) and not replay:
             raise ValidationFailed(fields={"reason": [_("Vui lòng ghi lý do hủy đơn cho khách.")]})
-        order.fulfilment_status = to
-        order.save(update_fields=["fulfilment_status", "updated_at"])
-        OrderEvent.objects.create(order=order, kind=to, note=nfc(reason)[:255], actor_label=label)
-        audit_record(
-            actor=actor, actor_label=label, action=f"order.{to}", target=order, reason=reason
+        if replay:
+            last = order.events.filter(kind=F.CANCELED).last()
+            reason = last.note if last else reason
+        else:
+            order.fulfilment_status = to
+            order.save(update_fields=["fulfilment_status", "updated_at"])
+            OrderEvent.objects.create(
+                order=order, kind=to, note=nfc(reason)[:255], actor_label=label
+            )
+            audit_record(
+                actor=actor, actor_label=label, action=f"order.{to}", target=order, reason=reason
+            )
+    if to == F.CANCELED:
+        return _cancel_refund(order, reason=reason, actor=actor, actor_label=label)
+    return order
+
+
+def _cancel_refund(
+    order: Order, *, reason: str, actor: User | None, actor_label: str = ""
+) -> Order:
+    """What is left of a canceled order goes back, once: the refund is bound to the cancel, so a
+    retry after a crash between the two finishes it and never refunds twice."""
+    key = f"order-cancel:{order.pk}"
+    made = order.refunds.filter(payment_refund__request_key=key).first()
+    if made is not None:
+        amount = made.amount  # resume it (a pending e-wallet refund is sent again)
+    else:
+        reserved = (
+            order.refunds.exclude(payment_refund__status=OrderRefund.Status.FAILED).aggregate(
+                t=Sum("amount")
+            )["t"]
+            or 0
         )
-    if to == F.CANCELED and order.refundable_amount > 0:
+        amount = order.total - reserved if order.is_paid else 0
+    if amount > 0:
         orders.order_refund(
             order_id=order.pk,
-            amount=order.refundable_amount,
+            amount=amount,
             reason=str(_("Người bán hủy đơn: %(reason)s") % {"reason": nfc(reason)}),
             actor=actor,
-            actor_label=label,
+            actor_label=actor_label,
+            request_key=key,
         )
-        order.refresh_from_db()
-    return order
+    return Order.objects.get(pk=order.pk)
 
 
 # --- reviews ------------------------------------------------------------------------------------

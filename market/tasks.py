@@ -30,8 +30,9 @@ def adjust_invoice_for_refund(refund_id: int) -> int | None:
 
 @shared_task(name="market.sync_orders")
 def sync_orders() -> dict[str, int]:
-    """The safety net: orders whose payment or refund news was lost; invoices not yet issued."""
+    """The safety net: sales that never got a QR (canceled after a while); invoices not yet
+    issued. (Orders need no syncing: they move in the same transaction as their money.)"""
     from .invoicing import invoices_issue_due
-    from .orders import orders_sync_due
+    from .orders import orders_sweep
 
-    return {"orders": orders_sync_due(), "invoices": invoices_issue_due()}
+    return {"orders": orders_sweep(), "invoices": invoices_issue_due()}

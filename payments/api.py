@@ -7,7 +7,7 @@ from ninja import Header, Router, Status
 from ninja.pagination import paginate
 
 from core.errors import NotAuthenticated, ValidationFailed
-from core.idempotency import idempotent_post
+from core.idempotency import effect_key, idempotent_post
 from merchants.auth import merchant_auth, principal
 from merchants.selectors import merchant_for
 
@@ -68,16 +68,34 @@ def cancel_intent(request: HttpRequest, intent_id: int):
     return services.intent_cancel(intent_id=intent.pk, actor=who.user, actor_label=who.label)
 
 
-@router.post("/intents/{intent_id}/refund", response=IntentOut, auth=merchant_auth)
-def refund_intent(request: HttpRequest, intent_id: int, payload: RefundIn):
+@router.post(
+    "/intents/{intent_id}/refund",
+    response={200: IntentOut, 201: IntentOut},
+    auth=merchant_auth,
+    summary="Give money back on a paid intent (owner); honours Idempotency-Key",
+)
+def refund_intent(
+    request: HttpRequest,
+    intent_id: int,
+    payload: RefundIn,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+):
     who = principal(request)
     intent = selectors.intent_for(principal=who, intent_id=intent_id, owner=True)
-    return services.intent_refund(
-        intent_id=intent.pk,
-        amount=payload.amount,
-        reason=payload.reason,
-        actor=who.user,
-        actor_label=who.label,
+
+    def handler():
+        refunded = services.intent_refund(
+            intent_id=intent.pk,
+            amount=payload.amount,
+            reason=payload.reason,
+            actor=who.user,
+            actor_label=who.label,
+            request_key=effect_key(who.label, idempotency_key),
+        )
+        return 200, IntentOut.from_orm(refunded).model_dump(mode="json")
+
+    return idempotent_post(
+        request, scope=who.label, key=idempotency_key, payload=payload.dict(), handler=handler
     )
 
 

@@ -12,6 +12,7 @@ from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -21,7 +22,14 @@ from core.locking import lock_row
 
 from .models import LedgerEntry, PaymentIntent, Refund, WalletEvent
 from .providers import ewallet as provider
-from .services import announce, intent_mark_succeeded, refund_confirm, refund_fail
+from .services import (
+    _group_paid_elsewhere,
+    _lock_group,
+    announce,
+    intent_mark_succeeded,
+    refund_confirm,
+    refund_fail,
+)
 
 log = logging.getLogger(__name__)
 S = PaymentIntent.Status
@@ -140,7 +148,9 @@ def _payment_event(row: WalletEvent, payment: provider.WalletPayment, news: list
     )
     if intent_id is None:
         return "unknown_payment"
-    intent = lock_row(PaymentIntent, intent_id)
+    reference = PaymentIntent.objects.filter(pk=intent_id).values_list("reference", flat=True)[0]
+    group = _lock_group(merchant_id=intent_merchant(intent_id), reference=reference, also=intent_id)
+    intent = next(i for i in group if i.pk == intent_id)
     row.intent = intent
     if row.type == "payment.failed":
         if intent.status != S.REQUIRES_PAYMENT:
@@ -151,17 +161,45 @@ def _payment_event(row: WalletEvent, payment: provider.WalletPayment, news: list
         intent.save(update_fields=["status", "canceled_at", "failure_reason", "updated_at"])
         news.append((intent.merchant_id, "payment_failed", _news(intent, 0, "failed"), ""))
         return "failed"
-    if intent.status not in (S.REQUIRES_PAYMENT, S.EXPIRED, S.CANCELED):
-        return "duplicate"  # this provider payment was counted already
-    if payment.amount != intent.amount:
+    if intent.paid_via == PaymentIntent.PaidVia.EWALLET:
+        return "duplicate"  # this provider payment was counted already (one per intent)
+    mismatch = payment.amount != intent.amount
+    if mismatch:
         log.error(
             "e-wallet payment %s amount %s != intent %s", payment.id, payment.amount, intent.amount
         )
-        return "amount_mismatch"
+    if mismatch or intent.is_paid or _group_paid_elsewhere(group, intent):
+        # The sale was paid another way first (its code by bank transfer, another QR, cash), or
+        # the wallet took another amount: the money is in all the same. Book it once, flagged,
+        # for the trader to give back.
+        if LedgerEntry.objects.filter(intent=intent, wallet_event__isnull=False).exists():
+            return "duplicate"
+        flag = "amount_mismatch" if mismatch else "already_paid"
+        LedgerEntry.objects.create(
+            merchant_id=intent.merchant_id,
+            kind=LedgerEntry.Kind.UNMATCHED,
+            amount=payment.amount,
+            intent=intent,
+            wallet_event=row,
+            flag=flag,
+            memo=f"e-wallet {payment.id}",
+            actor_label=f"{LABEL}:{row.event_id}",
+        )
+        news.append(
+            (
+                intent.merchant_id,
+                "payment_received",
+                {**_news(intent, payment.amount, flag), "flag": flag},
+                "",
+            )
+        )
+        return flag
     if intent.status == S.CANCELED:
         # The shopper paid after the trader canceled: the money is in; count it, flag it.
         intent.status = S.EXPIRED
-    late = intent_mark_succeeded(intent, amount=payment.amount, reference=payment.id)
+    late = intent_mark_succeeded(
+        intent, amount=payment.amount, reference=payment.id, via=PaymentIntent.PaidVia.EWALLET
+    )
     LedgerEntry.objects.create(
         merchant_id=intent.merchant_id,
         kind=LedgerEntry.Kind.SETTLEMENT,
@@ -181,6 +219,10 @@ def _payment_event(row: WalletEvent, payment: provider.WalletPayment, news: list
         )
     )
     return "late" if late else "settled"
+
+
+def intent_merchant(intent_id: int) -> int:
+    return PaymentIntent.objects.filter(pk=intent_id).values_list("merchant_id", flat=True)[0]
 
 
 def _news(intent: PaymentIntent, amount: int, outcome: str) -> dict[str, Any]:
@@ -250,13 +292,26 @@ def refund_send(*, refund_id: int) -> Refund:
 def ewallet_reconcile(*, older_than_seconds: int = 60) -> dict[str, int]:
     """Ask the provider about e-wallet intents still waiting (their webhook may be lost)."""
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    waiting = PaymentIntent.objects.filter(
+    recent = PaymentIntent.objects.filter(
         method=PaymentIntent.Method.EWALLET,
-        status__in=(S.REQUIRES_PAYMENT, S.EXPIRED),
         provider_payment_id__isnull=False,
         created_at__lte=cutoff,
         created_at__gte=timezone.now() - timedelta(days=2),
-    ).values_list("provider_payment_id", flat=True)
+    )
+    # Still waiting, canceled lately, or paid another way (by bank, cash, another QR) while the
+    # wallet's own payment may also have gone through: that money must be found and booked too.
+    waiting = (
+        recent.filter(
+            Q(status__in=(S.REQUIRES_PAYMENT, S.EXPIRED))
+            | Q(status=S.CANCELED, canceled_at__gte=timezone.now() - timedelta(hours=2))
+            | (
+                Q(paid_via__in=(PaymentIntent.PaidVia.BANK, PaymentIntent.PaidVia.CASH))
+                & ~Q(ledger__wallet_event__isnull=False)
+            )
+        )
+        .values_list("provider_payment_id", flat=True)
+        .distinct()
+    )
     checked = settled = 0
     for payment_id in [p for p in waiting if p]:
         checked += 1

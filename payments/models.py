@@ -33,6 +33,16 @@ class PaymentIntent(models.Model):
     class Method(models.TextChoices):
         BANK_QR = "bank_qr", _("Chuyển khoản VietQR")
         EWALLET = "ewallet", _("Ví điện tử")
+        # Notes the cashier took: recorded as paid at once, never in the bank ledger.
+        CASH = "cash", _("Tiền mặt")
+
+    class PaidVia(models.TextChoices):
+        """How the money really came, whatever was asked: a shopper may pay an e-wallet
+        intent's code by bank transfer. Refunds go back the same way."""
+
+        BANK = "bank", _("Chuyển khoản ngân hàng")
+        EWALLET = "ewallet", _("Ví điện tử")
+        CASH = "cash", _("Tiền mặt")
 
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="intents")
     amount = models.BigIntegerField(_("số tiền"))
@@ -59,6 +69,7 @@ class PaymentIntent(models.Model):
     description = models.CharField(max_length=140, blank=True)
     amount_received = models.BigIntegerField(default=0)
     amount_refunded = models.BigIntegerField(default=0)
+    paid_via = models.CharField(max_length=8, choices=PaidVia.choices, blank=True)
     bank_reference = models.CharField(max_length=64, blank=True)
     expires_at = models.DateTimeField()
     succeeded_at = models.DateTimeField(null=True, blank=True)
@@ -74,7 +85,8 @@ class PaymentIntent(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(amount__gte=MIN_INTENT_AMOUNT) & Q(amount__lte=MAX_INTENT_AMOUNT),
+                condition=Q(amount__lte=MAX_INTENT_AMOUNT)
+                & (Q(amount__gte=MIN_INTENT_AMOUNT) | Q(method="cash", amount__gte=1)),
                 name="intent_amount_within_limits",
             ),
             models.CheckConstraint(
@@ -189,6 +201,12 @@ class Refund(models.Model):
     reason = models.CharField(max_length=255)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     provider_refund_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # The request that asked for it (core.idempotency.effect_key): a retried request resumes
+    # this refund instead of starting a second one.
+    request_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # The caller's own notes, opaque to payments (Stripe's metadata): e.g. {"line": 12}.
+    metadata = models.JSONField(default=dict, blank=True)
+    failure_reason = models.CharField(max_length=255, blank=True)
     actor_label = models.CharField(max_length=120)
     created_at = models.DateTimeField(auto_now_add=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)

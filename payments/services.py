@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.audit import audit_record
 from core.errors import Conflict, ValidationFailed
-from core.locking import lock_row
+from core.locking import lock_row, lock_rows
 from merchants.models import BankAccount, Merchant, User
 
 from . import events, vietqr
@@ -34,7 +34,14 @@ from .models import (
     Refund,
 )
 from .providers.banknotify import BankTransaction
-from .signals import payment_succeeded, refund_changed, walk_in_received
+from .signals import (
+    payment_settled,
+    payment_succeeded,
+    refund_changed,
+    refund_opened,
+    refund_settled,
+    walk_in_received,
+)
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +103,7 @@ def intent_create(
     or through the e-wallet provider (its pay URL is what the QR shows)."""
     if not isinstance(amount, int) or isinstance(amount, bool):
         raise ValidationFailed(fields={"amount": [_("Số tiền là số đồng nguyên.")]})
-    if method not in PaymentIntent.Method.values:
+    if method not in (PaymentIntent.Method.BANK_QR, PaymentIntent.Method.EWALLET):
         raise ValidationFailed(fields={"method": [_("Chọn chuyển khoản hoặc ví điện tử.")]})
     ewallet = method == PaymentIntent.Method.EWALLET
     if ewallet and not MIN_INTENT_AMOUNT <= amount <= MAX_EWALLET_AMOUNT:
@@ -162,6 +169,87 @@ def intent_create(
     return intent
 
 
+def intent_record_cash(
+    *,
+    merchant: Merchant,
+    amount: int,
+    reference: str,
+    actor: User | None = None,
+    actor_label: str = "",
+    description: str = "",
+) -> PaymentIntent:
+    """The cashier took the notes: an intent paid at once in cash (never in the bank ledger).
+
+    One reference is paid once: if another intent of this reference is already paid, nothing is
+    recorded and the caller hears ``already_paid``.
+    """
+    if (
+        not isinstance(amount, int)
+        or isinstance(amount, bool)
+        or not 1 <= amount <= MAX_INTENT_AMOUNT
+    ):
+        raise ValidationFailed(fields={"amount": [_("Số tiền là số đồng nguyên dương.")]})
+    label = _actor_label(actor, actor_label or "system")
+    with transaction.atomic(durable=True):
+        group = _lock_group(merchant_id=merchant.pk, reference=reference)
+        if any(i.is_paid for i in group):
+            raise Conflict(_("Đơn đã được thanh toán."), code="already_paid")
+        now = timezone.now()
+        for _attempt in range(5):
+            try:
+                with transaction.atomic():
+                    intent = PaymentIntent.objects.create(
+                        merchant=merchant,
+                        amount=amount,
+                        method=PaymentIntent.Method.CASH,
+                        reference_code=new_reference_code(),
+                        reference=reference[:64],
+                        description=description[:140],
+                        qr_payload="",
+                        expires_at=now,
+                        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+                        created_via=label,
+                    )
+                break
+            except IntegrityError:
+                continue
+        else:  # pragma: no cover
+            raise Conflict(_("Không tạo được mã thanh toán, vui lòng thử lại."))
+        intent_mark_succeeded(intent, amount=amount, reference="", via=PaymentIntent.PaidVia.CASH)
+        audit_record(
+            actor=actor,
+            actor_label=label,
+            action="intent.cash",
+            target=intent,
+            data={"amount": amount, "reference": reference},
+        )
+    return intent
+
+
+def _lock_group(
+    *, merchant_id: int, reference: str, also: int | None = None
+) -> list[PaymentIntent]:
+    """Lock every intent of one reference (one sale) in primary-key order, and ``also``.
+
+    A reference is paid once: whichever intent of it settles first is the sale's payment, and
+    money for any other is booked as unmatched for the trader to give back.
+    """
+    ids = set()
+    if reference:
+        ids |= set(
+            PaymentIntent.objects.filter(merchant_id=merchant_id, reference=reference).values_list(
+                "pk", flat=True
+            )
+        )
+    if also is not None:
+        ids.add(also)
+    return lock_rows(PaymentIntent, ids) if ids else []
+
+
+def _group_paid_elsewhere(group: list[PaymentIntent], intent: PaymentIntent) -> bool:
+    return any(other.is_paid for other in group if other.pk != intent.pk)
+
+
 def intent_cancel(*, intent_id: int, actor: Any, actor_label: str = "") -> PaymentIntent:
     with transaction.atomic(durable=True):
         intent = lock_row(PaymentIntent, intent_id)
@@ -209,28 +297,93 @@ def intents_expire_due(*, now=None) -> int:
     return expired
 
 
-def intent_refund(
-    *, intent_id: int, amount: int, reason: str, actor: Any, actor_label: str = ""
-) -> PaymentIntent:
-    """Give money back. A bank-QR sale: record the payout the trader made, at once. An e-wallet
-    sale: ask the provider; it counts in the ledger when the provider confirms."""
+def refund_start(
+    *,
+    intent_id: int,
+    amount: int,
+    reason: str,
+    actor: Any,
+    actor_label: str = "",
+    request_key: str = "",
+    metadata: dict[str, Any] | None = None,
+) -> Refund:
+    """The one way money goes back, whatever the path it came by (``intent.paid_via``).
+
+    E-wallet: the provider is asked and the refund counts (ledger, listeners) when it confirms.
+    Bank transfer: the trader paid the shopper back by hand; counted at once, as a negative
+    ledger entry. Cash: counted at once, outside the bank ledger.
+
+    ``request_key`` binds the refund to the request that asked for it: the same request again
+    (a retry after a timeout, a 503 or a crash) resumes this refund and never starts a second.
+    """
     label = _actor_label(actor, actor_label)
-    refund = refund_open(
-        intent_id=intent_id, amount=amount, reason=reason, actor=actor, actor_label=label
-    )
-    if refund.intent.method == PaymentIntent.Method.EWALLET:
+    refund = None
+    if request_key:
+        refund = Refund.objects.filter(request_key=request_key).select_related("intent").first()
+        if refund is not None and refund.intent_id != intent_id:
+            raise ValidationFailed(
+                _("Idempotency-Key này đã được dùng cho một yêu cầu khác."),
+                code="idempotency_key_reused",
+            )
+    if refund is None:
+        try:
+            refund = refund_open(
+                intent_id=intent_id,
+                amount=amount,
+                reason=reason,
+                actor=actor,
+                actor_label=label,
+                request_key=request_key,
+                metadata=metadata,
+            )
+        except IntegrityError:  # the same request, racing: the other one reserved it
+            refund = Refund.objects.select_related("intent").get(request_key=request_key)
+    if refund.status == Refund.Status.FAILED:
+        raise ValidationFailed(
+            _("Không hoàn được tiền: %(why)s") % {"why": refund.failure_reason or "—"},
+            code="refund_failed",
+        )
+    if refund.status != Refund.Status.PENDING:
+        return refund
+    if refund.intent.paid_via == PaymentIntent.PaidVia.EWALLET:
         from .ewallet import refund_send  # the provider call happens outside any lock
 
-        refund_send(refund_id=refund.pk)
-    else:
-        refund_confirm(refund_id=refund.pk)
+        return refund_send(refund_id=refund.pk)
+    return refund_confirm(refund_id=refund.pk)
+
+
+def intent_refund(
+    *,
+    intent_id: int,
+    amount: int,
+    reason: str,
+    actor: Any,
+    actor_label: str = "",
+    request_key: str = "",
+) -> PaymentIntent:
+    """Give money back on an intent (the Thu tiền page, the payments API): ``refund_start``."""
+    refund_start(
+        intent_id=intent_id,
+        amount=amount,
+        reason=reason,
+        actor=actor,
+        actor_label=actor_label,
+        request_key=request_key,
+    )
     return PaymentIntent.objects.get(pk=intent_id)
 
 
 def refund_open(
-    *, intent_id: int, amount: int, reason: str, actor: Any, actor_label: str
+    *,
+    intent_id: int,
+    amount: int,
+    reason: str,
+    actor: Any,
+    actor_label: str,
+    request_key: str = "",
+    metadata: dict[str, Any] | None = None,
 ) -> Refund:
-    """Check and reserve a refund (pending) under the intent's lock."""
+    """Check and reserve a refund (pending) under the intent's lock; listeners may refuse it."""
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise ValidationFailed(fields={"amount": [_("Số tiền hoàn là số đồng nguyên dương.")]})
     if not reason.strip():
@@ -249,7 +402,23 @@ def refund_open(
                 fields={"amount": [_("Số tiền hoàn vượt quá số đã nhận.")]}, code="refund_too_large"
             )
         refund = Refund.objects.create(
-            intent=intent, amount=amount, reason=reason.strip()[:255], actor_label=actor_label
+            intent=intent,
+            amount=amount,
+            reason=reason.strip()[:255],
+            actor_label=actor_label,
+            request_key=request_key or None,
+            metadata=metadata or {},
+        )
+        refund_opened.send(
+            sender=Refund,
+            refund_id=refund.pk,
+            intent_id=intent.pk,
+            merchant_id=intent.merchant_id,
+            amount=amount,
+            reason=refund.reason,
+            metadata=refund.metadata,
+            actor=actor if getattr(actor, "is_authenticated", False) else None,
+            actor_label=actor_label,
         )
         audit_record(
             actor=actor,
@@ -279,17 +448,30 @@ def refund_confirm(*, refund_id: int, provider_refund_id: str = "") -> Refund:
         if provider_refund_id:
             refund.provider_refund_id = provider_refund_id
         refund.save(update_fields=["status", "confirmed_at", "provider_refund_id"])
-        LedgerEntry.objects.create(
-            merchant_id=intent.merchant_id,
-            kind=LedgerEntry.Kind.REFUND,
-            amount=-refund.amount,
-            intent=intent,
-            refund=refund,
-            memo=refund.reason,
-            actor_label=refund.actor_label,
-        )
+        if intent.paid_via != PaymentIntent.PaidVia.CASH:  # cash never entered the bank ledger
+            LedgerEntry.objects.create(
+                merchant_id=intent.merchant_id,
+                kind=LedgerEntry.Kind.REFUND,
+                amount=-refund.amount,
+                intent=intent,
+                refund=refund,
+                memo=refund.reason,
+                actor_label=refund.actor_label,
+            )
+        _refund_settled(refund, intent)
         transaction.on_commit(lambda: _refund_news(refund, intent.reference))
     return refund
+
+
+def _refund_settled(refund: Refund, intent: PaymentIntent) -> None:
+    refund_settled.send(
+        sender=Refund,
+        refund_id=refund.pk,
+        intent_id=intent.pk,
+        merchant_id=intent.merchant_id,
+        amount=refund.amount,
+        status=refund.status,
+    )
 
 
 def _refund_news(refund: Refund, reference: str) -> None:
@@ -307,7 +489,8 @@ def refund_fail(*, refund_id: int, reason: str) -> Refund:
         refund = lock_row(Refund, refund_id)
         if refund.status == Refund.Status.PENDING:
             refund.status = Refund.Status.FAILED
-            refund.save(update_fields=["status"])
+            refund.failure_reason = reason[:255]
+            refund.save(update_fields=["status", "failure_reason"])
             audit_record(
                 actor=None,
                 actor_label="provider:ewallet",
@@ -315,10 +498,9 @@ def refund_fail(*, refund_id: int, reason: str) -> Refund:
                 target=refund,
                 reason=reason,
             )
-            reference = PaymentIntent.objects.filter(pk=refund.intent_id).values_list(
-                "reference", flat=True
-            )[0]
-            transaction.on_commit(lambda: _refund_news(refund, reference))
+            intent = PaymentIntent.objects.get(pk=refund.intent_id)
+            _refund_settled(refund, intent)
+            transaction.on_commit(lambda: _refund_news(refund, intent.reference))
     return refund
 
 
@@ -360,7 +542,13 @@ def _match_intent(notification: BankNotification, merchant_id: int) -> PaymentIn
     )
     # Several codes of this merchant in one message: the first one written wins.
     candidate_id = next((found[code] for code in codes if code in found), None)
-    return lock_row(PaymentIntent, candidate_id) if candidate_id else None
+    if candidate_id is None:
+        return None
+    reference = PaymentIntent.objects.filter(pk=candidate_id).values_list("reference", flat=True)[0]
+    group = _lock_group(merchant_id=merchant_id, reference=reference, also=candidate_id)
+    intent = next(i for i in group if i.pk == candidate_id)
+    intent._group = group  # type: ignore[attr-defined]
+    return intent
 
 
 def notification_process(*, notification_id: int) -> BankNotification:
@@ -432,29 +620,55 @@ def _apply(
     n.intent = intent
     if intent.status in (S.SUCCEEDED, S.PARTIALLY_REFUNDED, S.REFUNDED):
         return O.ALREADY_PAID, entry(LedgerEntry.Kind.UNMATCHED, flag="already_paid")
+    if _group_paid_elsewhere(getattr(intent, "_group", []), intent):
+        # The sale was paid by another of its QR codes (or in cash): this is a second payment.
+        return O.ALREADY_PAID, entry(LedgerEntry.Kind.UNMATCHED, flag="already_paid")
     if intent.status == S.CANCELED:
         return O.AFTER_CANCEL, entry(LedgerEntry.Kind.UNMATCHED, flag="after_cancel")
     if n.amount < intent.amount:
         return O.UNDERPAID, entry(LedgerEntry.Kind.UNMATCHED, flag="underpaid")
-    late = intent_mark_succeeded(intent, amount=n.amount, reference=n.bank_reference)
+    late = intent_mark_succeeded(
+        intent, amount=n.amount, reference=n.bank_reference, via=PaymentIntent.PaidVia.BANK
+    )
     flag = "overpaid" if n.amount > intent.amount else ("late" if late else "")
     return (O.LATE if late else O.SETTLED), entry(LedgerEntry.Kind.SETTLEMENT, flag=flag)
 
 
-def intent_mark_succeeded(intent: PaymentIntent, *, amount: int, reference: str) -> bool:
+def intent_mark_succeeded(intent: PaymentIntent, *, amount: int, reference: str, via: str) -> bool:
     """Settle a locked, payable intent (the one step shared by every way of paying).
 
-    The caller holds the intent's row lock and has checked it is payable; returns whether the
-    payment came after the intent had expired.
+    The caller holds the intent's row lock (and its reference group's) and has checked it is
+    payable; returns whether the payment came after the intent had expired. ``payment_settled``
+    goes out inside this transaction, so the sale is paid in the same commit as the money.
     """
     assert intent.status in (S.REQUIRES_PAYMENT, S.EXPIRED), intent.status
     late = intent.status == S.EXPIRED
     intent.status = S.SUCCEEDED
     intent.amount_received = amount
+    intent.paid_via = via
     intent.bank_reference = reference[:64]
     intent.succeeded_at = timezone.now()
     intent.save(
-        update_fields=["status", "amount_received", "bank_reference", "succeeded_at", "updated_at"]
+        update_fields=[
+            "status",
+            "amount_received",
+            "paid_via",
+            "bank_reference",
+            "succeeded_at",
+            "updated_at",
+        ]
+    )
+    payment_settled.send(
+        sender=PaymentIntent,
+        intent_id=intent.pk,
+        merchant_id=intent.merchant_id,
+        amount=amount,
+        intent_amount=intent.amount,
+        reference=intent.reference,
+        description=intent.description,
+        paid_via=via,
+        succeeded_at=intent.succeeded_at,
+        bank_reference=intent.bank_reference,
     )
     return late
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import ApplicationError
-from core.idempotency import run_idempotent
+from core.idempotency import effect_key, run_idempotent
 from core.vnwords import spoken_amount
 from merchants.auth import AuthedRequest
 from merchants.banks import bank_by_bin
@@ -122,6 +122,8 @@ def collect_refund(request: AuthedRequest, merchant_id: int, intent_id: int) -> 
     )
     text = request.POST.get("amount", "").replace(".", "").replace(" ", "").strip()
     reason = request.POST.get("reason", "")
+    form_key = request.POST.get("idempotency_key") or None
+    scope = f"intent-refund:{intent.merchant_id}"
 
     def refund() -> tuple[int, dict[str, int]]:
         services.intent_refund(
@@ -129,14 +131,15 @@ def collect_refund(request: AuthedRequest, merchant_id: int, intent_id: int) -> 
             amount=int(text) if text.isdigit() else 0,
             reason=reason,
             actor=request.user,
+            request_key=effect_key(scope, form_key),
         )
         return 201, {"intent_id": intent.pk}
 
     try:
         # The form's key, drawn when the page was shown: a double tap refunds once.
         run_idempotent(
-            scope=f"intent-refund:{intent.merchant_id}",
-            key=request.POST.get("idempotency_key") or None,
+            scope=scope,
+            key=form_key,
             method="POST",
             path=request.path,
             payload={"amount": text, "reason": reason},

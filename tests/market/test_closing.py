@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -31,9 +31,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
-def at(hour: int, minute: int = 0, day: int = 10):
-    """A moment on 10 March 2026, Đà Nẵng time."""
-    return time_machine.travel(datetime(2026, 3, day, hour, minute, tzinfo=VN), tick=False)
+def at(hour: int, minute: int = 0, day: int = 10, month: int = 3):
+    """A moment on 10 March 2026 (or the day and month given), Đà Nẵng time."""
+    return time_machine.travel(datetime(2026, month, day, hour, minute, tzinfo=VN), tick=False)
 
 
 @pytest.fixture
@@ -173,8 +173,8 @@ def test_it_counts_a_realistic_stall_day_exactly(merchant, owner, stall_day):
     assert (close.sales_total, close.cash_expected, close.cash_counted) == (143_000, 40_000, 38_000)
     assert close.cash_difference == -2_000
     assert close.business_date.isoformat() == "2026-03-10"
-    # From the first activity (the 08:00 sale) to the moment of closing.
-    assert close.period_start == datetime(2026, 3, 10, 8, tzinfo=VN)
+    # The business day: from local midnight (there is no earlier close) to the moment of closing.
+    assert close.period_start == datetime(2026, 3, 10, tzinfo=VN)
     assert close.period_end == datetime(2026, 3, 10, 17, tzinfo=VN)
 
 
@@ -218,7 +218,11 @@ def test_it_closes_a_day_with_nothing_sold(merchant, owner):
     with at(17):
         close = closing.daily_close_create(merchant=merchant, cash_counted=0, actor=owner)
     assert (close.sales_total, close.cash_expected, close.figures["sales_count"]) == (0, 0, 0)
-    assert close.period_start == close.period_end
+    assert (close.period_start, close.period_end) == (
+        datetime(2026, 3, 10, tzinfo=VN),
+        datetime(2026, 3, 10, 17, tzinfo=VN),
+    )
+    assert DailyClose.objects.count() == 1
 
 
 def test_a_close_never_changes_nor_goes_away(merchant, owner, stall_day):
@@ -250,6 +254,220 @@ def test_it_writes_an_audit_row(merchant, owner):
         )
     log = AuditLog.objects.get(action="daily_close.create")
     assert (log.target_id, log.reason, log.actor) == (str(close.pk), "Hết hàng sớm", owner)
+
+
+# --- earlier days closed on their own (issue 12, case 8) ---------------------------------------
+
+
+@pytest.fixture
+def weeks_of_sales(client, merchant, owner, cashier):
+    """A stall that sold for weeks before its first close (10/03/2026, 17:00):
+    06/02 cash 100.000 + QR 50.000
+    15/02 a QR sale the shopper never paid (nothing to count: no close for that day)
+    20/02 cash 70.000
+    21/02 cash 30.000, and 20.000 of the 20/02 sale given back in cash
+    03/03 only a stranger's transfer of 40.000 (walk-in)
+    09/03 23:30 cash 15.000 (16:30 UTC: still 9 March here)
+    10/03 00:30 cash 25.000 (17:30 UTC on the 9th: 10 March here), 09:00 QR 60.000
+    """
+    with at(9, day=6, month=2):
+        cash_sale(merchant, 100_000)
+        qr_sale(client, merchant, cashier, [LineInput(unit_price=50_000)])
+    with at(9, day=15, month=2):
+        unpaid = orders.order_create(
+            merchant=merchant,
+            lines=[LineInput(unit_price=45_000)],
+            payment_method="bank_qr",
+            actor=cashier,
+        )
+        assert unpaid.status == Order.Status.AWAITING_PAYMENT
+    with at(8, day=20, month=2):
+        refunded = cash_sale(merchant, 70_000)
+    with at(9, day=21, month=2):
+        cash_sale(merchant, 30_000)
+        orders.order_refund(order_id=refunded.pk, amount=20_000, reason="Cá ươn", actor=owner)
+    with at(11, day=3):
+        transfer(client, merchant, 40_000, "chuyen tien ca", counter_name="NGUYỄN VĂN KHÁCH")
+    with at(23, 30, day=9):
+        cash_sale(merchant, 15_000)
+    with at(0, 30, day=10):
+        cash_sale(merchant, 25_000)
+    with at(9, day=10):
+        qr_sale(client, merchant, cashier, [LineInput(unit_price=60_000)])
+
+
+EARLIER_DAYS = ["2026-02-06", "2026-02-20", "2026-02-21", "2026-03-03", "2026-03-09"]
+
+
+def test_the_first_close_after_weeks_closes_each_active_day_on_its_own(
+    merchant, owner, weeks_of_sales
+):
+    from core.models import AuditLog
+
+    with at(17):
+        today = closing.daily_close_create(merchant=merchant, cash_counted=25_000, actor=owner)
+
+    closes = list(DailyClose.objects.filter(merchant=merchant).order_by("business_date"))
+    assert [c.business_date.isoformat() for c in closes] == [*EARLIER_DAYS, "2026-03-10"]
+    assert closes[-1] == today
+    by_day = {c.business_date.isoformat(): c for c in closes}
+    # Each day its own sales (15/02 sold nothing that was paid: no close).
+    assert {day: c.sales_total for day, c in by_day.items()} == {
+        "2026-02-06": 150_000,
+        "2026-02-20": 70_000,
+        "2026-02-21": 30_000,
+        "2026-03-03": 0,
+        "2026-03-09": 15_000,
+        "2026-03-10": 85_000,
+    }
+    assert by_day["2026-02-21"].figures["refunds_total"] == 20_000
+    assert by_day["2026-02-21"].cash_expected == 30_000 - 20_000
+    assert by_day["2026-03-03"].figures["walk_in_total"] == 40_000
+    for day in EARLIER_DAYS:
+        auto = by_day[day]
+        midnight = datetime.fromisoformat(day).replace(tzinfo=VN)
+        assert (auto.period_start, auto.period_end) == (midnight, midnight + timedelta(days=1))
+        assert auto.figures["business_date"] == day
+        assert auto.figures["auto"] is True
+        # Nobody counted that day's cash: no invented difference.
+        assert auto.cash_counted == auto.cash_expected
+        assert auto.cash_difference == 0
+        assert auto.note == "Tự động chốt: ngày chưa chốt sổ, tiền mặt chưa đếm"
+        assert auto.closed_by is None
+    # Today's close: today only, with the cash the trader counted.
+    assert (today.period_start, today.period_end) == (
+        datetime(2026, 3, 10, tzinfo=VN),
+        datetime(2026, 3, 10, 17, tzinfo=VN),
+    )
+    assert "auto" not in today.figures
+    assert today.figures["sales_count"] == 2
+    assert (today.cash_expected, today.cash_counted, today.cash_difference) == (25_000, 25_000, 0)
+    assert today.closed_by == owner
+    # Every paid sale counted once, in the close of its own day.
+    paid = Order.objects.filter(merchant=merchant, paid_at__isnull=False)
+    assert sum(c.sales_total for c in closes) == sum(o.total for o in paid) == 350_000
+    logs = AuditLog.objects.filter(action="daily_close.create")
+    assert sorted(int(log.target_id) for log in logs) == sorted(c.pk for c in closes)
+
+
+def test_the_preview_shows_today_and_counts_the_earlier_days(merchant, weeks_of_sales):
+    with at(17):
+        plan = reports.close_plan(merchant=merchant, now=datetime(2026, 3, 10, 17, tzinfo=VN))
+        preview = reports.close_preview(merchant=merchant)
+    assert [p.business_date.isoformat() for p in plan.earlier] == EARLIER_DAYS
+    assert preview.period_start == datetime(2026, 3, 10, tzinfo=VN)
+    assert (preview.sales_total, preview.cash_expected) == (85_000, 25_000)
+    assert not DailyClose.objects.exists()
+
+
+def test_the_page_tells_how_many_earlier_days_close_on_their_own(
+    client, merchant, owner, weeks_of_sales
+):
+    client.force_login(owner)
+    url = f"/cua-hang/{merchant.pk}/chot-so/"
+    with at(17):
+        html = client.get(url).content.decode()
+        english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        response = client.post(url, {"cash_counted": "25.000"})
+    assert "5 ngày trước chưa chốt sổ" in html
+    assert "06/02/2026 – 09/03/2026" in html
+    assert "85.000 đ" in html  # today's sales, not the weeks before
+    assert "350.000 đ" not in html
+    assert "5 earlier days are not closed yet" in english
+    assert response.status_code == 302
+    assert DailyClose.objects.count() == 6
+    auto = DailyClose.objects.get(business_date="2026-02-06")
+    detail = client.get(f"{url}{auto.pk}/").content.decode()
+    assert "Tự động chốt: ngày chưa chốt sổ, tiền mặt chưa đếm" in detail
+    history = client.get(f"{url}lich-su/").content.decode()
+    assert history.count("Tự động chốt, tiền mặt chưa đếm") == 5
+    with at(18):
+        again = client.get(url).content.decode()
+    assert "ngày trước chưa chốt sổ" not in again
+
+
+def test_closing_again_today_is_refused_and_old_days_are_never_closed_twice(
+    merchant, owner, weeks_of_sales
+):
+    with at(17):
+        closing.daily_close_create(merchant=merchant, cash_counted=25_000, actor=owner)
+    with at(21), pytest.raises(closing.AlreadyClosed):
+        closing.daily_close_create(merchant=merchant, cash_counted=25_000, actor=owner)
+    assert DailyClose.objects.count() == 6
+    with at(9, day=11):
+        cash_sale(merchant, 12_000)
+    with at(17, day=11):
+        tomorrow = closing.daily_close_create(merchant=merchant, cash_counted=12_000, actor=owner)
+    assert DailyClose.objects.count() == 7
+    assert tomorrow.sales_total == 12_000
+    assert tomorrow.period_start == datetime(2026, 3, 10, 17, tzinfo=VN)
+
+
+def test_a_close_after_yesterdays_close_covers_only_today(merchant, owner):
+    with at(9, day=9):
+        cash_sale(merchant, 40_000)
+    with at(17, day=9):
+        yesterday = closing.daily_close_create(merchant=merchant, cash_counted=40_000, actor=owner)
+    with at(9):
+        cash_sale(merchant, 22_000)
+    with at(17):
+        today = closing.daily_close_create(merchant=merchant, cash_counted=22_000, actor=owner)
+    assert DailyClose.objects.count() == 2
+    assert today.period_start == yesterday.period_end
+    assert (today.sales_total, today.cash_difference) == (22_000, 0)
+    assert "auto" not in today.figures
+
+
+def test_a_gap_after_the_last_close_is_closed_day_by_day(merchant, owner):
+    """Closed on 02/03; a sale after that close, a sale on 05/03, then nothing until today."""
+    with at(9, day=2):
+        cash_sale(merchant, 10_000)
+    with at(17, day=2):
+        closing.daily_close_create(merchant=merchant, cash_counted=10_000, actor=owner)
+    with at(19, day=2):  # after closing: counted in the next day's close, never lost
+        cash_sale(merchant, 3_000)
+    with at(9, day=5):
+        cash_sale(merchant, 20_000)
+    with at(9):
+        cash_sale(merchant, 8_000)
+    with at(17):
+        closing.daily_close_create(merchant=merchant, cash_counted=8_000, actor=owner)
+    closes = list(DailyClose.objects.order_by("business_date"))
+    assert [(c.business_date.day, c.period_start, c.period_end, c.sales_total) for c in closes] == [
+        (2, datetime(2026, 3, 2, tzinfo=VN), datetime(2026, 3, 2, 17, tzinfo=VN), 10_000),
+        # At most one day back: the evening of the 2nd goes to the 3rd, closed on its own.
+        (3, datetime(2026, 3, 2, 17, tzinfo=VN), datetime(2026, 3, 4, tzinfo=VN), 3_000),
+        (5, datetime(2026, 3, 5, tzinfo=VN), datetime(2026, 3, 6, tzinfo=VN), 20_000),
+        (10, datetime(2026, 3, 10, tzinfo=VN), datetime(2026, 3, 10, 17, tzinfo=VN), 8_000),
+    ]
+    assert sum(c.sales_total for c in closes) == 41_000
+    assert [c.cash_difference for c in closes] == [0, 0, 0, 0]
+
+
+def test_an_earlier_day_with_only_a_cash_refund_books_no_cash(merchant, owner):
+    with at(9, day=8):
+        sale = cash_sale(merchant, 50_000)
+    with at(9, day=9):
+        orders.order_refund(order_id=sale.pk, amount=10_000, reason="Thừa cân", actor=owner)
+    with at(17):
+        closing.daily_close_create(merchant=merchant, cash_counted=0, actor=owner)
+    refund_day = DailyClose.objects.get(business_date="2026-03-09")
+    assert refund_day.figures["auto"] is True
+    assert (refund_day.sales_total, refund_day.figures["refunds_total"]) == (0, 10_000)
+    # −10.000 of cash went out; a drawer holds no less than 0 (cash_counted ≥ 0).
+    assert (refund_day.cash_expected, refund_day.cash_counted) == (-10_000, 0)
+    assert DailyClose.objects.count() == 3
+
+
+def test_it_goes_back_at_most_400_days(merchant, owner):
+    with at(9, day=1, month=1):
+        cash_sale(merchant, 9_000)  # 2026-01-01
+    with time_machine.travel(datetime(2027, 3, 10, 17, tzinfo=VN), tick=False):
+        cash_sale(merchant, 1_000)
+        plan = reports.close_plan(merchant=merchant, now=datetime(2027, 3, 10, 17, tzinfo=VN))
+    assert (datetime(2027, 3, 10) - datetime(2026, 1, 1)).days > reports.MAX_CATCH_UP_DAYS
+    assert plan.earlier == []
+    assert plan.today.start == datetime(2027, 3, 10, tzinfo=VN)
 
 
 # --- pages ---------------------------------------------------------------------------------

@@ -264,9 +264,9 @@ def test_an_unpaid_order_is_not_in_the_queue(client, merchant, owner, fish):
     assert page.context["new_count"] == 0
 
 
-def test_a_paid_order_shows_in_new_with_what_the_trader_needs(client, merchant, cashier, fish):
+def test_a_paid_order_shows_in_new_with_what_the_trader_needs(client, merchant, owner, fish):
     order = paid_online_order(client, merchant, fish)
-    client.force_login(cashier)
+    client.force_login(owner)
 
     page = client.get(queue_url(merchant))
 
@@ -389,12 +389,19 @@ def test_cancel_after_a_bank_payment_refunds_and_shows_in_takings(client, mercha
     assert [c.order.pk for c in page.context["done"]] == [order.pk]
 
 
-def test_a_cashier_can_cancel_and_refund(client, merchant, cashier, fish):
+def test_a_cashier_cannot_cancel_a_paid_order_because_that_refunds(
+    client, merchant, cashier, owner, fish
+):
     order = paid_online_order(client, merchant, fish)
     client.force_login(cashier)
 
-    client.post(advance_url(merchant, order), {"to": "canceled", "reason": "Khách đổi ý"})
+    refused = client.post(advance_url(merchant, order), {"to": "canceled", "reason": "Khách đổi ý"})
 
+    assert refused.status_code == 403
+    order.refresh_from_db()
+    assert (order.status, order.amount_refunded) == (Order.Status.PAID, 0)
+    client.force_login(owner)
+    client.post(advance_url(merchant, order), {"to": "canceled", "reason": "Khách đổi ý"})
     order.refresh_from_db()
     assert order.status == Order.Status.REFUNDED
 

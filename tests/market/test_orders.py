@@ -162,7 +162,12 @@ def test_cash_is_paid_at_once_and_never_touches_the_bank_ledger(merchant, cashie
         actor=cashier,
     )
     assert order.status == S.PAID
-    assert order.intent is None
+    # payments holds the money of every sale: a cash intent, paid at once, outside the ledger.
+    assert (order.intent.method, order.intent.paid_via, order.intent.status) == (
+        "cash",
+        "cash",
+        "succeeded",
+    )
     assert order.amount_paid == 30_000
     assert not LedgerEntry.objects.filter(merchant=merchant).exists()
 
@@ -316,7 +321,8 @@ def test_an_unpaid_order_can_be_canceled_but_a_paid_one_cannot(merchant, cashier
         orders.order_cancel(order_id=paid.pk, actor=cashier)
 
 
-def test_a_lost_payment_signal_is_caught_by_the_sync_sweep(client, merchant, cashier, greens):
+def test_the_sale_is_paid_in_the_same_commit_as_its_money(client, merchant, cashier, greens):
+    """No after-commit news is needed: the order moves inside the settlement's transaction."""
     from payments.signals import payment_succeeded
 
     order = orders.order_create(
@@ -332,14 +338,42 @@ def test_a_lost_payment_signal_is_caught_by_the_sync_sweep(client, merchant, cas
     finally:
         payment_succeeded.receivers[:] = receivers
     order.refresh_from_db()
+    assert (order.status, order.amount_paid) == (S.PAID, 10_000)
+    assert order.intent.paid_via == "bank"
+
+
+def test_a_failing_sale_update_rolls_the_money_back_until_a_retry(
+    client, merchant, cashier, greens, monkeypatch
+):
+    """The books never disagree, even for a moment: if the sale cannot be marked paid, the
+    money is not booked either; the stored notification is settled by the next delivery."""
+    from payments.models import BankNotification
+
+    order = orders.order_create(
+        merchant=merchant,
+        lines=[LineInput(product_id=greens.pk)],
+        payment_method="bank_qr",
+        actor=cashier,
+    )
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database hiccup in the sale update")
+
+    monkeypatch.setattr(Order.objects, "filter", broken)
+    with pytest.raises(RuntimeError):
+        pay_by_bank(client, order)
+    monkeypatch.undo()
+    assert not LedgerEntry.objects.filter(merchant=merchant).exists()
+    stored = BankNotification.objects.get()
+    assert stored.processed_at is None
+    order.refresh_from_db()
     assert order.status == S.AWAITING_PAYMENT
-    assert orders.orders_sync_due(older_than_seconds=0) == 1
+    from payments import services as money
+
+    money.notification_process(notification_id=stored.pk)
     order.refresh_from_db()
     assert order.status == S.PAID
-    assert orders.orders_sync_due(older_than_seconds=0) == 0
-
-
-# --- refunds ---------------------------------------------------------------------------------
+    assert LedgerEntry.objects.get(merchant=merchant).amount == order.amount_paid
 
 
 def paid_qr_order(client, merchant, cashier, fish, greens) -> Order:
@@ -448,7 +482,12 @@ def test_a_sale_left_without_a_payment_request_gets_one_or_is_canceled(client, m
     client.force_login(cashier)
     page = client.get(f"/cua-hang/{merchant.pk}/don/{order.pk}/")
     order.refresh_from_db()
+    assert order.intent is None  # a GET never writes: the page offers a new QR
+    assert 'id="new-qr"' in page.content.decode()
+    client.post(f"/cua-hang/{merchant.pk}/don/{order.pk}/thanh-toan-lai/", {"method": "bank_qr"})
+    order.refresh_from_db()
     assert order.intent is not None
+    page = client.get(f"/cua-hang/{merchant.pk}/don/{order.pk}/")
     assert order.intent.reference_code in page.content.decode()
     stale = orders.order_create(
         merchant=merchant,
@@ -459,6 +498,6 @@ def test_a_sale_left_without_a_payment_request_gets_one_or_is_canceled(client, m
     Order.objects.filter(pk=stale.pk).update(
         intent=None, created_at=timezone.now() - timedelta(hours=1)
     )
-    orders.orders_sync_due()
+    orders.orders_sweep()
     stale.refresh_from_db()
     assert stale.status == S.CANCELED

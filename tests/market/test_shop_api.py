@@ -412,7 +412,7 @@ def test_the_merchant_lists_and_advances_online_orders_with_a_key(client, mercha
 
 def test_cancel_through_the_api_refunds(client, merchant, fish):
     order = paid(client, merchant, fish)
-    client.force_login(member_of(merchant, role="cashier"))
+    client.force_login(member_of(merchant, role="owner"))
 
     no_reason = client.post(
         f"{API}/merchant/online-orders/{order.pk}/advance",

@@ -15,8 +15,13 @@ app.conf.beat_schedule = {
     "expire-payment-intents": {"task": "payments.expire_intents", "schedule": 60.0},
     "reconcile-bank-transactions": {"task": "payments.reconcile", "schedule": 300.0},
     "reconcile-ewallet-payments": {"task": "payments.reconcile_ewallet", "schedule": 120.0},
-    # Orders whose payment/refund news was lost, and paid orders still without their e-invoice.
+    # Sales that never got a QR (canceled after 30 min), paid sales still without their e-invoice.
     "sync-orders": {"task": "market.sync_orders", "schedule": 60.0},
+    # Do yesterday's books agree with the money (market/books.py)? A difference alerts staff.
+    "books-check-nightly": {
+        "task": "market.books_check_nightly",
+        "schedule": crontab(hour=2, minute=30),  # Asia/Ho_Chi_Minh (CELERY_TIMEZONE)
+    },
     # Idempotency-Keys older than IDEMPOTENCY_TTL_HOURS (core/idempotency.py).
     "expire-idempotency-keys": {"task": "core.expire_idempotency_keys", "schedule": 3600.0},
     # E-invoice transmission (einvoice/tasks.py): retries are scheduled by next_attempt_at and

@@ -1,8 +1,12 @@
 """Thin Celery tasks for markets: they take ids and call services."""
 
+import logging
+
 from celery import shared_task
 
 from .services import standee_job_run
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(name="market.build_market_standees")
@@ -36,3 +40,36 @@ def sync_orders() -> dict[str, int]:
     from .orders import orders_sweep
 
     return {"orders": orders_sweep(), "invoices": invoices_issue_due()}
+
+
+@shared_task(name="market.books_check_nightly")
+def books_check_nightly() -> int:
+    """Yesterday's books: any difference is a staff alert (ERROR log, audit row, admins' mail)."""
+    from datetime import timedelta
+
+    from django.core.mail import mail_admins
+    from django.utils import timezone
+
+    from core.models import AuditLog
+
+    from .books import books_check
+
+    day = timezone.localdate() - timedelta(days=1)
+    report = books_check(day=day)
+    if report.differences:
+        lines = [str(d) for d in report.differences]
+        log.error("books_check %s: %d differences\n%s", day, len(lines), "\n".join(lines[:50]))
+        AuditLog.objects.create(
+            actor_label="task:books_check",
+            action="books.differences",
+            target_type="books",
+            target_id=day.isoformat(),
+            reason=f"{len(lines)} differences on {day.isoformat()}",
+            data={"day": day.isoformat(), "differences": lines[:200]},
+        )
+        mail_admins(
+            f"Chợ Số: the books disagree on {day.isoformat()} ({len(lines)} differences)",
+            "\n".join(lines[:500]),
+            fail_silently=True,
+        )
+    return len(report.differences)

@@ -726,7 +726,9 @@ def verify_morning(stalls: list[Stall], sales: list[Sale]) -> DayCheck:
         bad(f"{out.orders} orders in the database, {len(answered)} answered 201")
     out.unanswered = out.orders - len(answered)
     cash = orders.filter(payment_method=M.CASH)
-    out.cash_paid = cash.filter(status=S.PAID, amount_paid=F("total"), intent__isnull=True).count()
+    out.cash_paid = cash.filter(
+        status=S.PAID, amount_paid=F("total"), intent__paid_via="cash"
+    ).count()
     if out.cash_paid != cash.count():
         bad(f"{cash.count() - out.cash_paid} cash orders not paid in full at once")
     qr = orders.filter(payment_method=M.BANK_QR)
@@ -775,7 +777,7 @@ def verify_morning(stalls: list[Stall], sales: list[Sale]) -> DayCheck:
     if out.ledger_sum != out.qr_paid_total:
         bad(f"ledger sum {out.ledger_sum:,} đ, paid bank-QR totals {out.qr_paid_total:,} đ")
 
-    # Paid with nobody asking: the webhook's own path (signal -> order_sync), not a GET's sync.
+    # Paid with nobody asking: in the webhook's own settlement transaction, not by a GET.
     unwatched = [s.order_id for s in transferred if not s.poll]
     out.paid_unwatched = paid_qr.filter(pk__in=unwatched).count()
     if out.paid_unwatched != len(unwatched):

@@ -238,6 +238,8 @@ def order_create(
     total = sum(line.amount for line in built)
     if total > MAX_ORDER_TOTAL:
         raise ValidationFailed(fields={"lines": [_("Tổng đơn tối đa 500.000.000 đ.")]})
+    if payment_method != M.CASH:  # no sale for an amount no bank or wallet would carry
+        payments.intent_amount_check(amount=total, method=payment_method)
     if payment_method == M.BANK_QR and not merchant.bank_accounts.filter(is_default=True).exists():
         raise ValidationFailed(
             _("Cửa hàng chưa có tài khoản ngân hàng nhận tiền."), code="no_bank_account"

@@ -20,6 +20,8 @@ from merchants.auth import AuthedRequest
 from merchants.banks import bank_by_bin
 from merchants.models import Membership, Merchant
 from merchants.selectors import Principal, merchant_for, role_in
+from payments import selectors as payment_selectors
+from payments import services as payment_services
 from payments import vietqr
 from payments.models import PaymentIntent
 from payments.views import _sandbox_link, spoken_phrase
@@ -40,6 +42,70 @@ def _order(merchant: Merchant, order_id: int) -> Order:
     if order is None:
         raise NotFound(_("Không tìm thấy đơn hàng."))
     return order
+
+
+# --- "Thu tiền": the keypad for an amount, which is a sale of one amount line -----------------
+
+
+@login_required
+def quick_collect(request: AuthedRequest, merchant_id: int) -> HttpResponse:
+    """The trader keys only an amount: a POS sale of one amount line, so the money reaches the
+    takings, the daily close, the tax estimate and the e-invoice like any other sale. Its QR and
+    live confirmation are the payment's full-screen page."""
+    merchant = _merchant(request, merchant_id)
+    error = ""
+    amount_text = ""
+    if request.method == "POST":
+        amount_text = request.POST.get("amount", "")
+        # Whole đồng: "150.000", "150 000" or "150000"; a comma means decimals, which VND has not.
+        cleaned = amount_text.replace(".", "").replace(" ", "").strip()
+        amount = int(cleaned) if cleaned.isdigit() else 0
+        method = request.POST.get("method", PaymentIntent.Method.BANK_QR)
+        try:
+            payment_services.intent_amount_check(amount=amount, method=method)
+            order = orders.order_create(
+                merchant=merchant,
+                lines=[LineInput(unit_price=amount, name=request.POST.get("description", ""))],
+                payment_method=method,
+                actor=request.user,
+            )
+        except ApplicationError as exc:
+            error = _message(exc)
+        else:
+            if order.intent_id is None:  # paid meanwhile, or no QR could be made: the sale page
+                return redirect("order_pay", merchant_id=merchant.pk, order_id=order.pk)
+            return redirect("collect_qr", merchant_id=merchant.pk, intent_id=order.intent_id)
+    return render(
+        request,
+        "payments/collect.html",
+        {
+            "merchant": merchant,
+            "error": error,
+            "amount_text": amount_text,
+            "has_account": merchant.bank_accounts.exists(),
+            "today": payment_selectors.payments_today(merchant=merchant)[:20],
+        },
+    )
+
+
+@login_required
+@require_POST
+def quick_collect_cancel(request: AuthedRequest, merchant_id: int, intent_id: int) -> HttpResponse:
+    """ "Hủy" on the QR: the shopper walked away. The sale is canceled (and its QR with it); a
+    bare payment request (from the API) is canceled alone."""
+    merchant = _merchant(request, merchant_id)
+    intent = payment_selectors.intent_for(
+        principal=Principal(user=request.user), intent_id=intent_id
+    )
+    sale = Order.objects.filter(merchant=merchant, intent_id=intent.pk).first()
+    try:  # already paid or expired: nothing to cancel, the page shows its state
+        if sale is not None:
+            orders.order_cancel(order_id=sale.pk, actor=request.user, reason="quick_collect")
+        else:
+            payment_services.intent_cancel(intent_id=intent.pk, actor=request.user)
+    except ApplicationError:
+        pass
+    return redirect("collect", merchant_id=intent.merchant_id)
 
 
 def _message(exc: ApplicationError) -> str:

@@ -26,6 +26,12 @@ urlpatterns = [
         name="standee_job_pdf",
     ),
     path("cua-hang/<int:merchant_id>/ban-hang/", pos_views.pos, name="pos"),
+    path("cua-hang/<int:merchant_id>/thu-tien/", pos_views.quick_collect, name="collect"),
+    path(
+        "cua-hang/<int:merchant_id>/thu-tien/<int:intent_id>/huy/",
+        pos_views.quick_collect_cancel,
+        name="collect_cancel",
+    ),
     path("cua-hang/<int:merchant_id>/don/", pos_views.order_list, name="order_list"),
     path("cua-hang/<int:merchant_id>/don/<int:order_id>/", pos_views.order_pay, name="order_pay"),
     path(

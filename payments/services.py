@@ -101,19 +101,8 @@ def intent_create(
 ) -> PaymentIntent:
     """Ask to be paid `amount` đồng: by dynamic VietQR to the merchant's default bank account,
     or through the e-wallet provider (its pay URL is what the QR shows)."""
-    if not isinstance(amount, int) or isinstance(amount, bool):
-        raise ValidationFailed(fields={"amount": [_("Số tiền là số đồng nguyên.")]})
-    if method not in (PaymentIntent.Method.BANK_QR, PaymentIntent.Method.EWALLET):
-        raise ValidationFailed(fields={"method": [_("Chọn chuyển khoản hoặc ví điện tử.")]})
+    intent_amount_check(amount=amount, method=method)
     ewallet = method == PaymentIntent.Method.EWALLET
-    if ewallet and not MIN_INTENT_AMOUNT <= amount <= MAX_EWALLET_AMOUNT:
-        raise ValidationFailed(
-            fields={"amount": [_("Số tiền qua ví điện tử từ 1.000 đ đến 50.000.000 đ mỗi lần.")]}
-        )
-    if not MIN_INTENT_AMOUNT <= amount <= MAX_INTENT_AMOUNT:
-        raise ValidationFailed(
-            fields={"amount": [_("Số tiền chuyển khoản từ 1.000 đ đến 500.000.000 đ mỗi lần.")]}
-        )
     account = merchant.bank_accounts.filter(is_default=True).first()
     if account is None and not ewallet:
         raise ValidationFailed(
@@ -167,6 +156,25 @@ def intent_create(
 
         intent = ewallet_payment_attach(intent_id=intent.pk)
     return intent
+
+
+def intent_amount_check(*, amount: object, method: str) -> None:
+    """Can ``amount`` đồng be asked for by this method? (Checked before a sale is recorded, so
+    a sale is never made for an amount no bank or wallet would carry.)"""
+    if not isinstance(amount, int) or isinstance(amount, bool):
+        raise ValidationFailed(fields={"amount": [_("Số tiền là số đồng nguyên.")]})
+    if method not in (PaymentIntent.Method.BANK_QR, PaymentIntent.Method.EWALLET):
+        raise ValidationFailed(fields={"method": [_("Chọn chuyển khoản hoặc ví điện tử.")]})
+    if method == PaymentIntent.Method.EWALLET and not (
+        MIN_INTENT_AMOUNT <= amount <= MAX_EWALLET_AMOUNT
+    ):
+        raise ValidationFailed(
+            fields={"amount": [_("Số tiền qua ví điện tử từ 1.000 đ đến 50.000.000 đ mỗi lần.")]}
+        )
+    if not MIN_INTENT_AMOUNT <= amount <= MAX_INTENT_AMOUNT:
+        raise ValidationFailed(
+            fields={"amount": [_("Số tiền chuyển khoản từ 1.000 đ đến 500.000.000 đ mỗi lần.")]}
+        )
 
 
 def intent_record_cash(

@@ -2,16 +2,12 @@ from django.urls import path
 
 from . import views
 
+# "Thu tiền" itself (the keypad, and canceling its QR) is market's: the amount is a sale
+# (market/pos_views.py quick_collect); these pages show the payment of it.
 urlpatterns = [
     path("thu-tien/", views.collect_start, name="collect_start"),
-    path("cua-hang/<int:merchant_id>/thu-tien/", views.collect, name="collect"),
     path(
         "cua-hang/<int:merchant_id>/thu-tien/<int:intent_id>/", views.collect_qr, name="collect_qr"
-    ),
-    path(
-        "cua-hang/<int:merchant_id>/thu-tien/<int:intent_id>/huy/",
-        views.collect_cancel,
-        name="collect_cancel",
     ),
     path(
         "cua-hang/<int:merchant_id>/thu-tien/<int:intent_id>/hoan-tien/",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import uuid
 from urllib.parse import urlencode
@@ -47,42 +46,6 @@ def collect_start(request: AuthedRequest) -> HttpResponse:
     if len(memberships) == 1:
         return redirect("collect", merchant_id=memberships[0].merchant_id)
     return render(request, "payments/choose_merchant.html", {"memberships": memberships})
-
-
-@login_required
-def collect(request: AuthedRequest, merchant_id: int) -> HttpResponse:
-    merchant = _merchant(request, merchant_id)
-    error = ""
-    amount_text = ""
-    if request.method == "POST":
-        amount_text = request.POST.get("amount", "")
-        # Whole đồng: "150.000", "150 000" or "150000"; a comma means decimals, which VND has not.
-        cleaned = amount_text.replace(".", "").replace(" ", "").strip()
-        try:
-            intent = services.intent_create(
-                merchant=merchant,
-                amount=int(cleaned) if cleaned.isdigit() else 0,
-                method=request.POST.get("method", PaymentIntent.Method.BANK_QR),
-                actor=request.user,
-                description=request.POST.get("description", "")[:140],
-            )
-        except ApplicationError as exc:
-            error = "; ".join(str(m) for msgs in exc.fields.values() for m in msgs) or str(
-                exc.message
-            )
-        else:
-            return redirect("collect_qr", merchant_id=merchant.pk, intent_id=intent.pk)
-    return render(
-        request,
-        "payments/collect.html",
-        {
-            "merchant": merchant,
-            "error": error,
-            "amount_text": amount_text,
-            "has_account": merchant.bank_accounts.exists(),
-            "today": selectors.payments_today(merchant=merchant)[:20],
-        },
-    )
 
 
 @login_required
@@ -163,17 +126,6 @@ def _sandbox_link(intent: PaymentIntent) -> str:
     if intent.method == PaymentIntent.Method.EWALLET:
         return intent.qr_payload  # the provider's own pay page
     return f"{settings.BANKNOTIFY_URL}/?{urlencode({'payload': intent.qr_payload})}"
-
-
-@login_required
-@require_POST
-def collect_cancel(request: AuthedRequest, merchant_id: int, intent_id: int) -> HttpResponse:
-    _merchant(request, merchant_id)
-    intent = selectors.intent_for(principal=Principal(user=request.user), intent_id=intent_id)
-    # Already paid or expired: nothing to cancel, the page shows its state.
-    with contextlib.suppress(ApplicationError):
-        services.intent_cancel(intent_id=intent.pk, actor=request.user)
-    return redirect("collect", merchant_id=intent.merchant_id)
 
 
 @login_required

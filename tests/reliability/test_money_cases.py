@@ -184,6 +184,8 @@ def test_3_quick_collect_money_reaches_takings_close_tax_and_invoice(client, mer
 
     assert response.status_code == 302
     intent = PaymentIntent.objects.get()
+    asked = Order.objects.get()  # the keyed amount is a sale from the start, like the POS's
+    assert (asked.status, asked.intent_id, asked.channel) == ("awaiting_payment", intent.pk, "pos")
     pay_by_bank(client, intent)
     sale = Order.objects.get()
     assert (sale.status, sale.total, sale.amount_paid, sale.intent_id) == (
@@ -199,6 +201,46 @@ def test_3_quick_collect_money_reaches_takings_close_tax_and_invoice(client, mer
     month = timezone.localdate().month
     assert reports.tax_estimate(merchant=merchant).revenue_by_month[month - 1] == 150_000
     assert Invoice.objects.get(source_ref=sale.number).total_payable == 150_000
+    assert_books_agree()
+
+
+def test_3_money_asked_through_the_payments_api_becomes_a_sale_when_it_arrives(
+    client, merchant, owner
+):
+    from tests.factories import api_key_for
+
+    key = api_key_for(merchant, owner)
+    created = client.post(
+        f"{API}/payments/intents",
+        {"merchant_id": merchant.pk, "amount": 42_000, "description": "Bánh xèo"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+    )
+    assert created.status_code == 201
+    assert not Order.objects.exists()
+    pay_by_bank(client, PaymentIntent.objects.get())
+    sale = Order.objects.get()
+    assert (sale.status, sale.total, sale.source_ref) == (
+        "paid",
+        42_000,
+        f"intent:{created.json()['id']}",
+    )
+    assert [line.name for line in sale.lines.all()] == ["Bánh xèo"]
+    assert reports.close_preview(merchant=merchant).sales_total == 42_000
+    assert_books_agree()
+
+
+def test_3_canceling_the_quick_collect_qr_cancels_its_sale(client, merchant, cashier):
+    client.force_login(cashier)
+    client.post(f"/cua-hang/{merchant.pk}/thu-tien/", {"amount": "30.000"})
+    intent = PaymentIntent.objects.get()
+
+    client.post(f"/cua-hang/{merchant.pk}/thu-tien/{intent.pk}/huy/")
+
+    assert Order.objects.get().status == "canceled"
+    assert PaymentIntent.objects.get().status == "canceled"
+    pay_by_bank(client, intent)  # paid all the same: booked, flagged, not lost
+    assert LedgerEntry.objects.get().flag == "after_cancel"
     assert_books_agree()
 
 

@@ -248,18 +248,35 @@ def get_order(request: HttpRequest, order_id: int):
     return _out(order.pk)
 
 
-@router.post("/orders/{order_id}/pay", response=OrderOut, auth=merchant_auth)
-def repay_order(request: HttpRequest, order_id: int, payload: PayIn):
+@router.post(
+    "/orders/{order_id}/pay",
+    response={200: OrderOut},
+    auth=merchant_auth,
+    summary="A new QR for an unpaid order, another method, or paid in cash; honours "
+    "Idempotency-Key",
+)
+def repay_order(
+    request: HttpRequest,
+    order_id: int,
+    payload: PayIn,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+):
     """A new QR for an unpaid order, another method, or paid in cash."""
     who = principal(request)
     order = _order_of(who, order_id)
-    orders.order_request_payment(
-        order=Order.objects.get(pk=order.pk),
-        actor=who.user,
-        method=payload.payment_method,
-        actor_label=who.label,
+
+    def handler():
+        orders.order_request_payment(
+            order=Order.objects.get(pk=order.pk),
+            actor=who.user,
+            method=payload.payment_method,
+            actor_label=who.label,
+        )
+        return 200, OrderOut.model_validate(_out(order.pk)).model_dump(mode="json")
+
+    return idempotent_post(
+        request, scope=who.label, key=idempotency_key, payload=payload.dict(), handler=handler
     )
-    return _out(order.pk)
 
 
 @router.post("/orders/{order_id}/cancel", response=OrderOut, auth=merchant_auth)

@@ -61,14 +61,31 @@ def quick_collect(request: AuthedRequest, merchant_id: int) -> HttpResponse:
         cleaned = amount_text.replace(".", "").replace(" ", "").strip()
         amount = int(cleaned) if cleaned.isdigit() else 0
         method = request.POST.get("method", PaymentIntent.Method.BANK_QR)
-        try:
+        description = request.POST.get("description", "")
+        form_key = request.POST.get("idempotency_key") or None
+
+        def collect() -> tuple[int, Any]:
             payment_services.intent_amount_check(amount=amount, method=method)
-            order = orders.order_create(
+            sale = orders.order_create(
                 merchant=merchant,
-                lines=[LineInput(unit_price=amount, name=request.POST.get("description", ""))],
+                lines=[LineInput(unit_price=amount, name=description)],
                 payment_method=method,
                 actor=request.user,
+                request_key=effect_key(f"collect:{merchant.pk}", form_key),
             )
+            return 201, {"order_id": sale.pk}
+
+        try:
+            # The keypad's key, drawn when it was shown: a double tap makes one sale.
+            _status, body = run_idempotent(
+                scope=f"collect:{merchant.pk}",
+                key=form_key,
+                method="POST",
+                path=request.path,
+                payload={"amount": amount, "method": method, "description": description},
+                handler=collect,
+            )
+            order = Order.objects.get(pk=body["order_id"])
         except ApplicationError as exc:
             error = _message(exc)
         else:
@@ -84,6 +101,7 @@ def quick_collect(request: AuthedRequest, merchant_id: int) -> HttpResponse:
             "amount_text": amount_text,
             "has_account": merchant.bank_accounts.exists(),
             "today": payment_selectors.payments_today(merchant=merchant)[:20],
+            "idempotency_key": uuid.uuid4().hex,
         },
     )
 
@@ -256,9 +274,21 @@ def order_repay(request: AuthedRequest, merchant_id: int, order_id: int) -> Http
     """A new QR (the old one expired), another way to pay, or "khách trả tiền mặt"."""
     merchant = _merchant(request, merchant_id)
     order = _order(merchant, order_id)
+    method = request.POST.get("method", "")
+
+    def repay() -> tuple[int, Any]:
+        orders.order_request_payment(order=order, actor=request.user, method=method)
+        return 200, {"order_id": order.pk}
+
     try:
-        orders.order_request_payment(
-            order=order, actor=request.user, method=request.POST.get("method", "")
+        # The form's key: a double tap on "Khách trả tiền mặt" or "Tạo mã mới" acts once.
+        run_idempotent(
+            scope=f"repay:{merchant.pk}",
+            key=request.POST.get("idempotency_key") or None,
+            method="POST",
+            path=request.path,
+            payload={"method": method},
+            handler=repay,
         )
     except ApplicationError as exc:
         messages.error(request, _message(exc))

@@ -477,3 +477,39 @@ def test_8_the_first_close_after_weeks_closes_each_day_on_its_own(client, mercha
     assert all(c.cash_difference == 0 for c in closes)
     assert today.period_start >= reports.local_midnight(timezone.localdate())
     assert_books_agree()
+
+
+def test_3_a_double_tap_on_the_quick_collect_keypad_makes_one_sale(client, merchant, cashier):
+    client.force_login(cashier)
+    key = client.get(f"/cua-hang/{merchant.pk}/thu-tien/").context["idempotency_key"]
+    form = {"amount": "55.000", "idempotency_key": key}
+
+    first = client.post(f"/cua-hang/{merchant.pk}/thu-tien/", form)
+    second = client.post(f"/cua-hang/{merchant.pk}/thu-tien/", form)
+
+    assert first["Location"] == second["Location"]
+    assert Order.objects.count() == PaymentIntent.objects.count() == 1
+
+
+def test_a_double_tap_on_cash_for_an_open_sale_records_the_cash_once(client, merchant, cashier):
+    order = order_create(
+        merchant=merchant,
+        lines=[LineInput(unit_price=70_000)],
+        payment_method="bank_qr",
+        actor=cashier,
+    )
+    client.force_login(cashier)
+    key = client.get(f"/cua-hang/{merchant.pk}/don/{order.pk}/").context["idempotency_key"]
+    url = f"/cua-hang/{merchant.pk}/don/{order.pk}/thanh-toan-lai/"
+
+    for _tap in range(2):
+        assert client.post(url, {"method": "cash", "idempotency_key": key}).status_code == 302
+
+    order = fresh(order)
+    assert (order.status, order.payment_method, order.amount_paid) == ("paid", "cash", 70_000)
+    assert PaymentIntent.objects.filter(method="cash").count() == 1
+    old_qr = PaymentIntent.objects.get(method="bank_qr")
+    assert old_qr.status == "canceled"
+    pay_by_bank(client, old_qr)  # the old QR, paid all the same: a second payment of the sale
+    assert LedgerEntry.objects.get().flag == "already_paid"
+    assert_books_agree()

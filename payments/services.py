@@ -598,7 +598,8 @@ def notification_process(*, notification_id: int) -> BankNotification:
             target=n,
             data={"amount": n.amount, "intent": n.intent_id},
         )
-        transaction.on_commit(lambda: _announce(n, after_commit))
+        if after_commit:  # outgoing money and unknown accounts have no one to tell
+            transaction.on_commit(lambda: _announce(n, after_commit))
     return n
 
 

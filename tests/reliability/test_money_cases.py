@@ -513,3 +513,26 @@ def test_a_double_tap_on_cash_for_an_open_sale_records_the_cash_once(client, mer
     pay_by_bank(client, old_qr)  # the old QR, paid all the same: a second payment of the sale
     assert LedgerEntry.objects.get().flag == "already_paid"
     assert_books_agree()
+
+
+@pytest.mark.parametrize(
+    "kind", ["outgoing", "unknown_account"], ids=["money out", "someone else's account"]
+)
+def test_the_first_delivery_of_a_notification_with_no_merchant_to_tell_is_acknowledged(
+    client, merchant, kind
+):
+    account = merchant.bank_accounts.get()
+    payload = banknotify_payload(
+        account=account if kind == "outgoing" else None,
+        bank_bin=None if kind == "outgoing" else "970422",
+        account_number=None if kind == "outgoing" else "9999999999",
+        transfer_type="out" if kind == "outgoing" else "in",
+        amount=500_000,
+    )
+
+    response = banknotify_deliver(client, payload)
+
+    assert response.status_code == 200
+    assert response.json()["outcome"] == kind
+    assert not LedgerEntry.objects.exists()
+    assert_books_agree()

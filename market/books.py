@@ -436,7 +436,7 @@ def _invoices(
                 )
                 continue
             total += adjustment.total_payable
-        expected = order.total - order.amount_refunded
+        expected = order.total - min(order.amount_refunded, order.total)  # an overpaid rest
         # A VAT invoice (form 1) shows prices before tax, each rounded: a few đồng either way.
         slack = 0
         if standing.form == "1":

@@ -155,7 +155,17 @@ def refund_invoice_adjust(*, refund_id: int) -> Invoice | None:
         return None
     line = refund.line or refund.order.lines.first()
     rate = line.tax_category if line and line.tax_category in einvoice.TAX_RATES else "KCT"
-    amount = refund.amount
+    # Only what was invoiced is adjusted: giving back an overpayment (money beyond the sale's
+    # total, never on the invoice) lowers nothing.
+    before = sum(
+        r.amount
+        for r in refund.order.refunds.filter(
+            payment_refund__status=OrderRefund.Status.SUCCEEDED, pk__lt=refund.pk
+        )
+    )
+    amount = min(refund.amount, max(0, refund.order.total - before))
+    if amount <= 0:
+        return None
     if invoice.form == "1" and rate in RATES:
         amount = int(
             (Decimal(amount) * 100 / (100 + RATES[rate])).quantize(Decimal(1), ROUND_HALF_UP)

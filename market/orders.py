@@ -631,7 +631,7 @@ def order_refund(
             return done
     if not order.is_paid or order.intent_id is None:
         raise Conflict(_("Chỉ hoàn tiền cho đơn đã thanh toán."), code="order_not_paid")
-    if order.status == S.REFUNDED:
+    if order.amount_refunded >= max(order.total, order.amount_paid):  # an overpaid rest may go
         raise Conflict(_("Đơn này đã được hoàn hết tiền."), code="order_already_refunded")
     payment_refund = payments.refund_start(
         intent_id=order.intent_id,

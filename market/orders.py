@@ -337,6 +337,7 @@ def order_request_payment(
             actor_label=actor_label,
             reference=order.number,
             description=f"{order.merchant.display_name} {order.number}"[:140],
+            one_per_reference=True,  # the order number names one sale, paid once
         )
     except Exception:
         if order.intent_id is None:

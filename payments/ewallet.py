@@ -148,7 +148,10 @@ def _payment_event(row: WalletEvent, payment: provider.WalletPayment, news: list
     )
     if intent_id is None:
         return "unknown_payment"
-    reference = PaymentIntent.objects.filter(pk=intent_id).values_list("reference", flat=True)[0]
+    reference, one = PaymentIntent.objects.filter(pk=intent_id).values_list(
+        "reference", "one_per_reference"
+    )[0]
+    reference = reference if one else ""
     group = _lock_group(merchant_id=intent_merchant(intent_id), reference=reference, also=intent_id)
     intent = next(i for i in group if i.pk == intent_id)
     row.intent = intent

@@ -70,6 +70,9 @@ class PaymentIntent(models.Model):
     amount_received = models.BigIntegerField(default=0)
     amount_refunded = models.BigIntegerField(default=0)
     paid_via = models.CharField(max_length=8, choices=PaidVia.choices, blank=True)
+    # The caller's reference names one sale, paid once (market's orders): money for another
+    # intent of it is a second payment. Off for an integrator's free-form reference.
+    one_per_reference = models.BooleanField(default=False)
     bank_reference = models.CharField(max_length=64, blank=True)
     expires_at = models.DateTimeField()
     succeeded_at = models.DateTimeField(null=True, blank=True)

@@ -98,6 +98,7 @@ def intent_create(
     reference: str = "",
     description: str = "",
     ttl_minutes: int | None = None,
+    one_per_reference: bool = False,
 ) -> PaymentIntent:
     """Ask to be paid `amount` đồng: by dynamic VietQR to the merchant's default bank account,
     or through the e-wallet provider (its pay URL is what the QR shows)."""
@@ -133,6 +134,7 @@ def intent_create(
                     method=method,
                     reference_code=code,
                     reference=reference[:64],
+                    one_per_reference=one_per_reference and bool(reference),
                     description=description[:140],
                     expires_at=timezone.now() + timedelta(minutes=ttl),
                     created_by=actor if getattr(actor, "is_authenticated", False) else None,
@@ -212,6 +214,7 @@ def intent_record_cash(
                         method=PaymentIntent.Method.CASH,
                         reference_code=new_reference_code(),
                         reference=reference[:64],
+                        one_per_reference=bool(reference),
                         description=description[:140],
                         qr_payload="",
                         expires_at=now,
@@ -245,9 +248,9 @@ def _lock_group(
     ids = set()
     if reference:
         ids |= set(
-            PaymentIntent.objects.filter(merchant_id=merchant_id, reference=reference).values_list(
-                "pk", flat=True
-            )
+            PaymentIntent.objects.filter(
+                merchant_id=merchant_id, reference=reference, one_per_reference=True
+            ).values_list("pk", flat=True)
         )
     if also is not None:
         ids.add(also)
@@ -552,7 +555,10 @@ def _match_intent(notification: BankNotification, merchant_id: int) -> PaymentIn
     candidate_id = next((found[code] for code in codes if code in found), None)
     if candidate_id is None:
         return None
-    reference = PaymentIntent.objects.filter(pk=candidate_id).values_list("reference", flat=True)[0]
+    reference, one = PaymentIntent.objects.filter(pk=candidate_id).values_list(
+        "reference", "one_per_reference"
+    )[0]
+    reference = reference if one else ""
     group = _lock_group(merchant_id=merchant_id, reference=reference, also=candidate_id)
     intent = next(i for i in group if i.pk == candidate_id)
     intent._group = group  # type: ignore[attr-defined]

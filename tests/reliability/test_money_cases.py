@@ -536,3 +536,19 @@ def test_the_first_delivery_of_a_notification_with_no_merchant_to_tell_is_acknow
     assert response.json()["outcome"] == kind
     assert not LedgerEntry.objects.exists()
     assert_books_agree()
+
+
+def test_an_integrators_shared_reference_does_not_make_its_intents_one_sale(client, merchant):
+    """The payments API's reference is the caller's own: many intents may carry "ca-sang"."""
+    from payments import services as money
+
+    first = money.intent_create(merchant=merchant, amount=20_000, reference="ca-sang")
+    second = money.intent_create(merchant=merchant, amount=30_000, reference="ca-sang")
+
+    pay_by_bank(client, first)
+    pay_by_bank(client, second)
+
+    assert [i.status for i in PaymentIntent.objects.order_by("pk")] == ["succeeded"] * 2
+    assert Order.objects.filter(status="paid").count() == 2
+    assert not LedgerEntry.objects.filter(flag="already_paid").exists()
+    assert_books_agree()

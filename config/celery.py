@@ -24,6 +24,9 @@ app.conf.beat_schedule = {
     },
     # Idempotency-Keys older than IDEMPOTENCY_TTL_HOURS (core/idempotency.py).
     "expire-idempotency-keys": {"task": "core.expire_idempotency_keys", "schedule": 3600.0},
+    # Beat is alive and a worker runs its tasks: /readyz says stale after 3 minutes
+    # (core/heartbeat.py). A heartbeat nobody ran within its interval is dropped, not queued.
+    "beat-heartbeat": {"task": "core.beat_heartbeat", "schedule": 30.0, "options": {"expires": 30}},
     # E-invoice transmission (einvoice/tasks.py): retries are scheduled by next_attempt_at and
     # picked up here; answers are polled; cash-register invoices go in a nightly batch.
     "einvoice-transmit-due": {"task": "einvoice.transmit_due", "schedule": 30.0},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -41,3 +42,22 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if raw is None:
         return list(default or [])
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+RATE_PATTERN = re.compile(r"^[1-9]\d*/\d*[smhd]$")
+
+
+def env_rate(name: str, default: str) -> str:
+    """A django-ratelimit rate, "count/period" (``600/m``, ``30/15m``; period s, m, h or d).
+    ``off`` turns the limit off (returned as ""); unset or empty gives the default."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value == "off":
+        return ""
+    if not RATE_PATTERN.match(value):
+        raise ImproperlyConfigured(
+            f"{name} must be a rate such as 600/m or 30/15m (or off), got {raw!r}"
+        )
+    return value

@@ -2,18 +2,20 @@
 
 No variables at all gives the embedded default: SQLite file under ./var, Celery tasks run eagerly
 in-process, local-memory cache, DEBUG on. Production sets DATABASE_URL, REDIS_URL, SECRET_KEY,
-ALLOWED_HOSTS and DEBUG=false.
+ALLOWED_HOSTS and DEBUG=false, and every secret in REQUIRED_SECRETS (without one it refuses to
+start).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from .env import env_bool, env_int, env_list, env_str
+from .env import env_bool, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("CHOSO_VAR_DIR", str(BASE_DIR / "var")))
@@ -21,8 +23,8 @@ VAR_DIR = Path(env_str("CHOSO_VAR_DIR", str(BASE_DIR / "var")))
 DEBUG = env_bool("DEBUG", default=True)
 _INSECURE_DEV_KEY = "django-insecure-choso-embedded-default-not-for-production"
 SECRET_KEY = env_str("SECRET_KEY", _INSECURE_DEV_KEY if DEBUG else "")
-if not SECRET_KEY:
-    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+# With DEBUG off, SECRET_KEY and every secret that guards money are required: see "required
+# secrets" at the end, which names all the missing ones at once.
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
@@ -46,14 +48,24 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # issue 13: every log line of a request carries its id, echoed in X-Request-ID
+    "core.middleware.RequestIdMiddleware",
+    # issue 13: /healthz and /readyz answer whatever the Host header (load-balancer probes)
+    "core.middleware.HealthProbeHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # issue 13: Content-Security-Policy on every page (SECURE_CSP below)
+    "core.middleware.ContentSecurityPolicyMiddleware",
     "core.middleware.CompressPagesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # issue 13: under /api/ every error is JSON in the API's error shape (unknown paths, 405, 413)
+    "core.middleware.ApiErrorShapeMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # issue 13: NUL / control characters in a path, query string or form are a 400
+    "core.middleware.RequestHygieneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.ApplicationErrorMiddleware",
@@ -142,6 +154,36 @@ LOGOUT_REDIRECT_URL = "login"
 LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
 LOGIN_LOCK_SECONDS = env_int("LOGIN_LOCK_SECONDS", 15 * 60)
 
+# --- rate limits (issue 13: core/clientip.py, core/ratelimits.py) ---------------------------
+# The load balancers / reverse proxies in front of the app: comma-separated IPs or CIDRs (`unix`
+# for one connected over a Unix socket). X-Forwarded-For is read only when REMOTE_ADDR is one of
+# them, and then the client is its right-most address that is not; empty: REMOTE_ADDR is the
+# client and the header is ignored.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+# django-ratelimit: counters in the default cache (Redis in production: shared by all workers);
+# its "ip" key uses the same helper; a cache outage lets requests through rather than fail.
+# django_ratelimit is not in INSTALLED_APPS: its system check knows neither Django's own
+# RedisCache (atomic INCR) nor that locmem is only the embedded default.
+RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", default=True)
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_IP_META_KEY = "core.clientip.client_ip"
+RATELIMIT_FAIL_OPEN = True
+# Rates "count/period" (period s, m, h or d, with an optional multiplier: 30/15m); `off` disables.
+# Failed sign-ins from one client, whatever the numbers (per number: LOGIN_MAX_FAILURES above).
+RATE_LOGIN_PER_IP = env_rate("RATE_LOGIN_PER_IP", "30/15m")
+# Public invoice lookups (lookup, view, PDF, XML by code) per client; wrong codes are counted
+# apart (EINVOICE_LOOKUP_MAX_MISSES per EINVOICE_LOOKUP_WINDOW below).
+RATE_INVOICE_LOOKUP = env_rate("RATE_INVOICE_LOOKUP", "60/10m")
+# Exhibition inquiries sent per client (page and API).
+RATE_EXPO_INQUIRY = env_rate("RATE_EXPO_INQUIRY", "5/15m")
+# Web-shop checkout submissions (the page's POST) per client.
+RATE_CHECKOUT = env_rate("RATE_CHECKOUT", "20/10m")
+# JSON API calls per API key, per signed-in user (session), per client IP without either.
+# The payment webhooks are never limited: providers retry in bursts.
+RATE_API_KEY = env_rate("RATE_API_KEY", "600/m")
+RATE_API_USER = env_rate("RATE_API_USER", "600/m")
+RATE_API_ANON = env_rate("RATE_API_ANON", "300/m")
+
 # --- i18n / time ----------------------------------------------------------------------------
 LANGUAGE_CODE = "vi"
 LANGUAGES = [("vi", _("Tiếng Việt")), ("en", _("English"))]
@@ -173,6 +215,10 @@ STORAGES = {
 # Uploaded product photos and documents: at most this many bytes each.
 # Phone photos are large; catalogue photos are shrunk to 1200 px on arrival.
 MAX_UPLOAD_IMAGE_BYTES = env_int("MAX_UPLOAD_IMAGE_BYTES", 15 * 1024 * 1024)
+# Issue 13 (core/uploads.py): a booth's 360° panorama (a 16K camera JPEG), shrunk to 4096 × 2048;
+# a booth's PDF document, stored as uploaded once parsed.
+MAX_UPLOAD_PANORAMA_BYTES = env_int("MAX_UPLOAD_PANORAMA_BYTES", 40 * 1024 * 1024)
+MAX_UPLOAD_PDF_BYTES = env_int("MAX_UPLOAD_PDF_BYTES", 10 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 
@@ -188,6 +234,9 @@ if not DEBUG:
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 30  # traders stay signed in on their own phone for a month
+# issue 13: a session cookie Django never issued (NUL...) is no session, not a 500
+# (core/sessions.py)
+SESSION_ENGINE = "core.sessions"
 
 LOGGING = {
     "version": 1,
@@ -207,6 +256,10 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
+# issue 13: every @paginate takes a limit of at most 100 and an offset of at most 100.000
+# (a 422 beyond; core/pagination.py).
+NINJA_PAGINATION_CLASS = "core.pagination.BoundedLimitOffsetPagination"
+NINJA_PAGINATION_MAX_LIMIT = 100
 
 # --- Idempotency-Key ------------------------------------------------------------------------
 # A request still in progress holds its key for this long; after that (a killed worker) a retry
@@ -239,7 +292,8 @@ SANDBOX_LINKS = env_bool("SANDBOX_LINKS", default=DEBUG)
 # --- e-invoices --------------------------------------------------------------------------------
 # The public address printed (as a QR and a link) on every invoice for its lookup page.
 EINVOICE_PUBLIC_URL = env_str("EINVOICE_PUBLIC_URL", "http://127.0.0.1:8000")
-# Key material for encrypting merchants' signing keys at rest (SECRET_KEY when empty).
+# Key material for encrypting merchants' signing keys at rest. Required with DEBUG off; in
+# development, empty means derived from SECRET_KEY (einvoice/signing.py).
 EINVOICE_KEY_SECRET = env_str("EINVOICE_KEY_SECRET", "")
 # Cash-register invoices may go unsigned (Decree 70/2025); sign them anyway when true.
 EINVOICE_SIGN_CASH_REGISTER = env_bool("EINVOICE_SIGN_CASH_REGISTER", False)
@@ -261,3 +315,113 @@ TAXGATEWAY_RETRY_CAP_SECONDS = env_int("TAXGATEWAY_RETRY_CAP_SECONDS", 30 * 60)
 TAXGATEWAY_MAX_ATTEMPTS = env_int("TAXGATEWAY_MAX_ATTEMPTS", 12)
 # Cash-register invoices per end-of-day batch request.
 TAXGATEWAY_BATCH_SIZE = env_int("TAXGATEWAY_BATCH_SIZE", 500)
+
+# === Issue 13: production fails loud on bad configuration ===================================
+
+# --- required secrets -------------------------------------------------------------------------
+# Every secret that guards money or signed documents. With DEBUG on they default to the
+# sandboxes' values (EINVOICE_KEY_SECRET to one derived from SECRET_KEY); with DEBUG off each
+# must be set, and the process stops here naming every one that is missing. core/checks.py
+# reports the same list (also under `manage.py check --deploy`), and the webhook verifiers refuse
+# an empty secret whatever DEBUG says.
+REQUIRED_SECRETS = (
+    "SECRET_KEY",
+    "BANKNOTIFY_API_KEY",
+    "BANKNOTIFY_WEBHOOK_SECRET",
+    "EWALLET_API_KEY",
+    "EWALLET_WEBHOOK_SECRET",
+    "TAXGATEWAY_API_KEY",
+    "EINVOICE_KEY_SECRET",
+)
+if not DEBUG:
+    _missing_secrets = [name for name in REQUIRED_SECRETS if not str(globals()[name]).strip()]
+    if _missing_secrets:
+        raise ImproperlyConfigured(
+            "DEBUG is off, so these secrets must be set (non-empty) in the environment: "
+            + ", ".join(_missing_secrets)
+            + " (see README.md, Configuration)"
+        )
+
+# --- structured logs with a request id; Sentry ---------------------------------------------
+# core.middleware.RequestIdMiddleware keeps each request's id (X-Request-ID) in a contextvar;
+# core.logs.RequestIdFilter puts it on every record the console handler writes ("-" outside a
+# request). LOG_FORMAT: "json" (one JSON object per line, python-json-logger; the default with
+# DEBUG off) or "text" (the default in development and tests).
+LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json").strip().lower()
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'json' or 'text', got {LOG_FORMAT!r}")
+_log_formatters = cast(dict[str, dict[str, Any]], LOGGING["formatters"])
+_log_formatters["plain"]["format"] = (
+    "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+)
+_log_formatters["json"] = {
+    "()": "pythonjsonlogger.json.JsonFormatter",
+    "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+    "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+}
+LOGGING["filters"] = {"request_id": {"()": "core.logs.RequestIdFilter"}}
+_log_console = cast(dict[str, dict[str, Any]], LOGGING["handlers"])["console"]
+_log_console["filters"] = ["request_id"]
+_log_console["formatter"] = "json" if LOG_FORMAT == "json" else "plain"
+# Celery workers log through the same handler (and format) instead of replacing it.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Errors to Sentry only when SENTRY_DSN is set; never personal data (phones, IPs, cookies).
+SENTRY_DSN = env_str("SENTRY_DSN").strip()
+SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT", "development" if DEBUG else "production")
+if SENTRY_DSN:
+    import sentry_sdk
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=SENTRY_ENVIRONMENT,
+        integrations=[DjangoIntegration(), CeleryIntegration()],
+        send_default_pii=False,
+    )
+
+# --- Content-Security-Policy ----------------------------------------------------------------
+# Sent on every HTML page by core.middleware.ContentSecurityPolicyMiddleware (the shape of
+# Django 6.0's SECURE_CSP). No inline script anywhere: page code lives in static/js/ (a test scans
+# the templates). Styles may be inline: a few style="width: …%" bars, and Pannellum (the 360°
+# viewer) and Swagger UI style their own elements; Pannellum's icons are data: URLs and it reads
+# panoramas through blob: URLs. Booth videos are YouTube (no-cookie) or Vimeo frames.
+SECURE_CSP: dict[str, list[str]] = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:", "blob:"],
+    "connect-src": ["'self'"],
+    "frame-src": ["https://www.youtube-nocookie.com", "https://player.vimeo.com"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+
+# --- health probes ----------------------------------------------------------------------------
+# /healthz (alive) and /readyz (database, Redis, beat heartbeat; core/health.py) answer over plain
+# http on any Host: load balancers probe the container's own address, not the public name.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+
+# --- issue 13: process roles and the live path (core/roles.py, deploy/, Procfile) -------------
+# Production runs the pages/API/webhooks (`web`, gunicorn sync workers) and the trader screens'
+# live streams (`live`, gunicorn gthread) as separate processes; deploy/gunicorn_*.py set the
+# role. `all` (the default) serves everything: runserver in bin/run, tests, benchmarks.
+PROCESS_ROLE = env_str("CHOSO_PROCESS_ROLE", "all").strip().lower() or "all"
+if PROCESS_ROLE not in ("all", "web", "live"):
+    raise ImproperlyConfigured(
+        f"CHOSO_PROCESS_ROLE must be 'all', 'web' or 'live', got {PROCESS_ROLE!r}"
+    )
+# After the request id and probe-host middleware, before everything that reads the session.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware"),
+    "core.roles.ProcessRoleMiddleware",
+)
+# A live stream ends after about this many seconds (minus up to 10 % jitter); the browser's
+# EventSource reconnects 2 s later. Threads go back to the pool and open screens spread over
+# the processes again after a restart or a scale-up.
+LIVE_STREAM_MAX_SECONDS = env_int("LIVE_STREAM_MAX_SECONDS", 10 * 60)
+# Celery beat's schedule state: under the writable var dir, not the (read-only) code directory.
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

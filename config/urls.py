@@ -4,12 +4,16 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from . import health
 from .api import api
 
 admin.site.site_header = "Chợ Số — quản trị"
 admin.site.site_title = "Chợ Số"
 
 urlpatterns = [
+    # issue 13: liveness and readiness probes (config/health.py)
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("api/v1/", api.urls),
     path("api/docs", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
     path("admin/", admin.site.urls),

@@ -9,6 +9,7 @@ from ninja import Header, Router, Status
 from ninja.pagination import paginate
 
 from core.idempotency import idempotent_post
+from core.schemas import errors
 from merchants.auth import merchant_auth, principal
 from merchants.selectors import Principal, merchant_for
 
@@ -51,7 +52,7 @@ def _out(invoice: Invoice) -> dict:
 
 @router.post(
     "/invoices",
-    response={201: InvoiceOut, 200: InvoiceOut},
+    response={201: InvoiceOut, 200: InvoiceOut, **errors(403, 404, 409)},
     auth=merchant_auth,
     summary="Issue an invoice; idempotent per source_ref and per Idempotency-Key",
 )
@@ -89,7 +90,7 @@ def issue_invoice(
     )
 
 
-@router.get("/invoices", response=list[InvoiceOut], auth=merchant_auth)
+@router.get("/invoices", response={200: list[InvoiceOut], **errors(404)}, auth=merchant_auth)
 @paginate
 def list_invoices(request: HttpRequest, merchant_id: int, status: str = "", kind: str = ""):
     merchant = merchant_for(principal=principal(request), merchant_id=merchant_id)
@@ -98,26 +99,42 @@ def list_invoices(request: HttpRequest, merchant_id: int, status: str = "", kind
     )
 
 
-@router.get("/invoices/{invoice_id}", response=InvoiceOut, auth=merchant_auth)
+@router.get("/invoices/{invoice_id}", response={200: InvoiceOut, **errors(404)}, auth=merchant_auth)
 def get_invoice(request: HttpRequest, invoice_id: int):
     return _invoice(principal(request), invoice_id)
 
 
-@router.get("/invoices/{invoice_id}/xml", auth=merchant_auth, summary="The signed XML")
+@router.get(
+    "/invoices/{invoice_id}/xml",
+    response={200: None, **errors(404)},
+    auth=merchant_auth,
+    summary="The signed XML",
+    openapi_extra={"responses": {200: {"description": "The signed XML (application/xml)"}}},
+)
 def get_invoice_xml(request: HttpRequest, invoice_id: int) -> HttpResponse:
     from .views import _xml_response
 
     return _xml_response(_invoice(principal(request), invoice_id))
 
 
-@router.get("/invoices/{invoice_id}/pdf", auth=merchant_auth, summary="The PDF")
+@router.get(
+    "/invoices/{invoice_id}/pdf",
+    response={200: None, **errors(404)},
+    auth=merchant_auth,
+    summary="The PDF",
+    openapi_extra={"responses": {200: {"description": "The PDF (application/pdf)"}}},
+)
 def get_invoice_pdf(request: HttpRequest, invoice_id: int) -> HttpResponseBase:
     from .views import _pdf_response
 
     return _pdf_response(_invoice(principal(request), invoice_id))
 
 
-@router.post("/invoices/{invoice_id}/cancel", response=InvoiceOut, auth=merchant_auth)
+@router.post(
+    "/invoices/{invoice_id}/cancel",
+    response={200: InvoiceOut, **errors(403, 404, 409)},
+    auth=merchant_auth,
+)
 def cancel_invoice(request: HttpRequest, invoice_id: int, payload: CancelIn):
     who = principal(request)
     invoice = _invoice(who, invoice_id, owner=True)
@@ -126,7 +143,7 @@ def cancel_invoice(request: HttpRequest, invoice_id: int, payload: CancelIn):
 
 @router.post(
     "/invoices/{invoice_id}/adjust",
-    response={201: InvoiceOut, 200: InvoiceOut},
+    response={201: InvoiceOut, 200: InvoiceOut, **errors(403, 404, 409)},
     auth=merchant_auth,
     summary="Issue an adjustment invoice for this one; honours Idempotency-Key",
 )
@@ -159,7 +176,7 @@ def adjust_invoice(
 
 @router.post(
     "/invoices/{invoice_id}/replace",
-    response={201: InvoiceOut, 200: InvoiceOut},
+    response={201: InvoiceOut, 200: InvoiceOut, **errors(403, 404, 409)},
     auth=merchant_auth,
     summary="Issue a replacement invoice for this one; honours Idempotency-Key",
 )
@@ -191,13 +208,13 @@ def replace_invoice(
     )
 
 
-@router.get("/series", response=list[SeriesOut], auth=merchant_auth)
+@router.get("/series", response={200: list[SeriesOut], **errors(404)}, auth=merchant_auth)
 def list_series(request: HttpRequest, merchant_id: int):
     merchant = merchant_for(principal=principal(request), merchant_id=merchant_id)
     return list(selectors.series_of(merchant=merchant))
 
 
-@router.post("/series", response={201: SeriesOut}, auth=merchant_auth)
+@router.post("/series", response={201: SeriesOut, **errors(403, 404, 409)}, auth=merchant_auth)
 def create_series(request: HttpRequest, payload: SeriesIn):
     who = principal(request)
     merchant = merchant_for(principal=who, merchant_id=payload.merchant_id, owner=True)

@@ -280,6 +280,28 @@ class TaxGatewayClient:
         """Record the cancellation of an accepted invoice (idempotent)."""
         return _invoice(self._post(f"/v1/invoices/{uuid}/cancel", {"reason": reason[:255]})[0])
 
+    def ping(self, *, timeout: float = 2.0) -> None:
+        """Is the gateway reachable? One ``GET /healthz`` within ``timeout`` seconds (connect
+        and read each), no retry, no log line (the readiness probe asks often); raises
+        :class:`GatewayUnavailable` unless it answers 200."""
+        try:
+            response = self._session().get(
+                self.base_url + "/healthz",
+                headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+                timeout=(timeout, timeout),
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            raise GatewayUnavailable(
+                f"cannot reach the tax gateway: {type(exc).__name__}", may_have_reached=False
+            ) from exc
+        if response.status_code != 200:
+            raise GatewayUnavailable(
+                f"the tax gateway's health check answered HTTP {response.status_code}",
+                http_status=response.status_code,
+                may_have_reached=False,
+            )
+
     # -- HTTP ---------------------------------------------------------------------
 
     def _session(self) -> requests.Session:

@@ -2,15 +2,18 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import ClassVar
 from uuid import UUID
 
 from ninja import Field, Schema
 from pydantic import StrictInt
 
+from core.schemas import Id, InSchema
+
 from .types import Buyer, LineInput
 
 
-class BuyerIn(Schema):
+class InvoiceBuyerIn(InSchema):
     name: str = ""
     tax_code: str = Field("", description="MST (10 or 10-3 digits) or 12-digit personal ID")
     email: str = ""
@@ -21,7 +24,7 @@ class BuyerIn(Schema):
         return Buyer(**self.dict())
 
 
-class LineIn(Schema):
+class InvoiceLineIn(InSchema):
     name: str
     kind: str = Field("goods", description="goods | discount | note")
     unit: str = ""
@@ -43,31 +46,37 @@ class LineIn(Schema):
         )
 
 
-class InvoiceIn(Schema):
-    merchant_id: int
-    series_id: int | None = None
-    buyer: BuyerIn | None = None
-    lines: list[LineIn]
+class InvoiceIn(InSchema):
+    merchant_id: Id
+    series_id: Id | None = None
+    buyer: InvoiceBuyerIn | None = None
+    lines: list[InvoiceLineIn]
     payment_method: str = "TM/CK"
     source_ref: str = Field("", description="Your reference (e.g. order number): issued once")
 
 
-class AdjustIn(Schema):
-    lines: list[LineIn]
+class AdjustIn(InSchema):
+    multiline_fields: ClassVar = frozenset({"reason"})
+
+    lines: list[InvoiceLineIn]
     reason: str
 
 
-class ReplaceIn(Schema):
-    buyer: BuyerIn | None = None
-    lines: list[LineIn]
+class ReplaceIn(InSchema):
+    multiline_fields: ClassVar = frozenset({"reason"})
+
+    buyer: InvoiceBuyerIn | None = None
+    lines: list[InvoiceLineIn]
     reason: str
 
 
-class CancelIn(Schema):
+class CancelIn(InSchema):
+    multiline_fields: ClassVar = frozenset({"reason"})
+
     reason: str
 
 
-class LineOut(Schema):
+class InvoiceLineOut(Schema):
     position: int
     kind: str
     name: str
@@ -109,7 +118,7 @@ class InvoiceOut(Schema):
     is_signed: bool
     xml_sha256: str
     pdf_sha256: str
-    lines: list[LineOut]
+    lines: list[InvoiceLineOut]
 
     @staticmethod
     def resolve_lines(obj) -> list:
@@ -118,8 +127,8 @@ class InvoiceOut(Schema):
         return list(obj.lines.all())
 
 
-class SeriesIn(Schema):
-    merchant_id: int
+class SeriesIn(InSchema):
+    merchant_id: Id
     form: str
     symbol: str
     register_prefix: str | None = None

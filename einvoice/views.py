@@ -1,8 +1,9 @@
 """Pages: the public lookup (tra cứu hóa đơn) and the trader's invoice list and detail.
 
-The lookup reveals an invoice only to someone holding its lookup code; unknown codes are counted
-per IP address and, past ``EINVOICE_LOOKUP_MAX_MISSES`` in ``EINVOICE_LOOKUP_WINDOW`` seconds,
-every lookup from that address is refused (429) until the window ends.
+The lookup reveals an invoice only to someone holding its lookup code. Counted per client
+(``core.clientip``: behind the load balancer each visitor has their own counters): unknown codes,
+past ``EINVOICE_LOOKUP_MAX_MISSES`` in ``EINVOICE_LOOKUP_WINDOW`` seconds, refuse every lookup
+(429) until the window ends; and lookups of any kind are limited to ``RATE_INVOICE_LOOKUP``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core import ratelimits
 from core.errors import ApplicationError, ValidationFailed
 from merchants.auth import AuthedRequest
 from merchants.models import Membership
@@ -29,38 +30,42 @@ from .models import Invoice
 from .types import Buyer, LineInput
 
 # ---------------------------------------------------------------------------------------------
-# Rate limit for the public lookup
+# Rate limits for the public lookup
 
 
-def _client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+def _misses_rate() -> tuple[int, int]:
+    return (
+        getattr(settings, "EINVOICE_LOOKUP_MAX_MISSES", 10),
+        getattr(settings, "EINVOICE_LOOKUP_WINDOW", 15 * 60),
+    )
 
 
-def _misses_key(request: HttpRequest) -> str:
-    return f"einvoice:lookup-misses:{_client_ip(request)}"
-
-
-def _blocked(request: HttpRequest) -> bool:
-    limit = getattr(settings, "EINVOICE_LOOKUP_MAX_MISSES", 10)
-    return (cache.get(_misses_key(request)) or 0) >= limit
+def _limited(request: HttpRequest) -> HttpResponse | None:
+    """A 429 when this client guessed too many wrong codes or looked up too much, else None
+    (and this lookup is counted)."""
+    misses = ratelimits.peek(request, group="einvoice:lookup-misses", rate=_misses_rate)
+    if misses.limited:
+        message = _("Bạn tra cứu sai quá nhiều lần. Vui lòng thử lại sau %(wait)s.")
+        return _too_many(request, message, misses.retry_after)
+    lookups = ratelimits.hit(request, group="einvoice:lookup", rate="RATE_INVOICE_LOOKUP")
+    if lookups.limited:
+        message = _("Bạn tra cứu quá nhiều lần liên tiếp. Vui lòng thử lại sau %(wait)s.")
+        return _too_many(request, message, lookups.retry_after)
+    return None
 
 
 def _count_miss(request: HttpRequest) -> None:
-    key = _misses_key(request)
-    try:
-        cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, timeout=getattr(settings, "EINVOICE_LOOKUP_WINDOW", 15 * 60))
+    ratelimits.hit(request, group="einvoice:lookup-misses", rate=_misses_rate)
 
 
-def _too_many(request: HttpRequest) -> HttpResponse:
+def _too_many(request: HttpRequest, message: str, retry_after: int) -> HttpResponse:
     response = render(
         request,
         "einvoice/lookup.html",
-        {"error": _("Bạn tra cứu sai quá nhiều lần. Vui lòng thử lại sau 15 phút."), "code": ""},
+        {"error": message % {"wait": ratelimits.wait_text(retry_after)}, "code": ""},
         status=429,
     )
-    response["Retry-After"] = str(getattr(settings, "EINVOICE_LOOKUP_WINDOW", 15 * 60))
+    response["Retry-After"] = str(retry_after)
     return response
 
 
@@ -76,8 +81,8 @@ def lookup_form(request: HttpRequest) -> HttpResponse:
     code = request.GET.get("ma", "").strip()
     if not code:
         return render(request, "einvoice/lookup.html", {"code": "", "error": ""})
-    if _blocked(request):
-        return _too_many(request)
+    if (limited := _limited(request)) is not None:
+        return limited
     invoice = selectors.invoice_by_lookup_code(code=code)
     if invoice is None:
         _count_miss(request)
@@ -91,8 +96,8 @@ def lookup_form(request: HttpRequest) -> HttpResponse:
 
 
 def lookup_detail(request: HttpRequest, code: str) -> HttpResponse:
-    if _blocked(request):
-        return _too_many(request)
+    if (limited := _limited(request)) is not None:
+        return limited
     invoice = _public_invoice(request, code)
     return render(
         request,
@@ -126,14 +131,14 @@ def _xml_response(invoice: Invoice) -> HttpResponse:
 
 
 def lookup_pdf(request: HttpRequest, code: str) -> HttpResponseBase:
-    if _blocked(request):
-        return _too_many(request)
+    if (limited := _limited(request)) is not None:
+        return limited
     return _pdf_response(_public_invoice(request, code))
 
 
 def lookup_xml(request: HttpRequest, code: str) -> HttpResponse:
-    if _blocked(request):
-        return _too_many(request)
+    if (limited := _limited(request)) is not None:
+        return limited
     return _xml_response(_public_invoice(request, code))
 
 

@@ -4,12 +4,12 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from ninja import Header, Router
 from ninja.pagination import paginate
-from ninja.security import django_auth
 
 from core.errors import PermissionDenied
 from core.idempotency import idempotent_post
+from core.schemas import errors
 from merchants import selectors as merchant_selectors
-from merchants.auth import merchant_auth, principal
+from merchants.auth import merchant_auth, principal, session_auth
 
 from . import selectors, services
 from .schemas import (
@@ -29,7 +29,7 @@ def list_markets(request: HttpRequest):
     return list(selectors.markets_with_counts())
 
 
-@router.get("/markets/{slug}/stalls", response=list[StallOut], auth=None)
+@router.get("/markets/{slug}/stalls", response={200: list[StallOut], **errors(404)}, auth=None)
 @paginate
 def stall_directory(request: HttpRequest, slug: str):
     return selectors.stall_directory(market=selectors.market_by_slug(slug=slug))
@@ -37,7 +37,7 @@ def stall_directory(request: HttpRequest, slug: str):
 
 @router.post(
     "/applications",
-    response={201: StallApplicationOut, 200: StallApplicationOut},
+    response={201: StallApplicationOut, 200: StallApplicationOut, **errors(403, 404, 409)},
     auth=merchant_auth,
     summary="Apply for a stall (honours Idempotency-Key)",
 )
@@ -69,7 +69,9 @@ def submit_application(
     )
 
 
-@router.get("/applications", response=list[StallApplicationOut], auth=merchant_auth)
+@router.get(
+    "/applications", response={200: list[StallApplicationOut], **errors(404)}, auth=merchant_auth
+)
 def my_applications(request: HttpRequest, merchant_id: int):
     merchant = merchant_selectors.merchant_for(
         principal=principal(request), merchant_id=merchant_id
@@ -83,7 +85,11 @@ def _reviewer(request: HttpRequest):
     return request.user
 
 
-@router.get("/review/applications", response=list[StallApplicationOut], auth=django_auth)
+@router.get(
+    "/review/applications",
+    response={200: list[StallApplicationOut], **errors(403)},
+    auth=session_auth,
+)
 @paginate
 def review_queue(request: HttpRequest, status: str = "pending"):
     _reviewer(request)
@@ -92,8 +98,8 @@ def review_queue(request: HttpRequest, status: str = "pending"):
 
 @router.post(
     "/review/applications/{application_id}/approve",
-    response=StallApplicationOut,
-    auth=django_auth,
+    response={200: StallApplicationOut, **errors(403, 404, 409)},
+    auth=session_auth,
 )
 def approve_application(request: HttpRequest, application_id: int, payload: ApproveIn):
     user = _reviewer(request)
@@ -108,8 +114,8 @@ def approve_application(request: HttpRequest, application_id: int, payload: Appr
 
 @router.post(
     "/review/applications/{application_id}/reject",
-    response=StallApplicationOut,
-    auth=django_auth,
+    response={200: StallApplicationOut, **errors(403, 404, 409)},
+    auth=session_auth,
 )
 def reject_application(request: HttpRequest, application_id: int, payload: RejectIn):
     user = _reviewer(request)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import ClassVar
 
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -12,6 +13,7 @@ from pydantic import StrictInt
 
 from core.errors import NotFound, ValidationFailed
 from core.idempotency import effect_key, idempotent_post
+from core.schemas import MAX_OFFSET, Amount, Id, InSchema, errors
 from merchants.auth import merchant_auth, principal
 from merchants.selectors import Principal, merchant_for
 
@@ -22,16 +24,16 @@ from .orders import BuyerInput, LineInput
 router = Router(tags=["orders"])
 
 
-class LineIn(Schema):
-    product_id: int | None = None
+class OrderLineIn(InSchema):
+    product_id: Id | None = None
     # A decimal as a string ("0.35" or "0,35") or a whole number: weight sells in fractions.
     quantity: str | StrictInt = "1"
-    # A free amount (no product): its price in whole đồng, and an optional label.
-    unit_price: StrictInt | None = None
+    # A free amount (no product): its price in whole đồng (at most 500.000.000), and a label.
+    unit_price: Amount | None = None
     name: str = ""
 
 
-class BuyerIn(Schema):
+class OrderBuyerIn(InSchema):
     name: str = ""
     phone: str = ""
     email: str = ""
@@ -40,14 +42,14 @@ class BuyerIn(Schema):
     address: str = ""
 
 
-class OrderIn(Schema):
-    merchant_id: int
-    lines: list[LineIn] = Field(..., max_length=orders.MAX_LINES)
+class OrderIn(InSchema):
+    merchant_id: Id
+    lines: list[OrderLineIn] = Field(..., max_length=orders.MAX_LINES)
     payment_method: str = "bank_qr"
-    buyer: BuyerIn | None = None
+    buyer: OrderBuyerIn | None = None
 
 
-class LineOut(Schema):
+class OrderLineOut(Schema):
     id: int
     position: int
     product_id: int | None
@@ -90,7 +92,7 @@ class OrderOut(Schema):
     amount_refunded: int
     bank_reference: str
     receipt_token: str
-    lines: list[LineOut]
+    lines: list[OrderLineOut]
     payment: PaymentOut | None
     refunds: list[RefundOut]
     created_at: datetime
@@ -122,13 +124,15 @@ def order_out(order: Order) -> dict[str, object]:
     }
 
 
-class PayIn(Schema):
+class PayIn(InSchema):
     payment_method: str = ""
 
 
-class OrderRefundIn(Schema):
-    amount: StrictInt | None = None
-    line_id: int | None = None
+class OrderRefundIn(InSchema):
+    multiline_fields: ClassVar = frozenset({"reason"})
+
+    amount: Amount | None = None
+    line_id: Id | None = None
     reason: str
 
 
@@ -170,7 +174,7 @@ def _out(order_id: int) -> dict[str, object]:
 
 @router.post(
     "/orders",
-    response={201: OrderOut, 200: OrderOut},
+    response={201: OrderOut, 200: OrderOut, **errors(403, 404, 409, 503)},
     auth=merchant_auth,
     summary="Record a sale and ask to be paid (bank QR, e-wallet) or record it paid in cash; "
     "honours Idempotency-Key",
@@ -221,14 +225,14 @@ class OrderPage(Schema):
     items: list[OrderOut]
 
 
-@router.get("/orders", response=OrderPage, auth=merchant_auth)
+@router.get("/orders", response={200: OrderPage, **errors(404)}, auth=merchant_auth)
 def list_orders(
     request: HttpRequest,
     merchant_id: int,
     status: str = "",
     channel: str = "",
     limit: int = Query(50, ge=1, le=100),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ):
     merchant = merchant_for(principal=principal(request), merchant_id=merchant_id)
     rows = merchant.orders.select_related("intent").prefetch_related(
@@ -242,7 +246,7 @@ def list_orders(
     return {"count": rows.count(), "items": [order_out(o) for o in rows[offset : offset + limit]]}
 
 
-@router.get("/orders/{order_id}", response=OrderOut, auth=merchant_auth)
+@router.get("/orders/{order_id}", response={200: OrderOut, **errors(404)}, auth=merchant_auth)
 def get_order(request: HttpRequest, order_id: int):
     order = _order_of(principal(request), order_id)
     return _out(order.pk)
@@ -250,7 +254,7 @@ def get_order(request: HttpRequest, order_id: int):
 
 @router.post(
     "/orders/{order_id}/pay",
-    response={200: OrderOut},
+    response={200: OrderOut, **errors(403, 404, 409, 503)},
     auth=merchant_auth,
     summary="A new QR for an unpaid order, another method, or paid in cash; honours "
     "Idempotency-Key",
@@ -279,7 +283,11 @@ def repay_order(
     )
 
 
-@router.post("/orders/{order_id}/cancel", response=OrderOut, auth=merchant_auth)
+@router.post(
+    "/orders/{order_id}/cancel",
+    response={200: OrderOut, **errors(403, 404, 409, 503)},
+    auth=merchant_auth,
+)
 def cancel_order(request: HttpRequest, order_id: int):
     who = principal(request)
     order = _order_of(who, order_id)
@@ -289,7 +297,7 @@ def cancel_order(request: HttpRequest, order_id: int):
 
 @router.post(
     "/orders/{order_id}/refunds",
-    response={201: RefundOut, 200: RefundOut},
+    response={201: RefundOut, 200: RefundOut, **errors(403, 404, 409, 503)},
     auth=merchant_auth,
     summary="Refund a paid order in full, in part or one line (owner); honours Idempotency-Key",
 )
@@ -321,7 +329,12 @@ def refund_order(
     )
 
 
-@router.get("/receipts/{token}", response=ReceiptOut, auth=None, summary="A receipt by its link")
+@router.get(
+    "/receipts/{token}",
+    response={200: ReceiptOut, **errors(404)},
+    auth=None,
+    summary="A receipt by its link",
+)
 def get_receipt(request: HttpRequest, token: str):
     order = Order.objects.select_related("merchant").filter(receipt_token=token).first()
     if order is None:

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Header, Query, Router, Schema
-from ninja.security import django_auth
 
 from core.errors import ValidationFailed
 from core.idempotency import idempotent_post
-from merchants.auth import merchant_auth, principal
+from core.schemas import InSchema, errors
+from merchants.auth import merchant_auth, principal, session_auth
 from merchants.selectors import merchant_for
 
 from . import closing, reports, tax_rules
@@ -71,7 +71,14 @@ class CloseFiguresOut(Schema):
     cash_expected: int
 
 
-class CloseIn(Schema):
+# Years with household-tax rules are 2026 on; older ones are answered "no rules" by the service.
+MIN_TAX_YEAR, MAX_TAX_YEAR = 2000, 2100
+
+
+class CloseIn(InSchema):
+    multiline_fields: ClassVar = frozenset({"note"})
+
+    # At most 10.000.000.000 (market/closing.py answers a larger count with its own 422).
     cash_counted: int = Field(..., ge=0, description="Cash counted in the drawer, VND")
     note: str = Field("", max_length=255)
 
@@ -113,7 +120,7 @@ class DayOut(Schema):
     cashless_net: int
 
 
-class ProductOut(Schema):
+class TopProductOut(Schema):
     name: str
     unit: str
     quantity: Decimal
@@ -125,8 +132,8 @@ class TakingsOut(Schema):
     today: date
     periods: list[PeriodOut]
     days: list[DayOut]
-    top_by_revenue: list[ProductOut]
-    top_by_quantity: list[ProductOut]
+    top_by_revenue: list[TopProductOut]
+    top_by_quantity: list[TopProductOut]
 
 
 class QuarterOut(Schema):
@@ -174,7 +181,7 @@ class TaxEstimateOut(Schema):
     rules: list[RuleOut]
 
 
-class StallOut(Schema):
+class DashboardStallOut(Schema):
     code: str
     merchant_id: int
     merchant_name: str
@@ -215,7 +222,7 @@ class DashboardOut(Schema):
     cashless_total: int
     share_by_count: Decimal | None
     share_by_value: Decimal | None
-    stalls: list[StallOut]
+    stalls: list[DashboardStallOut]
     needs_help: list[str]  # stall codes
     weeks: list[WeekOut]
 
@@ -248,15 +255,27 @@ def close_out(close: DailyClose) -> dict[str, Any]:
 # --- merchant endpoints ------------------------------------------------------------------------
 
 
-@router.get("/merchants/{merchant_id}/takings", response=TakingsOut, auth=merchant_auth)
+@router.get(
+    "/merchants/{merchant_id}/takings",
+    response={200: TakingsOut, **errors(403, 404)},
+    auth=merchant_auth,
+)
 def takings(request: HttpRequest, merchant_id: int):
     """Today, this week (Monday first) and this month net of refunds; the last 30 days; best
     sellers of the last 30 days."""
     return reports.takings(merchant=_owner_merchant(request, merchant_id))
 
 
-@router.get("/merchants/{merchant_id}/tax-estimate", response=TaxEstimateOut, auth=merchant_auth)
-def tax_estimate(request: HttpRequest, merchant_id: int, year: int | None = None):
+@router.get(
+    "/merchants/{merchant_id}/tax-estimate",
+    response={200: TaxEstimateOut, **errors(403, 404)},
+    auth=merchant_auth,
+)
+def tax_estimate(
+    request: HttpRequest,
+    merchant_id: int,
+    year: int | None = Query(None, ge=MIN_TAX_YEAR, le=MAX_TAX_YEAR),
+):
     """ƯỚC TÍNH (estimate) of a household business's VAT and PIT for the year, with the rule
     set's version and each rule's legal source and confidence."""
     merchant = _owner_merchant(request, merchant_id)
@@ -302,13 +321,21 @@ def tax_estimate(request: HttpRequest, merchant_id: int, year: int | None = None
     }
 
 
-@router.get("/merchants/{merchant_id}/closes", response=list[CloseOut], auth=merchant_auth)
+@router.get(
+    "/merchants/{merchant_id}/closes",
+    response={200: list[CloseOut], **errors(403, 404)},
+    auth=merchant_auth,
+)
 def list_closes(request: HttpRequest, merchant_id: int, limit: int = Query(31, ge=1, le=366)):
     merchant = _owner_merchant(request, merchant_id)
     return [close_out(c) for c in reports.closes_of(merchant=merchant)[:limit]]
 
 
-@router.get("/merchants/{merchant_id}/closes/preview", response=CloseFiguresOut, auth=merchant_auth)
+@router.get(
+    "/merchants/{merchant_id}/closes/preview",
+    response={200: CloseFiguresOut, **errors(403, 404)},
+    auth=merchant_auth,
+)
 def preview_close(request: HttpRequest, merchant_id: int):
     """What a close made now would record (nothing is written)."""
     merchant = _owner_merchant(request, merchant_id)
@@ -317,7 +344,7 @@ def preview_close(request: HttpRequest, merchant_id: int):
 
 @router.post(
     "/merchants/{merchant_id}/closes",
-    response={201: CloseOut, 200: CloseOut},
+    response={201: CloseOut, 200: CloseOut, **errors(403, 404, 409)},
     auth=merchant_auth,
     summary="Close today's books (chốt sổ); one per local day (409 after); honours Idempotency-Key",
 )
@@ -349,7 +376,11 @@ def create_close(
     )
 
 
-@router.get("/merchants/{merchant_id}/closes/{close_id}", response=CloseOut, auth=merchant_auth)
+@router.get(
+    "/merchants/{merchant_id}/closes/{close_id}",
+    response={200: CloseOut, **errors(403, 404)},
+    auth=merchant_auth,
+)
 def get_close(request: HttpRequest, merchant_id: int, close_id: int):
     merchant = _owner_merchant(request, merchant_id)
     return close_out(reports.close_of(merchant=merchant, close_id=close_id))
@@ -358,7 +389,9 @@ def get_close(request: HttpRequest, merchant_id: int, close_id: int):
 # --- staff -------------------------------------------------------------------------------------
 
 
-@router.get("/markets/{slug}/dashboard", response=DashboardOut, auth=django_auth)
+@router.get(
+    "/markets/{slug}/dashboard", response={200: DashboardOut, **errors(403, 404)}, auth=session_auth
+)
 def market_dashboard(request: HttpRequest, slug: str, days: int = 30):
     """Active stalls, cashless share by count and value, 8-week trend, stalls needing help."""
     if days not in (7, 30, 90):

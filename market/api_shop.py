@@ -9,9 +9,9 @@ an order on, and quick catalogue changes (stock, price) from the phone.
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, QuerySet
@@ -23,6 +23,16 @@ from pydantic import StrictBool, StrictInt
 
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.idempotency import idempotent_post
+from core.schemas import (
+    MAX_OFFSET,
+    Amount,
+    ErrorDetail,
+    ErrorOut,
+    Id,
+    InSchema,
+    LocalTime,
+    errors,
+)
 from merchants import services as merchant_services
 from merchants.auth import merchant_auth, principal
 from merchants.models import Membership, Merchant, Product
@@ -116,8 +126,8 @@ class ShopMerchantOut(Schema):
     market: str | None
     market_name: str | None
     stall: str | None
-    opens_at: time
-    closes_at: time
+    opens_at: LocalTime
+    closes_at: LocalTime
     delivers: bool
     delivery_fee: int
     delivery_area: str
@@ -219,7 +229,7 @@ class ShopMerchantDetailOut(ShopMerchantOut):
 
 @router.get(
     "/merchants/{slug}",
-    response=ShopMerchantDetailOut,
+    response={200: ShopMerchantDetailOut, **errors(404)},
     auth=None,
     summary="One storefront: terms, the next pickup times, products",
 )
@@ -274,14 +284,16 @@ def search_products(
 # --- the shopper: checkout, order by token, review ----------------------------------------------
 
 
-class CheckoutLineIn(Schema):
-    product_id: int
+class CheckoutLineIn(InSchema):
+    product_id: Id
     # A decimal as a string ("0,5" or "0.5") or a whole number: weight sells in fractions.
     quantity: str | StrictInt = "1"
 
 
-class CheckoutIn(Schema):
-    merchant_id: int
+class CheckoutIn(InSchema):
+    multiline_fields: ClassVar = frozenset({"address", "note"})
+
+    merchant_id: Id
     lines: list[CheckoutLineIn] = Field(..., min_length=1, max_length=shop.MAX_CART_LINES)
     name: str = Field(..., max_length=120)
     phone: str = Field(..., max_length=20)
@@ -291,7 +303,7 @@ class CheckoutIn(Schema):
     note: str = Field("", max_length=255)
     payment_method: str = "bank_qr"
     # The total the shopper saw: if prices changed since, nothing is placed (409 with the new).
-    expected_total: StrictInt | None = None
+    expected_total: Amount | None = None
     tax_code: str = Field("", max_length=20)
     email: str = Field("", max_length=254)
     # Where the shopper came from, e.g. "expo:<exhibition>:<booth>" for a virtual fair's booth.
@@ -389,6 +401,16 @@ def _fresh(order_id: int) -> dict[str, Any]:
     return ShopOrderOut.model_validate(_order_out(order)).model_dump(mode="json")
 
 
+class PriceChangedDetail(ErrorDetail):
+    total: int | None = Field(None, description="`price_changed` only: the total at today's prices")
+
+
+class CheckoutConflictOut(ErrorOut):
+    """409: `price_changed` (with `error.total`), `out_of_stock`, `storefront_closed`..."""
+
+    error: PriceChangedDetail
+
+
 class PriceChanged(Conflict):
     """409 ``price_changed``, with the new total for the shopper to confirm."""
 
@@ -437,7 +459,7 @@ def _total_now(merchant: Merchant, lines: list[tuple[int, Decimal]], fulfilment:
 
 @router.post(
     "/checkout",
-    response={201: ShopOrderOut, 200: ShopOrderOut},
+    response={201: ShopOrderOut, 200: ShopOrderOut, 409: CheckoutConflictOut, **errors(404, 503)},
     auth=None,
     summary="Place an order with one storefront and get its payment QR; honours Idempotency-Key",
     description=(
@@ -503,7 +525,7 @@ def _order_by_token(token: str) -> Order:
 
 @router.get(
     "/orders/{token}",
-    response=ShopOrderOut,
+    response={200: ShopOrderOut, **errors(404)},
     auth=None,
     summary="An online order by its link: status, progress timeline, lines, total",
 )
@@ -513,10 +535,12 @@ def get_order(request: HttpRequest, response: HttpResponse, token: str):
     return _fresh(order.pk)
 
 
-class ReviewIn(Schema):
+class ReviewIn(InSchema):
+    multiline_fields: ClassVar = frozenset({"text"})
+
     rating: StrictInt
     text: str = Field("", max_length=2000)
-    product_id: int | None = None
+    product_id: Id | None = None
 
 
 class ReviewOut(Schema):
@@ -532,7 +556,7 @@ class ReviewOut(Schema):
 
 @router.post(
     "/orders/{token}/reviews",
-    response={201: ReviewOut},
+    response={201: ReviewOut, **errors(404, 409)},
     auth=None,
     summary="Review a completed, bank- or wallet-confirmed order (one per product of the order)",
 )
@@ -563,7 +587,7 @@ ORDER_FILTERS: dict[str, list[str]] = {
 
 @router.get(
     "/merchant/{merchant_id}/online-orders",
-    response=OnlineOrderPage,
+    response={200: OnlineOrderPage, **errors(404)},
     auth=merchant_auth,
     summary="Paid online orders; status: new, accepted, ready, out_for_delivery, completed, "
     "canceled, or open (not yet finished)",
@@ -573,7 +597,7 @@ def list_online_orders(
     merchant_id: int,
     status: str = "",
     limit: int = Query(50, ge=1, le=100),
-    offset: int = Query(0, ge=0, le=100_000),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ):
     merchant = merchant_for(principal=principal(request), merchant_id=merchant_id)
     if status and status not in ORDER_FILTERS:
@@ -597,7 +621,9 @@ def list_online_orders(
     }
 
 
-class AdvanceIn(Schema):
+class AdvanceIn(InSchema):
+    multiline_fields: ClassVar = frozenset({"reason"})
+
     to: str
     reason: str = Field("", max_length=255)
 
@@ -615,7 +641,7 @@ def _online_order_of(who: Principal, order_id: int) -> Order:
 
 @router.post(
     "/merchant/online-orders/{order_id}/advance",
-    response=ShopOrderOut,
+    response={200: ShopOrderOut, **errors(403, 404, 409, 503)},
     auth=merchant_auth,
     summary="Accept, mark ready / out for delivery, complete (any member), or cancel (refunds a "
     "paid order: an owner or the merchant's API key; 403 for a cashier)",
@@ -633,7 +659,9 @@ def advance_order(request: HttpRequest, order_id: int, payload: AdvanceIn):
     return _fresh(order.pk)
 
 
-class ProductPatchIn(Schema):
+class ProductPatchIn(InSchema):
+    multiline_fields: ClassVar = frozenset({"description"})
+
     in_stock: StrictBool | None = None
     price: StrictInt | None = None
     name: str | None = Field(None, max_length=120)
@@ -643,7 +671,7 @@ class ProductPatchIn(Schema):
 
 @router.patch(
     "/merchant/products/{product_id}",
-    response=ShopProductOut,
+    response={200: ShopProductOut, **errors(403, 404)},
     auth=merchant_auth,
     summary="Mark a product sold out or back in stock (any member), or change its price, name, "
     "description, on sale (owner)",

@@ -3,10 +3,13 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import CleanTextMixin
+from core.uploads import ImageUploadField
+
 from .models import GoodsCategory, Market
 
 
-class StallApplicationForm(forms.Form):
+class StallApplicationForm(CleanTextMixin, forms.Form):
     merchant = forms.TypedChoiceField(label=_("Cửa hàng"), coerce=int)
     market = forms.ModelChoiceField(
         label=_("Chợ"), queryset=Market.objects.filter(is_active=True), empty_label="—"
@@ -23,7 +26,7 @@ class StallApplicationForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-    document = forms.ImageField(
+    document = ImageUploadField(
         label=_("Ảnh giấy phép / CCCD hoặc ảnh sạp (không bắt buộc)"), required=False
     )
 
@@ -34,7 +37,7 @@ class StallApplicationForm(forms.Form):
         field.choices = [(m.pk, m.display_name) for m in merchants]
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(CleanTextMixin, forms.Form):
     decision = forms.ChoiceField(choices=[("approve", "approve"), ("reject", "reject")])
     stall_code = forms.CharField(max_length=12, required=False)
     reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))

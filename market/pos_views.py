@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from core.errors import ApplicationError, NotFound, ValidationFailed
 from core.idempotency import effect_key, run_idempotent
+from core.text import parse_digits
 from merchants.auth import AuthedRequest
 from merchants.banks import bank_by_bin
 from merchants.models import Membership, Merchant
@@ -59,7 +60,7 @@ def quick_collect(request: AuthedRequest, merchant_id: int) -> HttpResponse:
         amount_text = request.POST.get("amount", "")
         # Whole đồng: "150.000", "150 000" or "150000"; a comma means decimals, which VND has not.
         cleaned = amount_text.replace(".", "").replace(" ", "").strip()
-        amount = int(cleaned) if cleaned.isdigit() else 0
+        amount = parse_digits(cleaned, 0)
         method = request.POST.get("method", PaymentIntent.Method.BANK_QR)
         description = request.POST.get("description", "")
         form_key = request.POST.get("idempotency_key") or None
@@ -322,8 +323,8 @@ def order_refund(request: AuthedRequest, merchant_id: int, order_id: int) -> Htt
     def refund() -> tuple[int, Any]:
         done = orders.order_refund(
             order_id=order.pk,
-            amount=int(text) if text.isdigit() else (None if line_text else 0),
-            line_id=int(line_text) if line_text.isdigit() else None,
+            amount=parse_digits(text, None if line_text else 0),
+            line_id=parse_digits(line_text),
             reason=reason,
             actor=request.user,
             request_key=effect_key(f"refund:{merchant.pk}", form_key),

@@ -7,9 +7,7 @@ merchant's owner 404. Charts are inline SVG drawn on the server (no JavaScript).
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -22,8 +20,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.csvexport import csv_response
 from core.errors import ApplicationError, ValidationFailed
 from core.templatetags.money import format_vnd
+from core.text import parse_digits
 from merchants.auth import AuthedRequest
 from merchants.models import Merchant
 from merchants.selectors import Principal, merchant_for
@@ -41,7 +41,7 @@ def _owned(request: AuthedRequest, merchant_id: int) -> Merchant:
 def parse_amount(text: str) -> int | None:
     """'1.250.000', '1 250 000' or '1250000' → 1250000; anything else → None."""
     cleaned = (text or "").replace(".", "").replace(" ", "").replace("\u00a0", "").strip()
-    return int(cleaned) if cleaned.isdigit() and len(cleaned) <= 13 else None
+    return parse_digits(cleaned, max_digits=13)
 
 
 def short_vnd(amount: int) -> str:
@@ -54,19 +54,6 @@ def short_vnd(amount: int) -> str:
             text = f"{whole}" if rest == 0 or whole >= 100 else f"{whole},{rest}"
             return f"{sign}{text} {unit}"
     return f"{sign}{value}"
-
-
-def csv_response(filename: str, rows: Iterable[Sequence[object]]) -> HttpResponse:
-    """UTF-8 with a BOM, so Excel opens the Vietnamese text as it is."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in rows:
-        writer.writerow(row)
-    response = HttpResponse(
-        ("\ufeff" + buffer.getvalue()).encode("utf-8"), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 @dataclass(frozen=True)
@@ -402,7 +389,7 @@ def takings_page(request: AuthedRequest, merchant_id: int) -> HttpResponse:
 def _year(raw: str | None, today: date) -> int:
     if not raw:
         return today.year
-    if not raw.isdigit() or len(raw) != 4:
+    if not (raw.isascii() and raw.isdigit() and len(raw) == 4) or not 2000 <= int(raw) <= 2100:
         raise ValidationFailed(_("Năm không hợp lệ, ví dụ 2026."), code="bad_year")
     return int(raw)
 
@@ -533,9 +520,10 @@ DASHBOARD_DAYS = (7, 30, 90)
 def _days(raw: str | None) -> int:
     if not raw:
         return 30
-    if not raw.isdigit() or int(raw) not in DASHBOARD_DAYS:
+    days = parse_digits(raw)
+    if days not in DASHBOARD_DAYS:
         raise ValidationFailed(_("Chọn 7, 30 hoặc 90 ngày."), code="bad_period")
-    return int(raw)
+    return days
 
 
 def trend_chart(weeks: list[reports.WeekShare]) -> BarChart:

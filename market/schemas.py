@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from ninja import Schema
+
+from core.schemas import Id, InSchema
 
 
 class MarketOut(Schema):
@@ -30,8 +33,10 @@ class StallOut(Schema):
         return obj.merchant.slug if obj.merchant_id else None
 
 
-class StallApplicationIn(Schema):
-    merchant_id: int
+class StallApplicationIn(InSchema):
+    multiline_fields: ClassVar = frozenset({"note"})
+
+    merchant_id: Id
     market: str  # the market's slug, e.g. "cho-han"
     goods_category: str
     requested_code: str = ""
@@ -68,10 +73,14 @@ class StallApplicationOut(Schema):
         return obj.stall.code if obj.stall_id else None
 
 
-class ApproveIn(Schema):
+class ApproveIn(InSchema):
+    multiline_fields: ClassVar = frozenset({"reason"})
+
     stall_code: str = ""
     reason: str = ""
 
 
-class RejectIn(Schema):
+class RejectIn(InSchema):
+    multiline_fields: ClassVar = frozenset({"reason"})
+
     reason: str

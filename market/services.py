@@ -14,12 +14,12 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
+from core import uploads
 from core.audit import audit_record
 from core.errors import ApplicationError, Conflict, PermissionDenied, ValidationFailed
 from core.locking import lock_row
 from core.text import nfc, search_key
 from merchants.models import Merchant, User
-from merchants.services import _validated_photo
 
 from . import selectors, standee
 from .models import GoodsCategory, Market, Stall, StallApplication, StandeeJob
@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 STALL_CODE = re.compile(r"^[A-Z]{1,3}-?\d{1,4}$")
 REVIEW_PERMISSION = "market.review_stallapplication"
+DOCUMENT_MAX_SIDE = 2000  # an application's photo of an ID card or licence stays legible
 
 
 def normalize_stall_code(raw: str) -> str:
@@ -114,9 +115,16 @@ def stall_application_submit(
         errors["market"] = [_("Chợ này hiện không nhận đăng ký.")]
     if errors:
         raise ValidationFailed(fields=errors)
-    document = _validated_photo(document)
+    # Checked and re-encoded (no EXIF: the GPS position of the trader's home) before any write.
+    stored_document = uploads.clean_image(
+        document,
+        field="document",
+        box=(DOCUMENT_MAX_SIDE, DOCUMENT_MAX_SIDE),
+        fmt="JPEG",
+        quality=85,
+    )
     try:
-        with transaction.atomic():
+        with uploads.saving() as files, transaction.atomic():
             application = StallApplication(
                 merchant=merchant,
                 market=market,
@@ -125,8 +133,8 @@ def stall_application_submit(
                 note=nfc(note),
                 created_by=actor,
             )
-            if document is not None:
-                application.document.save(document.name or "document.jpg", document, save=False)
+            if stored_document is not None:
+                files.save(application.document, stored_document.content)
             application.save()
             audit_record(
                 actor=actor,

@@ -14,6 +14,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.db.models import Avg, Count, F, Prefetch, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import HttpResponse
@@ -24,8 +25,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from core import uploads
 from core.audit import audit_record
 from core.errors import ApplicationError, NotFound, PermissionDenied
+from core.forms import CleanTextMixin
 from core.phone import display_vn_phone
 from core.templatetags.money import format_vnd
 from core.text import nfc
@@ -72,7 +75,7 @@ def _is_owner(request: AuthedRequest, merchant: Merchant) -> bool:
 # --- storefront settings ----------------------------------------------------------------------
 
 
-class StorefrontForm(forms.ModelForm):
+class StorefrontForm(CleanTextMixin, forms.ModelForm):
     pickup_slot_minutes = forms.TypedChoiceField(
         label=gettext_lazy("Khách chọn giờ lấy hàng cách nhau (phút)"),
         choices=SLOT_CHOICES,
@@ -128,8 +131,10 @@ class StorefrontForm(forms.ModelForm):
             "opens_at": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             "closes_at": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             "tagline": forms.TextInput(attrs={"maxlength": 160}),
-            "photo": forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+            "photo": forms.ClearableFileInput(attrs={"accept": uploads.IMAGE_ACCEPT}),
         }
+        # issue 13: refused at once (bytes, real type, pixels) with the services' messages
+        field_classes = {"photo": uploads.ImageUploadField}
         error_messages = {
             "opens_at": {"invalid": gettext_lazy("Giờ không đúng, ví dụ 05:30.")},
             "closes_at": {"invalid": gettext_lazy("Giờ không đúng, ví dụ 18:00.")},
@@ -191,15 +196,16 @@ def storefront_settings(request: AuthedRequest, merchant_id: int) -> HttpRespons
                 form.add_error("photo", _message(exc))
             else:
                 saved = form.save(commit=False)
-                if compressed is not None:
-                    saved.photo.save(compressed.name or "cua-hang.jpg", compressed, save=False)
-                saved.save()
-                audit_record(
-                    actor=request.user,
-                    action="storefront.update",
-                    target=saved,
-                    data={"fields": sorted(form.changed_data), "is_open": saved.is_open},
-                )
+                with uploads.saving() as files, transaction.atomic():
+                    if compressed is not None:
+                        files.save(saved.photo, compressed)
+                    saved.save()
+                    audit_record(
+                        actor=request.user,
+                        action="storefront.update",
+                        target=saved,
+                        data={"fields": sorted(form.changed_data), "is_open": saved.is_open},
+                    )
                 messages.success(
                     request,
                     _("Đã lưu. Cửa hàng đang mở bán trực tuyến.")

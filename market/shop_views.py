@@ -15,7 +15,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core import ratelimits
 from core.errors import ApplicationError, NotFound
+from core.text import parse_digits
 from merchants.banks import bank_by_bin
 from merchants.models import Merchant
 from payments import vietqr
@@ -123,7 +125,7 @@ def cart_add(request: HttpRequest) -> HttpResponse:
     try:
         product = storefront.cart_add(
             request.session,
-            product_id=int(text) if text.isdigit() else 0,
+            product_id=parse_digits(text, 0),
             quantity=request.POST.get("qty", "1") or "1",
             source=request.POST.get("source", ""),
         )
@@ -141,7 +143,7 @@ def cart(request: HttpRequest) -> HttpResponse:
         try:
             storefront.cart_set(
                 request.session,
-                product_id=int(text) if text.isdigit() else 0,
+                product_id=parse_digits(text, 0),
                 quantity=request.POST.get("qty", "0"),
             )
         except ApplicationError as exc:
@@ -163,6 +165,12 @@ def cart(request: HttpRequest) -> HttpResponse:
     return render(request, "market/shop/cart.html", {"groups": groups}, status=status)
 
 
+@ratelimits.limit_page(
+    group="shop:checkout",
+    rate="RATE_CHECKOUT",
+    methods=["POST"],
+    message=lambda: _("Bạn đặt hàng quá nhiều lần trong thời gian ngắn."),
+)
 def checkout(request: HttpRequest, merchant_id: int) -> HttpResponse:
     """Name, phone, pickup time or delivery address, optional e-invoice details, pay by QR."""
     merchant = (
@@ -220,7 +228,7 @@ def checkout(request: HttpRequest, merchant_id: int) -> HttpResponse:
                     email=values["email"],
                     invoice_name=values["invoice_name"],
                     invoice_address=values["invoice_address"],
-                    expected_total=int(expected) if expected.isdigit() else None,
+                    expected_total=parse_digits(expected),
                 ),
             )
         except ApplicationError as exc:
@@ -335,8 +343,8 @@ def shop_review(request: HttpRequest, token: str) -> HttpResponse:
     try:
         storefront.review_create(
             token=token,
-            product_id=int(product_text) if product_text.isdigit() else None,
-            rating=int(rating_text) if rating_text.isdigit() else 0,
+            product_id=parse_digits(product_text),
+            rating=parse_digits(rating_text, 0),
             text=request.POST.get("text", ""),
             author_name=request.POST.get("author", ""),
         )

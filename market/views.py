@@ -40,6 +40,9 @@ def stall_apply(request: AuthedRequest) -> HttpResponse:
         merchants=owned,
         initial={"merchant": owned[0].pk},
     )
+    status = 200
+    if request.method == "POST":
+        status = 422  # a refused form (a document that is not a photo, …) is answered 4xx
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         merchant = merchant_selectors.merchant_for(
@@ -59,10 +62,11 @@ def stall_apply(request: AuthedRequest) -> HttpResponse:
             )
         except ApplicationError as exc:
             apply_error(form, exc)
+            status = exc.status
         else:
             messages.success(request, _("Đã gửi đơn đăng ký sạp. Ban quản lý chợ sẽ xem xét."))
             return redirect("home")
-    return render(request, "market/stall_apply.html", {"form": form})
+    return render(request, "market/stall_apply.html", {"form": form}, status=status)
 
 
 def market_list(request: HttpRequest) -> HttpResponse:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja.security import HttpBearer, django_auth
+from ninja.security import HttpBearer
+from ninja.security import SessionAuth as NinjaSessionAuth
 
 from .models import User
 from .selectors import Principal
@@ -32,8 +33,20 @@ def principal(request: HttpRequest) -> Principal:
     return Principal(user=user)  # type: ignore[arg-type]
 
 
+class SessionAuth(NinjaSessionAuth):
+    """The signed-in session, CSRF-checked. Without a signed-in user there is no session to
+    protect: the caller is not authenticated (401), never "CSRF failed" (403)."""
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if not request.user.is_authenticated:
+            return None
+        return super().__call__(request)
+
+
+session_auth = SessionAuth()
+
 # API key first, then the signed-in session (which also checks CSRF).
-merchant_auth = [ApiKeyAuth(), django_auth]
+merchant_auth = [ApiKeyAuth(), session_auth]
 
 
 class AuthedRequest(HttpRequest):

@@ -7,7 +7,9 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import CleanTextMixin
 from core.phone import normalize_vn_mobile
+from core.uploads import IMAGE_ACCEPT, ImageUploadField
 
 from .banks import BANK_CHOICES
 from .models import Membership, Merchant, Product
@@ -17,7 +19,7 @@ def _login_failures_key(phone: str) -> str:
     return f"login-failures:{phone}"
 
 
-class PhoneLoginForm(AuthenticationForm):
+class PhoneLoginForm(CleanTextMixin, AuthenticationForm):
     """Sign in by phone number; too many wrong passwords lock the number for a while."""
 
     username = forms.CharField(
@@ -60,7 +62,7 @@ class PhoneLoginForm(AuthenticationForm):
         return cleaned
 
 
-class SignUpForm(forms.Form):
+class SignUpForm(CleanTextMixin, forms.Form):
     full_name = forms.CharField(label=_("Họ và tên"), max_length=120)
     phone = forms.CharField(
         label=_("Số điện thoại di động"),
@@ -85,7 +87,7 @@ class SignUpForm(forms.Form):
         return data
 
 
-class MerchantForm(forms.Form):
+class MerchantForm(CleanTextMixin, forms.Form):
     kind = forms.ChoiceField(
         label=_("Loại hình"),
         choices=Merchant.Kind.choices,
@@ -113,7 +115,7 @@ class MerchantForm(forms.Form):
     )
 
 
-class BankAccountForm(forms.Form):
+class BankAccountForm(CleanTextMixin, forms.Form):
     bank_bin = forms.ChoiceField(label=_("Ngân hàng"), choices=[("", "—"), *BANK_CHOICES])
     account_number = forms.CharField(
         label=_("Số tài khoản"),
@@ -126,7 +128,7 @@ class BankAccountForm(forms.Form):
     )
 
 
-class ProductForm(forms.Form):
+class ProductForm(CleanTextMixin, forms.Form):
     name = forms.CharField(label=_("Tên sản phẩm"), max_length=120)
     unit = forms.ChoiceField(label=_("Đơn vị"), choices=Product.Unit.choices)
     price = forms.IntegerField(
@@ -140,11 +142,11 @@ class ProductForm(forms.Form):
         choices=Product.TaxCategory.choices,
         initial=Product.TaxCategory.NOT_SUBJECT,
     )
-    photo = forms.ImageField(
+    photo = ImageUploadField(
         label=_("Ảnh"),
         required=False,
         help_text=_("Chụp bằng điện thoại được; ảnh được thu nhỏ tự động."),
-        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+        widget=forms.ClearableFileInput(attrs={"accept": IMAGE_ACCEPT}),
     )
     description = forms.CharField(
         label=_("Mô tả cho khách mua trực tuyến"),
@@ -156,7 +158,7 @@ class ProductForm(forms.Form):
     in_stock = forms.BooleanField(label=_("Còn hàng"), required=False, initial=True)
 
 
-class MemberForm(forms.Form):
+class MemberForm(CleanTextMixin, forms.Form):
     phone = forms.CharField(
         label=_("Số điện thoại của người nhà"),
         widget=forms.TextInput(attrs={"inputmode": "tel"}),
@@ -166,5 +168,5 @@ class MemberForm(forms.Form):
     )
 
 
-class ApiKeyForm(forms.Form):
+class ApiKeyForm(CleanTextMixin, forms.Form):
     name = forms.CharField(label=_("Tên gợi nhớ của khóa"), max_length=80)

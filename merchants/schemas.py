@@ -5,8 +5,10 @@ from datetime import datetime
 from ninja import Schema
 from pydantic import StrictInt
 
+from core.schemas import InSchema
 
-class MerchantIn(Schema):
+
+class MerchantIn(InSchema):
     kind: str
     legal_name: str
     display_name: str = ""
@@ -29,7 +31,7 @@ class MerchantOut(Schema):
     created_at: datetime
 
 
-class BankAccountIn(Schema):
+class BankAccountIn(InSchema):
     bank_bin: str
     account_number: str
     holder_name: str
@@ -51,7 +53,7 @@ class BankOut(Schema):
     name: str
 
 
-class ProductIn(Schema):
+class ProductIn(InSchema):
     name: str
     unit: str
     price: StrictInt  # whole đồng: 1.5, 180000.0, "180000" and true are refused, not coerced
@@ -60,7 +62,7 @@ class ProductIn(Schema):
     is_active: bool = True
 
 
-class ProductPatch(Schema):
+class ProductPatch(InSchema):
     name: str | None = None
     unit: str | None = None
     price: StrictInt | None = None
@@ -84,7 +86,7 @@ class ProductOut(Schema):
         return obj.photo.url if obj.photo else None
 
 
-class ApiKeyIn(Schema):
+class ApiKeyIn(InSchema):
     name: str
 
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import secrets
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -16,8 +14,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
-from PIL import Image, ImageOps, UnidentifiedImageError
 
+from core import uploads
 from core.audit import audit_record
 from core.errors import Conflict, ValidationFailed
 from core.locking import lock_row
@@ -263,79 +261,26 @@ def bank_account_remove(*, actor: User | None, account: BankAccount) -> None:
 # --- catalogue --------------------------------------------------------------------------------
 
 
-def _validated_photo(photo: UploadedFile | None) -> UploadedFile | None:
-    if photo is None:
-        return None
-    if photo.size and photo.size > settings.MAX_UPLOAD_IMAGE_BYTES:
-        limit_mb = settings.MAX_UPLOAD_IMAGE_BYTES // (1024 * 1024)
-        raise _fail("photo", _("Ảnh quá lớn (tối đa %(mb)s MB).") % {"mb": limit_mb})
-    try:
-        data = photo.read()
-        with Image.open(io.BytesIO(data)) as image:
-            image.verify()
-            if image.format not in {"JPEG", "PNG", "WEBP"}:
-                raise _fail("photo", _("Ảnh phải là JPEG, PNG hoặc WebP."))
-    except (UnidentifiedImageError, OSError, SyntaxError):
-        raise _fail("photo", _("Tệp tải lên không phải là ảnh hợp lệ.")) from None
-    photo.seek(0)
-    return photo
-
-
 # Catalogue and storefront photos come straight from a phone camera (4000 × 3000, 3–10 MB): kept
 # at 1200 px on the long side, re-encoded without their EXIF (GPS position, camera serial), they
-# weigh ~100–250 KB, which a shopper on 3G can wait for.
+# weigh ~100–250 KB, which a shopper on 3G can wait for. Every check is core.uploads'.
 PHOTO_MAX_SIDE = 1200
 PHOTO_JPEG_QUALITY = 80
-_SMALL_PNG_BYTES = 200 * 1024
 
 
-def photo_compressed(photo: UploadedFile | None) -> ContentFile | None:
-    """The upload checked (as ``_validated_photo``), turned upright by its EXIF orientation,
-    shrunk to ``PHOTO_MAX_SIDE`` px on the long side and re-encoded without metadata: JPEG (alpha
-    on white), WebP stays WebP, a small PNG (a drawn logo) stays a lossless PNG."""
-    checked = _validated_photo(photo)
-    if checked is None:
-        return None
-    data = checked.read()
-    checked.seek(0)
-    try:
-        with Image.open(io.BytesIO(data)) as opened:
-            source_format = opened.format
-            # JPEG: let the decoder scale down by 1/2, 1/4, 1/8 while reading (4× less work).
-            opened.draft("RGB", (PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
-            image = ImageOps.exif_transpose(opened)
-            image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise _fail("photo", _("Tệp tải lên không phải là ảnh hợp lệ.")) from None
-    image.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE), Image.Resampling.LANCZOS)
-    has_alpha = image.mode in ("RGBA", "LA", "PA") or (
-        image.mode == "P" and "transparency" in image.info
+def photo_compressed(photo: UploadedFile | None, *, field: str = "photo") -> ContentFile | None:
+    """The upload checked by ``core.uploads`` (bytes, real JPEG/PNG/WebP, pixels) before anything
+    is decoded, decoded within bounds, turned upright by its EXIF orientation, shrunk to
+    ``PHOTO_MAX_SIDE`` px on the long side and re-encoded without metadata: JPEG (alpha on
+    white), WebP stays WebP, a small PNG (a drawn logo) stays a lossless PNG."""
+    clean = uploads.clean_image(
+        photo,
+        field=field,
+        box=(PHOTO_MAX_SIDE, PHOTO_MAX_SIDE),
+        fmt="auto",
+        quality=PHOTO_JPEG_QUALITY,
     )
-    stem = slugify(search_key((checked.name or "anh").rsplit("/", 1)[-1].rsplit(".", 1)[0]))
-    stem = stem[:60] or "anh"
-    buffer = io.BytesIO()
-    if source_format == "WEBP":
-        image = image.convert("RGBA" if has_alpha else "RGB")
-        image.save(buffer, format="WEBP", quality=PHOTO_JPEG_QUALITY, method=4)
-        extension = "webp"
-    elif source_format == "PNG" and len(data) <= _SMALL_PNG_BYTES:
-        if image.mode not in ("RGB", "RGBA", "L", "LA", "P"):
-            image = image.convert("RGBA" if has_alpha else "RGB")
-        image.save(buffer, format="PNG", optimize=True)
-        extension = "png"
-    else:
-        if has_alpha:
-            rgba = image.convert("RGBA")
-            flat = Image.new("RGB", rgba.size, (255, 255, 255))
-            flat.paste(rgba, mask=rgba.getchannel("A"))
-            image = flat
-        elif image.mode != "RGB":
-            image = image.convert("RGB")
-        image.save(
-            buffer, format="JPEG", quality=PHOTO_JPEG_QUALITY, optimize=True, progressive=True
-        )
-        extension = "jpg"
-    return ContentFile(buffer.getvalue(), name=f"{stem}.{extension}")
+    return None if clean is None else clean.content
 
 
 PRODUCT_DESCRIPTION_MAX = 2000
@@ -396,10 +341,10 @@ def product_create(
         errors["description"] = [_("Mô tả tối đa 2.000 ký tự.")]
     if errors:
         raise ValidationFailed(fields=errors)
-    stored_photo = photo_compressed(photo)
+    stored_photo = photo_compressed(photo)  # checked and re-encoded before anything is written
     if Product.objects.filter(merchant=merchant, name=name, unit=unit).exists():
         raise _fail("name", _("Sản phẩm cùng tên và đơn vị đã có trong danh mục."))
-    with transaction.atomic():
+    with uploads.saving() as files, transaction.atomic():
         product = Product(
             merchant=merchant,
             name=name,
@@ -413,7 +358,7 @@ def product_create(
             description=description,
         )
         if stored_photo is not None:
-            product.photo.save(stored_photo.name or "anh.jpg", stored_photo, save=False)
+            files.save(product.photo, stored_photo)
         product.save()
         audit_record(
             actor=actor,
@@ -460,7 +405,7 @@ def product_update(
     ).exclude(pk=product.pk)
     if clash.exists():
         raise _fail("name", _("Sản phẩm cùng tên và đơn vị đã có trong danh mục."))
-    with transaction.atomic():
+    with uploads.saving() as files, transaction.atomic():
         old_price = product.price
         product.name, product.search_name = name, _search_name(name)
         product.unit, product.price = merged["unit"], merged["price"]
@@ -473,7 +418,7 @@ def product_update(
             product.in_stock = bool(changes["in_stock"])
         product.description = description
         if photo is not None:
-            product.photo.save(photo.name or "anh.jpg", photo, save=False)
+            files.save(product.photo, photo)
         product.save()
         audit_record(
             actor=actor,

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core import ratelimits
 from core.errors import ApplicationError
 from core.forms import apply_error
 from market import selectors as market_selectors
@@ -30,11 +33,35 @@ from .forms import (
 from .models import Membership
 from .selectors import Principal
 
+LOGIN_IP_GROUP = "login:ip"
+
 
 class LoginView(auth_views.LoginView):
+    """Sign in. Two limits: the number's lock-out (PhoneLoginForm, LOGIN_MAX_FAILURES) and the
+    client's failed sign-ins whatever the numbers tried (RATE_LOGIN_PER_IP, core.clientip); both
+    answer 429 with Retry-After."""
+
     form_class = PhoneLoginForm
     template_name = "merchants/login.html"
     redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        verdict = ratelimits.peek(request, group=LOGIN_IP_GROUP, rate="RATE_LOGIN_PER_IP")
+        if verdict.limited:
+            return ratelimits.too_many_page(
+                request,
+                verdict.retry_after,
+                _("Có quá nhiều lần đăng nhập sai từ mạng của bạn."),
+            )
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        ratelimits.hit(self.request, group=LOGIN_IP_GROUP, rate="RATE_LOGIN_PER_IP")
+        response = super().form_invalid(form)
+        if form.has_error(NON_FIELD_ERRORS, "locked"):
+            response.status_code = 429
+            response["Retry-After"] = str(settings.LOGIN_LOCK_SECONDS)
+        return response
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
@@ -179,22 +206,27 @@ def product_edit(
         else None
     )
     form = ProductForm(request.POST or None, request.FILES or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        data = {k: v for k, v in form.cleaned_data.items() if not (k == "photo" and v is None)}
-        try:
-            if product is None:
-                services.product_create(actor=request.user, merchant=merchant, **data)
+    status = 200
+    if request.method == "POST":
+        status = 422  # a refused form (a photo too large, not an image, …) is answered 4xx
+        if form.is_valid():
+            data = {k: v for k, v in form.cleaned_data.items() if not (k == "photo" and v is None)}
+            try:
+                if product is None:
+                    services.product_create(actor=request.user, merchant=merchant, **data)
+                else:
+                    services.product_update(actor=request.user, product=product, **data)
+            except ApplicationError as exc:
+                apply_error(form, exc)
+                status = exc.status
             else:
-                services.product_update(actor=request.user, product=product, **data)
-        except ApplicationError as exc:
-            apply_error(form, exc)
-        else:
-            messages.success(request, _("Đã lưu sản phẩm."))
-            return redirect("merchant_detail", merchant_id=merchant.pk)
+                messages.success(request, _("Đã lưu sản phẩm."))
+                return redirect("merchant_detail", merchant_id=merchant.pk)
     return render(
         request,
         "merchants/product_form.html",
         {"form": form, "merchant": merchant, "product": product},
+        status=status,
     )
 
 

@@ -8,6 +8,7 @@ from ninja.pagination import paginate
 
 from core.errors import NotAuthenticated, ValidationFailed
 from core.idempotency import effect_key, idempotent_post
+from core.schemas import errors
 from merchants.auth import merchant_auth, principal
 from merchants.selectors import merchant_for
 
@@ -20,7 +21,7 @@ router = Router(tags=["payments"])
 
 @router.post(
     "/intents",
-    response={201: IntentOut, 200: IntentOut},
+    response={201: IntentOut, 200: IntentOut, **errors(403, 404, 409, 503)},
     auth=merchant_auth,
     summary="Create a payment intent (dynamic VietQR); honours Idempotency-Key",
 )
@@ -49,19 +50,23 @@ def create_intent(
     )
 
 
-@router.get("/intents", response=list[IntentOut], auth=merchant_auth)
+@router.get("/intents", response={200: list[IntentOut], **errors(404)}, auth=merchant_auth)
 @paginate
 def list_intents(request: HttpRequest, merchant_id: int, status: str = "", reference: str = ""):
     merchant = merchant_for(principal=principal(request), merchant_id=merchant_id)
     return selectors.intents_of(merchant=merchant, status=status, reference=reference)
 
 
-@router.get("/intents/{intent_id}", response=IntentOut, auth=merchant_auth)
+@router.get("/intents/{intent_id}", response={200: IntentOut, **errors(404)}, auth=merchant_auth)
 def get_intent(request: HttpRequest, intent_id: int):
     return selectors.intent_for(principal=principal(request), intent_id=intent_id)
 
 
-@router.post("/intents/{intent_id}/cancel", response=IntentOut, auth=merchant_auth)
+@router.post(
+    "/intents/{intent_id}/cancel",
+    response={200: IntentOut, **errors(403, 404, 409, 503)},
+    auth=merchant_auth,
+)
 def cancel_intent(request: HttpRequest, intent_id: int):
     who = principal(request)
     intent = selectors.intent_for(principal=who, intent_id=intent_id)
@@ -70,7 +75,7 @@ def cancel_intent(request: HttpRequest, intent_id: int):
 
 @router.post(
     "/intents/{intent_id}/refund",
-    response={200: IntentOut, 201: IntentOut},
+    response={200: IntentOut, 201: IntentOut, **errors(403, 404, 409, 503)},
     auth=merchant_auth,
     summary="Give money back on a paid intent (owner); honours Idempotency-Key",
 )
@@ -101,7 +106,7 @@ def refund_intent(
 
 @router.post(
     "/webhooks/ewallet",
-    response={200: WebhookAck},
+    response={200: WebhookAck, **errors(401, 413, 422)},
     auth=None,
     summary="E-wallet provider webhook (authenticated by its HMAC signature only)",
 )
@@ -123,7 +128,7 @@ def ewallet_webhook(request: HttpRequest):
 
 @router.post(
     "/webhooks/banknotify",
-    response={200: WebhookAck},
+    response={200: WebhookAck, **errors(401, 413, 422)},
     auth=None,
     summary="Bank-notification webhook (authenticated by its HMAC signature only)",
 )

@@ -1,15 +1,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from ninja import Schema
-from pydantic import StrictInt
+
+from core.schemas import Amount, Id, InSchema
 
 
-class IntentIn(Schema):
-    merchant_id: int
+class IntentIn(InSchema):
+    merchant_id: Id
     # Strict: whole đồng as a JSON integer; "150000", 150000.0 and true are refused, not coerced.
-    amount: StrictInt
+    amount: Amount
     method: str = "bank_qr"  # or "ewallet"
     reference: str = ""
     description: str = ""
@@ -40,8 +42,10 @@ class IntentOut(Schema):
     created_at: datetime
 
 
-class RefundIn(Schema):
-    amount: StrictInt
+class RefundIn(InSchema):
+    multiline_fields: ClassVar = frozenset({"reason"})
+
+    amount: Amount
     reason: str
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import random
+import time
 import uuid
 from urllib.parse import urlencode
 
@@ -17,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from core.errors import ApplicationError
 from core.idempotency import effect_key, run_idempotent
+from core.text import parse_digits
 from core.vnwords import spoken_amount
 from merchants.auth import AuthedRequest
 from merchants.banks import bank_by_bin
@@ -91,7 +94,7 @@ def collect_refund(request: AuthedRequest, merchant_id: int, intent_id: int) -> 
     def refund() -> tuple[int, dict[str, int]]:
         services.intent_refund(
             intent_id=intent.pk,
-            amount=int(text) if text.isdigit() else 0,
+            amount=parse_digits(text, 0),
             reason=reason,
             actor=request.user,
             request_key=effect_key(scope, form_key),
@@ -146,21 +149,29 @@ def live_events(request: AuthedRequest, merchant_id: int) -> StreamingHttpRespon
     merchant = _merchant(request, merchant_id)
 
     def stream():
-        # The stream may stay open for hours and needs no database: give the connection back
+        # The stream may stay open for minutes and needs no database: give the connection back
         # (not from inside a transaction, as when a test calls the view directly).
         if not connection.in_atomic_block:
             connection.close()
+        # A stream ends after LIVE_STREAM_MAX_SECONDS (jittered, so screens opened together do
+        # not all come back together) and the browser reconnects after `retry`: the thread goes
+        # back to the live process's pool, and a restarted or added process gets its share.
+        lifetime = settings.LIVE_STREAM_MAX_SECONDS * random.uniform(0.9, 1.0)
+        deadline = time.monotonic() + lifetime
         # Subscribed before the first byte: the page checks the intent's state when the stream
         # opens, and a payment settled after that check must still come down the stream.
-        listener = events.listen(merchant.pk, timeout=15)
+        listener = events.listen(merchant.pk, timeout=min(15.0, lifetime))
         try:
             yield "retry: 2000\n\n"
             for event in listener:
+                if event is not None:
+                    event["spoken"] = spoken_phrase(event["amount"])
+                    data = json.dumps(event, ensure_ascii=False)
+                    yield f"event: {event['type']}\ndata: {data}\n\n"
+                if time.monotonic() >= deadline:
+                    break
                 if event is None:
                     yield ": keep-alive\n\n"
-                    continue
-                event["spoken"] = spoken_phrase(event["amount"])
-                yield f"event: {event['type']}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
         finally:
             listener.close()
 

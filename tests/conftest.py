@@ -33,6 +33,33 @@ def _fast_and_isolated(settings, tmp_path):
     cache.clear()
 
 
+class RateLimitClock:
+    """django-ratelimit's clock, frozen for one test: its windows are fixed (aligned to the
+    epoch), so on a slow machine a window could end mid-test and reset a counter. advance()
+    moves it (past ``Retry-After``, a limit lifts)."""
+
+    def __init__(self) -> None:
+        import time
+
+        self.now = time.time()
+
+    def time(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture(autouse=True)
+def ratelimit_clock(monkeypatch) -> RateLimitClock:
+    """Rate-limit counters themselves live in the cache, cleared above before every test."""
+    import django_ratelimit.core
+
+    clock = RateLimitClock()
+    monkeypatch.setattr(django_ratelimit.core, "time", clock)
+    return clock
+
+
 @pytest.fixture(autouse=True)
 def _tasks_run_inline():
     """Background tasks run inline in tests, whichever broker is configured: no test waits for

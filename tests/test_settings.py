@@ -38,7 +38,29 @@ SETTINGS_VARIABLES = {
     "LOGIN_LOCK_SECONDS",
     "DJANGO_SETTINGS_MODULE",
     "DJANGO_ALLOW_ASYNC_UNSAFE",  # set by tests/conftest.py for Playwright, never in production
+    # issue 13: required secrets, logs, Sentry
+    "BANKNOTIFY_API_KEY",
+    "BANKNOTIFY_WEBHOOK_SECRET",
+    "EWALLET_API_KEY",
+    "EWALLET_WEBHOOK_SECRET",
+    "TAXGATEWAY_API_KEY",
+    "EINVOICE_KEY_SECRET",
+    "LOG_FORMAT",
+    "LOG_LEVEL",
+    "SENTRY_DSN",
+    "SENTRY_ENVIRONMENT",
 }
+
+# With DEBUG off each of these must be set (config/settings.py REQUIRED_SECRETS).
+REQUIRED_SECRETS = [
+    "SECRET_KEY",
+    "BANKNOTIFY_API_KEY",
+    "BANKNOTIFY_WEBHOOK_SECRET",
+    "EWALLET_API_KEY",
+    "EWALLET_WEBHOOK_SECRET",
+    "TAXGATEWAY_API_KEY",
+    "EINVOICE_KEY_SECRET",
+]
 
 
 def _env(tmp_path: Path, **variables: str) -> dict[str, str]:
@@ -56,6 +78,9 @@ def _production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
         "ALLOWED_HOSTS": "choso.example.vn",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}",
         "REDIS_URL": "redis://127.0.0.1:6399/0",
+    }
+    production |= {
+        name: secrets.token_urlsafe(40) for name in REQUIRED_SECRETS if name not in production
     }
     return _env(tmp_path, **(production | overrides))
 
@@ -115,6 +140,142 @@ def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off(tmp_path, se
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert "SECRET_KEY" in result.stderr
+
+
+# --- required secrets (issue 13) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", REQUIRED_SECRETS)
+def test_it_fails_the_deploy_checks_naming_a_missing_secret(tmp_path, name) -> None:
+    env = _production_env(tmp_path)
+    del env[name]
+
+    result = _run(env, "manage.py", "check", "--deploy")
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert f"must be set (non-empty) in the environment: {name} " in result.stderr
+
+
+def test_it_names_every_empty_secret_at_once(tmp_path) -> None:
+    # Set but empty, or only blanks, is as missing as unset.
+    env = _production_env(
+        tmp_path, **{n: ["", "  "][i % 2] for i, n in enumerate(REQUIRED_SECRETS)}
+    )
+
+    result = _run(env, "manage.py", "check", "--deploy")
+
+    assert result.returncode != 0
+    assert ", ".join(REQUIRED_SECRETS) in result.stderr
+
+
+def test_it_warns_in_the_deploy_checks_about_a_sandbox_secret_in_production(tmp_path) -> None:
+    env = _production_env(tmp_path, BANKNOTIFY_WEBHOOK_SECRET="sandbox-banknotify-secret")
+
+    result = _run(env, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
+
+    assert result.returncode != 0
+    assert "core.W001" in result.stderr + result.stdout
+    assert "BANKNOTIFY_WEBHOOK_SECRET is the sandboxes' public development value" in (
+        result.stderr + result.stdout
+    )
+
+
+def test_it_keeps_the_sandbox_secrets_in_development_and_knows_them_as_public(tmp_path) -> None:
+    result = _python(
+        _env(tmp_path),
+        "import json\n"
+        "from django.conf import settings\n"
+        "print(json.dumps({n: getattr(settings, n) for n in settings.REQUIRED_SECRETS}))",
+    )
+
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout)
+    assert list(values) == REQUIRED_SECRETS
+    assert values.pop("SECRET_KEY").startswith("django-insecure-")
+    assert values.pop("EINVOICE_KEY_SECRET") == ""  # derived from SECRET_KEY in development
+    from core.checks import DEVELOPMENT_VALUES
+
+    assert set(values.values()) == DEVELOPMENT_VALUES
+
+
+@pytest.mark.parametrize("name", REQUIRED_SECRETS)
+def test_it_reports_an_empty_secret_in_the_system_checks_when_debug_is_off(settings, name) -> None:
+    from django.core.checks import Tags, run_checks
+
+    settings.DEBUG = False
+    for other in REQUIRED_SECRETS:
+        setattr(settings, other, "x" * 50)
+    setattr(settings, name, "")
+
+    at_start = run_checks(tags=[Tags.security])
+    deploy = run_checks(tags=[Tags.security], include_deployment_checks=True)
+
+    for messages in (at_start, deploy):
+        ours = [m for m in messages if m.id.startswith("core.")]
+        assert [(m.id, m.level >= 40) for m in ours] == [("core.E001", True)]
+        assert ours[0].msg.startswith(f"{name} is empty")
+
+
+def test_it_reports_an_empty_secret_in_the_deploy_checks_in_development(settings) -> None:
+    from django.core.checks import Tags, run_checks
+
+    settings.DEBUG = True
+    settings.EINVOICE_KEY_SECRET = ""
+
+    assert not [m for m in run_checks(tags=[Tags.security]) if m.id.startswith("core.")]
+    deploy = run_checks(tags=[Tags.security], include_deployment_checks=True)
+    assert "core.E002" in [m.id for m in deploy]
+    assert any(m.msg.startswith("EINVOICE_KEY_SECRET is empty") for m in deploy)
+
+
+# --- logs and Sentry (issue 13) ------------------------------------------------------------------
+
+
+def test_it_logs_one_json_object_per_line_in_production(tmp_path) -> None:
+    result = _python(
+        _production_env(tmp_path),
+        "import logging\nlogging.getLogger('choso.test').warning('đã nhận %s đồng', 150000)",
+    )
+
+    assert result.returncode == 0, result.stderr
+    line = json.loads(result.stderr.strip().splitlines()[-1])
+    assert line["message"] == "đã nhận 150000 đồng"
+    assert (line["level"], line["logger"], line["request_id"]) == ("WARNING", "choso.test", "-")
+    assert "time" in line
+
+
+def test_it_logs_plain_text_in_development(tmp_path) -> None:
+    result = _python(_env(tmp_path), "import logging\nlogging.getLogger('x').warning('hello')")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip().endswith("WARNING x [-] hello")
+
+
+def test_it_refuses_an_unknown_log_format(tmp_path) -> None:
+    result = _run(_env(tmp_path, LOG_FORMAT="yaml"), "manage.py", "check")
+
+    assert result.returncode != 0
+    assert "LOG_FORMAT must be 'json' or 'text', got 'yaml'" in result.stderr
+
+
+@pytest.mark.parametrize("dsn", ["", "https://public@sentry.example.invalid/7"])
+def test_it_starts_sentry_only_when_a_dsn_is_set(tmp_path, dsn) -> None:
+    result = _python(
+        _production_env(tmp_path, SENTRY_DSN=dsn),
+        "import json, sentry_sdk\n"
+        "c = sentry_sdk.get_client()\n"
+        "print(json.dumps([c.is_active(), c.options.get('send_default_pii'),"
+        " sorted(getattr(c, 'integrations', {}))]))",
+    )
+
+    assert result.returncode == 0, result.stderr
+    active, pii, integrations = json.loads(result.stdout)
+    if dsn:
+        assert active is True and pii is False
+        assert {"django", "celery"} <= set(integrations)
+    else:
+        assert active is False
 
 
 @pytest.mark.parametrize(

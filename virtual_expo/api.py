@@ -7,10 +7,11 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.utils.translation import get_language
 from ninja import Query, Router, Status
-from ninja.security import django_auth
 
+from core.clientip import client_ip
 from core.errors import NotFound
-from merchants.auth import merchant_auth, principal
+from core.schemas import errors
+from merchants.auth import merchant_auth, principal, session_auth
 from merchants.selectors import merchant_for
 
 from . import curation, leads, reports, selectors, services
@@ -34,7 +35,6 @@ from .schemas import (
     ReportOut,
     ShowcasedProductOut,
 )
-from .views import _client_ip
 
 router = Router(tags=["expo"])
 
@@ -97,14 +97,14 @@ def list_exhibitions(request: HttpRequest):
     return [_exhibition(e) for e in selectors.visitable_exhibitions()]
 
 
-@router.get("/exhibitions/{slug}", response=ExhibitionDetailOut, auth=None)
+@router.get("/exhibitions/{slug}", response={200: ExhibitionDetailOut, **errors(404)}, auth=None)
 def get_exhibition(request: HttpRequest, slug: str):
     return _exhibition(selectors.exhibition_for_visitor(slug=slug), detail=True)
 
 
 @router.get(
     "/exhibitions/{slug}/booths",
-    response=list[BoothOut],
+    response={200: list[BoothOut], **errors(404)},
     auth=None,
     summary="Published booths, featured first; q ignores diacritics (gom = gốm)",
 )
@@ -114,7 +114,11 @@ def list_booths(request: HttpRequest, slug: str, q: str = "", category: str = ""
     return [_booth(b) for b in booths[:200]]
 
 
-@router.get("/exhibitions/{slug}/booths/{booth_id}", response=BoothDetailOut, auth=None)
+@router.get(
+    "/exhibitions/{slug}/booths/{booth_id}",
+    response={200: BoothDetailOut, **errors(404)},
+    auth=None,
+)
 def get_booth(request: HttpRequest, slug: str, booth_id: int):
     exhibition = selectors.exhibition_for_visitor(slug=slug)
     page = selectors.booth_for_visitor(exhibition=exhibition, booth_id=booth_id)
@@ -136,7 +140,7 @@ def get_booth(request: HttpRequest, slug: str, booth_id: int):
 
 @router.get(
     "/exhibitions/{slug}/products",
-    response=list[ShowcasedProductOut],
+    response={200: list[ShowcasedProductOut], **errors(404)},
     auth=None,
     summary="Showcased products matching q (diacritics ignored)",
 )
@@ -148,7 +152,7 @@ def search_products(request: HttpRequest, slug: str, q: str):
 
 @router.post(
     "/exhibitions/{slug}/booths/{booth_id}/inquiries",
-    response={201: InquiryCreatedOut},
+    response={201: InquiryCreatedOut, **errors(404)},
     auth=None,
     summary="Send an inquiry without an account (rate-limited per IP; honeypot `website`)",
 )
@@ -164,7 +168,7 @@ def send_inquiry(request: HttpRequest, slug: str, booth_id: int, payload: Inquir
         company=payload.company,
         quantity=payload.quantity,
         product_id=payload.product_id,
-        ip=_client_ip(request),
+        ip=client_ip(request),
         honeypot=payload.website,
         language=get_language() or "vi",
     )
@@ -196,7 +200,11 @@ def _owner(request: HttpRequest, merchant_id: int):
     return merchant_for(principal=principal(request), merchant_id=merchant_id, owner=True)
 
 
-@router.get("/merchants/{merchant_id}/booths", response=list[MyBoothOut], auth=merchant_auth)
+@router.get(
+    "/merchants/{merchant_id}/booths",
+    response={200: list[MyBoothOut], **errors(403, 404)},
+    auth=merchant_auth,
+)
 def my_booths(request: HttpRequest, merchant_id: int):
     merchant = _owner(request, merchant_id)
     return [_my_booth(b) for b in selectors.booths_of(merchant=merchant)]
@@ -204,7 +212,7 @@ def my_booths(request: HttpRequest, merchant_id: int):
 
 @router.patch(
     "/merchants/{merchant_id}/booths/{booth_id}",
-    response=MyBoothOut,
+    response={200: MyBoothOut, **errors(403, 404, 409)},
     auth=merchant_auth,
     summary="Edit a booth: text applies at once; products (or moved prices) go back to review",
 )
@@ -227,7 +235,9 @@ def edit_booth(request: HttpRequest, merchant_id: int, booth_id: int, payload: B
 
 
 @router.post(
-    "/merchants/{merchant_id}/booths/{booth_id}/submit", response=MyBoothOut, auth=merchant_auth
+    "/merchants/{merchant_id}/booths/{booth_id}/submit",
+    response={200: MyBoothOut, **errors(403, 404, 409)},
+    auth=merchant_auth,
 )
 def submit_booth(request: HttpRequest, merchant_id: int, booth_id: int):
     merchant = _owner(request, merchant_id)
@@ -236,13 +246,21 @@ def submit_booth(request: HttpRequest, merchant_id: int, booth_id: int):
     return _my_booth(services.booth_submit(actor=who.user, booth=booth, actor_label=who.label))
 
 
-@router.get("/merchants/{merchant_id}/leads", response=list[LeadOut], auth=merchant_auth)
+@router.get(
+    "/merchants/{merchant_id}/leads",
+    response={200: list[LeadOut], **errors(403, 404)},
+    auth=merchant_auth,
+)
 def my_leads(request: HttpRequest, merchant_id: int, status: str = ""):
     merchant = _owner(request, merchant_id)
     return list(selectors.leads_of(merchant=merchant, status=status)[:500])
 
 
-@router.patch("/merchants/{merchant_id}/leads/{inquiry_id}", response=LeadOut, auth=merchant_auth)
+@router.patch(
+    "/merchants/{merchant_id}/leads/{inquiry_id}",
+    response={200: LeadOut, **errors(403, 404)},
+    auth=merchant_auth,
+)
 def edit_lead(request: HttpRequest, merchant_id: int, inquiry_id: int, payload: LeadPatch):
     merchant = _owner(request, merchant_id)
     lead = selectors.lead_of(merchant=merchant, inquiry_id=inquiry_id)
@@ -263,7 +281,7 @@ def edit_lead(request: HttpRequest, merchant_id: int, inquiry_id: int, payload: 
 
 @router.post(
     "/merchants/{merchant_id}/leads/{inquiry_id}/answers",
-    response={201: AnswerOut},
+    response={201: AnswerOut, **errors(403, 404, 409)},
     auth=merchant_auth,
 )
 def answer_lead(request: HttpRequest, merchant_id: int, inquiry_id: int, payload: AnswerIn):
@@ -286,8 +304,8 @@ def _curator(request: HttpRequest):
 
 @router.get(
     "/staff/exhibitions/{exhibition_id}/applications",
-    response=list[ApplicationOut],
-    auth=django_auth,
+    response={200: list[ApplicationOut], **errors(403, 404)},
+    auth=session_auth,
     summary="Booths and applications of an exhibition (curators)",
 )
 def applications(request: HttpRequest, exhibition_id: int, status: str = Query("")):  # type: ignore[type-arg]
@@ -309,7 +327,11 @@ def applications(request: HttpRequest, exhibition_id: int, status: str = Query("
     ]
 
 
-@router.post("/staff/booths/{booth_id}/decision", response=ApplicationOut, auth=django_auth)
+@router.post(
+    "/staff/booths/{booth_id}/decision",
+    response={200: ApplicationOut, **errors(403, 404, 409)},
+    auth=session_auth,
+)
 def decide(request: HttpRequest, booth_id: int, payload: DecisionIn):
     booth = curation.booth_review(
         actor=request.user,  # type: ignore[arg-type]
@@ -324,8 +346,8 @@ def decide(request: HttpRequest, booth_id: int, payload: DecisionIn):
 
 @router.post(
     "/staff/booths/{booth_id}/publish",
-    response=ApplicationOut,
-    auth=django_auth,
+    response={200: ApplicationOut, **errors(403, 404, 409)},
+    auth=session_auth,
     summary="Publish / unpublish and feature / unfeature a booth",
 )
 def publish(request: HttpRequest, booth_id: int, payload: PublishIn):
@@ -354,7 +376,11 @@ def _application(b: Booth) -> dict:
     }
 
 
-@router.get("/staff/exhibitions/{exhibition_id}/report", response=ReportOut, auth=django_auth)
+@router.get(
+    "/staff/exhibitions/{exhibition_id}/report",
+    response={200: ReportOut, **errors(403, 404)},
+    auth=session_auth,
+)
 def report(request: HttpRequest, exhibition_id: int):
     _curator(request)
     exhibition = selectors.exhibition_for_staff(exhibition_id=exhibition_id)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
+from core import uploads
 from core.audit import audit_record
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.locking import lock_row
@@ -93,11 +94,9 @@ def _unique_exhibition_slug(title: str) -> str:
     return slug
 
 
-def _save_banner(exhibition: Exhibition, banner: UploadedFile | None) -> None:
-    data = images.read_photo(banner, "banner")
-    if data is not None:
-        resized = images.resize(data, max_width=1280, max_height=480, name="banner")
-        exhibition.banner.save(resized.content.name or "banner.webp", resized.content, save=False)
+def _banner(banner: UploadedFile | None) -> images.Resized | None:
+    """The banner sent, checked and re-encoded before anything is written."""
+    return images.webp(banner, field="banner", box=images.BANNER_BOX, name="banner")
 
 
 def _sync_categories(exhibition: Exhibition, categories: list[tuple[str, str]]) -> None:
@@ -129,8 +128,8 @@ def exhibition_create(*, actor: User, data: ExhibitionInput) -> Exhibition:
     errors = _check_exhibition(data)
     if errors:
         raise ValidationFailed(fields=errors)
-    banner = images.read_photo(data.banner, "banner")  # validated before anything is written
-    with transaction.atomic():
+    banner = _banner(data.banner)  # checked and re-encoded before anything is written
+    with uploads.saving() as files, transaction.atomic():
         exhibition = Exhibition(
             slug=_unique_exhibition_slug(data.title_vi),
             title_vi=data.title_vi,
@@ -147,8 +146,7 @@ def exhibition_create(*, actor: User, data: ExhibitionInput) -> Exhibition:
             created_by=actor,
         )
         if banner is not None:
-            resized = images.resize(banner, max_width=1280, max_height=480, name="banner")
-            exhibition.banner.save("banner.webp", resized.content, save=False)
+            files.save(exhibition.banner, banner.content, "banner.webp")
         exhibition.save()
         _sync_categories(exhibition, data.categories)
         audit_record(
@@ -165,8 +163,8 @@ def exhibition_update(*, actor: User, exhibition_id: int, data: ExhibitionInput)
     errors = _check_exhibition(data)
     if errors:
         raise ValidationFailed(fields=errors)
-    banner = images.read_photo(data.banner, "banner")
-    with transaction.atomic():
+    banner = _banner(data.banner)
+    with uploads.saving() as files, transaction.atomic():
         exhibition = _lock_exhibition(exhibition_id)
         for name in (
             "title_vi",
@@ -183,8 +181,7 @@ def exhibition_update(*, actor: User, exhibition_id: int, data: ExhibitionInput)
         exhibition.description_vi = nfc_text(data.description_vi)
         exhibition.description_en = nfc_text(data.description_en)
         if banner is not None:
-            resized = images.resize(banner, max_width=1280, max_height=480, name="banner")
-            exhibition.banner.save("banner.webp", resized.content, save=False)
+            files.save(exhibition.banner, banner.content, "banner.webp")
         exhibition.save()
         _sync_categories(exhibition, data.categories)
         audit_record(
@@ -214,7 +211,7 @@ def _thumb_for(row: BoothProduct) -> None:
     try:
         with photo.open("rb") as f:
             data = f.read()
-        resized = images.resize(data, max_width=480, max_height=480, name="product")
+        resized = images.product_thumb(data, name="product")
     except Exception:  # a missing or broken catalogue photo: show the booth without it
         row.thumb = ""
         return

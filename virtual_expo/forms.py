@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import CleanTextMixin
+from core.uploads import PANORAMA, ImageUploadField
 from merchants.models import Merchant
 
 from .models import Booth, Exhibition, Inquiry
@@ -26,7 +28,7 @@ class DateTimeLocal(forms.DateTimeInput):
         super().__init__(format="%Y-%m-%dT%H:%M")
 
 
-class ExhibitionForm(forms.Form):
+class ExhibitionForm(CleanTextMixin, forms.Form):
     title_vi = forms.CharField(label=_("Tên hội chợ (tiếng Việt)"), max_length=160)
     title_en = forms.CharField(label=_("Tên tiếng Anh"), max_length=160, required=False)
     theme = forms.CharField(label=_("Chủ đề"), max_length=160, required=False)
@@ -56,7 +58,7 @@ class ExhibitionForm(forms.Form):
         label=_("Gian hàng vẫn mở sau ngày bế mạc"), required=False, initial=True
     )
     is_published = forms.BooleanField(label=_("Công bố hội chợ"), required=False)
-    banner = forms.ImageField(label=_("Ảnh bìa"), required=False)
+    banner = ImageUploadField(label=_("Ảnh bìa"), required=False)
 
     @classmethod
     def initial_for(cls, exhibition: Exhibition) -> dict:
@@ -83,7 +85,7 @@ class ExhibitionForm(forms.Form):
         return data
 
 
-class BoothForm(forms.Form):
+class BoothForm(CleanTextMixin, forms.Form):
     category = forms.TypedChoiceField(label=_("Ngành hàng"), coerce=int, empty_value=None)
     tagline_vi = forms.CharField(label=_("Giới thiệu ngắn"), max_length=160, required=False)
     story_vi = forms.CharField(
@@ -110,8 +112,10 @@ class BoothForm(forms.Form):
     contact_name = forms.CharField(label=_("Người liên hệ"), max_length=120, required=False)
     contact_phone = forms.CharField(label=_("Điện thoại liên hệ"), max_length=20, required=False)
     contact_email = forms.CharField(label=_("Email liên hệ"), max_length=254, required=False)
-    logo = forms.ImageField(label=_("Logo"), required=False)
-    panorama = forms.ImageField(label=_("Ảnh 360° (toàn cảnh 2:1, không bắt buộc)"), required=False)
+    logo = ImageUploadField(label=_("Logo"), required=False)
+    panorama = ImageUploadField(
+        label=_("Ảnh 360° (toàn cảnh 2:1, không bắt buộc)"), required=False, kind=PANORAMA
+    )
 
     def __init__(self, *args, exhibition: Exhibition, merchant: Merchant, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -145,13 +149,13 @@ class BoothForm(forms.Form):
         return data
 
 
-class MediaForm(forms.Form):
+class MediaForm(CleanTextMixin, forms.Form):
     kind = forms.ChoiceField(choices=[("photo", _("Ảnh")), ("document", _("Tài liệu PDF"))])
     file = forms.FileField(label=_("Tệp"))
     caption = forms.CharField(label=_("Chú thích"), max_length=160, required=False)
 
 
-class ReviewForm(forms.Form):
+class ReviewForm(CleanTextMixin, forms.Form):
     decision = forms.ChoiceField(
         choices=[
             ("approve", _("Duyệt")),
@@ -175,7 +179,7 @@ class ReviewForm(forms.Form):
         return {key: bool(self.cleaned_data.get(f"check_{key}")) for key, _l, _r in CHECKLIST}
 
 
-class InquiryForm(forms.Form):
+class InquiryForm(CleanTextMixin, forms.Form):
     name = forms.CharField(
         label=_("Họ tên"),
         max_length=120,
@@ -217,13 +221,13 @@ class InquiryForm(forms.Form):
         ]
 
 
-class AnswerForm(forms.Form):
+class AnswerForm(CleanTextMixin, forms.Form):
     text = forms.CharField(
         label=_("Trả lời khách"), widget=forms.Textarea(attrs={"rows": 3}), max_length=4000
     )
 
 
-class LeadForm(forms.Form):
+class LeadForm(CleanTextMixin, forms.Form):
     status = forms.ChoiceField(label=_("Trạng thái"), choices=Inquiry.Status.choices)
     follow_up_on = forms.DateField(
         label=_("Hẹn liên hệ lại"),

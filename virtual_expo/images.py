@@ -1,21 +1,26 @@
-"""Server-side resizing of booth images, so a visitor on 3G downloads a few dozen KB, not a
-phone camera's 5 MB. Uploads are first checked by merchants.services._validated_photo."""
+"""Booth and exhibition images, so a visitor on 3G downloads a few dozen KB, not a phone camera's
+5 MB. Every upload goes through core.uploads first (bytes, real type, pixels, bounded decoding,
+no metadata kept); this module only says which box and format each image gets. Nothing here
+writes to storage: services save the results with ``core.uploads.saving()``."""
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.utils.translation import gettext_lazy as _
-from PIL import Image, ImageOps
+from PIL import Image
 
-from core.errors import ValidationFailed
-from merchants.services import _validated_photo
+from core import uploads
 
-PDF_MAX_BYTES = 10 * 1024 * 1024
+LOGO_BOX = (256, 256)
+BANNER_BOX = (1280, 480)
+GALLERY_BOX = (1280, 1280)
+GALLERY_THUMB_BOX = (480, 480)
+PRODUCT_THUMB_BOX = (480, 480)
+# The viewer draws the panorama as one WebGL texture: 4096 px is what every phone GPU takes.
+PANORAMA_BOX = (4096, 2048)
+WEBP_QUALITY = 78
 
 
 @dataclass(frozen=True)
@@ -25,67 +30,63 @@ class Resized:
     height: int
 
 
-def _open(data: bytes) -> Image.Image:
-    image: Image.Image = Image.open(io.BytesIO(data))
-    image = ImageOps.exif_transpose(image)  # phone photos: honour the rotation flag
-    if image.mode not in ("RGB", "RGBA"):
-        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
-    return image
+def _resized(clean: uploads.CleanImage | None) -> Resized | None:
+    return None if clean is None else Resized(clean.content, clean.width, clean.height)
 
 
-def resize(
-    data: bytes, *, max_width: int, max_height: int, name: str, quality: int = 78
-) -> Resized:
-    """WebP no larger than the box (never enlarged)."""
-    image = _open(data)
-    image.thumbnail((max_width, max_height), Image.Resampling.LANCZOS)
-    buffer = io.BytesIO()
-    image.save(buffer, format="WEBP", quality=quality, method=4)
-    return Resized(ContentFile(buffer.getvalue(), name=f"{name}.webp"), *image.size)
-
-
-def resize_jpeg(data: bytes, *, max_width: int, max_height: int, name: str) -> Resized:
-    """JPEG for panoramas: the viewer draws it as a WebGL texture, where JPEG is safest."""
-    image = _open(data).convert("RGB")
-    image.thumbnail((max_width, max_height), Image.Resampling.LANCZOS)
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=80, optimize=True, progressive=True)
-    return Resized(ContentFile(buffer.getvalue(), name=f"{name}.jpg"), *image.size)
-
-
-def read_photo(upload: UploadedFile | None, field: str) -> bytes | None:
-    """The upload's bytes after the catalogue's checks (size, real JPEG/PNG/WebP)."""
-    if upload is None:
-        return None
-    try:
-        checked = _validated_photo(upload)
-    except ValidationFailed as exc:
-        raise ValidationFailed(fields={field: exc.fields.get("photo", [exc.message])}) from None
-    assert checked is not None
-    return checked.read()
-
-
-def check_panorama(data: bytes) -> None:
-    with Image.open(io.BytesIO(data)) as image:
-        width, height = image.size
-    if height == 0 or abs(width / height - 2) > 0.05:
-        raise ValidationFailed(
-            fields={
-                "panorama": [_("Ảnh 360° phải là ảnh toàn cảnh tỉ lệ 2:1 (ví dụ 4096 × 2048).")]
-            }
+def webp(
+    upload: UploadedFile | None, *, field: str, box: tuple[int, int], name: str
+) -> Resized | None:
+    """An upload as a WebP no larger than ``box`` (never enlarged)."""
+    return _resized(
+        uploads.clean_image(
+            upload, field=field, box=box, fmt="WEBP", quality=WEBP_QUALITY, name=name
         )
+    )
+
+
+def panorama(upload: UploadedFile | None) -> Resized | None:
+    """A 2:1 equirectangular panorama as a JPEG of at most 4096 × 2048, where WebGL is safest. A
+    16K camera JPEG is decoded at half size, never whole."""
+    return _resized(
+        uploads.clean_image(
+            upload,
+            field="panorama",
+            box=PANORAMA_BOX,
+            fmt="JPEG",
+            kind=uploads.PANORAMA,
+            name="pano",
+        )
+    )
+
+
+def gallery_photo(upload: UploadedFile) -> tuple[Resized, Resized]:
+    """A gallery photo at 1280 px and its 480 px copy, from one bounded decoding."""
+    checked = uploads.check_image(upload, field="photo")
+    image = checked.decode(GALLERY_BOX)
+    try:
+        big = uploads.encode_image(image, fmt="WEBP", name="photo", quality=WEBP_QUALITY)
+        image.thumbnail(GALLERY_THUMB_BOX, Image.Resampling.LANCZOS)
+        small = uploads.encode_image(image, fmt="WEBP", name="photo-480", quality=WEBP_QUALITY)
+    finally:
+        image.close()
+    return (
+        Resized(big.content, big.width, big.height),
+        Resized(small.content, small.width, small.height),
+    )
+
+
+def product_thumb(data: bytes, *, name: str) -> Resized:
+    """A 480 px WebP of a catalogue photo already stored (checked again all the same)."""
+    checked = uploads.check_image_data(data, field="photo")
+    image = checked.decode(PRODUCT_THUMB_BOX)
+    try:
+        clean = uploads.encode_image(image, fmt="WEBP", name=name, quality=WEBP_QUALITY)
+    finally:
+        image.close()
+    return Resized(clean.content, clean.width, clean.height)
 
 
 def read_pdf(upload: UploadedFile | None) -> bytes | None:
-    if upload is None:
-        return None
-    if upload.size and upload.size > PDF_MAX_BYTES:
-        raise ValidationFailed(fields={"document": [_("Tài liệu PDF tối đa 10 MB.")]})
-    data = upload.read()
-    if not data.startswith(b"%PDF-"):
-        raise ValidationFailed(fields={"document": [_("Tài liệu phải là tệp PDF.")]})
-    return data
-
-
-def max_upload_bytes() -> int:
-    return int(settings.MAX_UPLOAD_IMAGE_BYTES)
+    """A booth's document: parsed as a PDF with pages and nothing that runs (core.uploads)."""
+    return uploads.check_pdf(upload, field="document")

@@ -11,14 +11,15 @@ from typing import Any
 
 import phonenumbers
 from django.conf import settings
-from django.core.cache import cache
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core import ratelimits
 from core.audit import audit_record
-from core.errors import Conflict, NotFound, RateLimited, ValidationFailed
+from core.clientip import rate_key_for
+from core.errors import Conflict, NotFound, ValidationFailed
 from core.locking import lock_row
 from core.text import nfc
 from merchants.models import User
@@ -31,9 +32,7 @@ log = logging.getLogger(__name__)
 
 I = Inquiry.Status  # noqa: E741 - short like S elsewhere
 
-# At most this many inquiries from one IP in the window (a spam burst, not a busy buyer).
-INQUIRY_MAX_PER_IP = getattr(settings, "EXPO_INQUIRY_MAX_PER_IP", 5)
-INQUIRY_WINDOW_SECONDS = getattr(settings, "EXPO_INQUIRY_WINDOW_SECONDS", 15 * 60)
+INQUIRY_RATE_GROUP = "expo:inquiry"
 
 # Moves the exhibitor may make by hand (answering moves new → answered by itself).
 STATUS_MOVES = {
@@ -50,7 +49,7 @@ def hash_ip(ip: str) -> str:
 
 
 def _rate_key(ip_hash: str) -> str:
-    return f"expo:inquiry:ip:{ip_hash}"
+    return f"ip:{ip_hash}"
 
 
 def _clean_phone(raw: str) -> str:
@@ -85,9 +84,15 @@ def inquiry_submit(
     """A visitor's inquiry to a visible booth. Returns None (and stores nothing) when the
     honeypot field was filled: a bot is told it worked, and learns nothing."""
     ip_hash = hash_ip(ip or "unknown")
-    key = _rate_key(ip_hash)
-    if (cache.get(key) or 0) >= INQUIRY_MAX_PER_IP:
-        raise RateLimited(_("Bạn đã gửi nhiều câu hỏi liên tiếp, vui lòng thử lại sau ít phút."))
+    # At most RATE_EXPO_INQUIRY inquiries from one client (a spam burst, not a busy buyer);
+    # `ip` comes from core.clientip, which believes X-Forwarded-For only from our own proxies.
+    key = _rate_key(hash_ip(rate_key_for(ip)))
+    verdict = ratelimits.peek(None, group=INQUIRY_RATE_GROUP, rate="RATE_EXPO_INQUIRY", key=key)
+    if verdict.limited:
+        raise ratelimits.RateLimitExceeded(
+            _("Bạn đã gửi nhiều câu hỏi liên tiếp, vui lòng thử lại sau ít phút."),
+            retry_after=verdict.retry_after,
+        )
     if honeypot.strip():
         log.info("expo inquiry honeypot filled for booth %s", booth.pk)
         return None
@@ -136,10 +141,7 @@ def inquiry_submit(
         )
         audit_record(actor=None, actor_label="visitor", action="inquiry.create", target=inquiry)
         transaction.on_commit(lambda: _announce(inquiry))
-    try:
-        cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, timeout=INQUIRY_WINDOW_SECONDS)
+    ratelimits.hit(None, group=INQUIRY_RATE_GROUP, rate="RATE_EXPO_INQUIRY", key=key)
     return inquiry
 
 

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db.models import Count
 from django.utils.translation import gettext as _
 
+from core.text import parse_digits
 from market.models import Order
 
 from .models import Booth, Exhibition, Inquiry, Visit
@@ -107,7 +108,8 @@ def exhibition_report(*, exhibition: Exhibition) -> ExhibitionReport:
     )
     for order in orders:
         booth_id = order.source_ref[len(prefix) :]
-        row = rows.get(int(booth_id)) if booth_id.isdigit() else None
+        booth = parse_digits(booth_id)
+        row = rows.get(booth) if booth is not None else None
         for target in (total, row):
             if target is not None:
                 target.orders += 1

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import ClassVar
 
 from ninja import Schema
 from pydantic import Field
+
+from core.schemas import Id, InSchema
 
 
 class CategoryOut(Schema):
@@ -68,14 +71,16 @@ class BoothDetailOut(BoothOut):
     products: list[ShowcasedProductOut]
 
 
-class InquiryIn(Schema):
+class InquiryIn(InSchema):
+    multiline_fields: ClassVar = frozenset({"message"})
+
     name: str
     message: str
     phone: str = ""
     email: str = ""
     company: str = ""
     quantity: str = ""
-    product_id: int | None = None
+    product_id: Id | None = None
     website: str = Field("", description="Honeypot: leave empty")
 
 
@@ -104,8 +109,10 @@ class MyBoothOut(Schema):
     last_review_comment: str
 
 
-class BoothPatch(Schema):
-    category_id: int | None = None
+class BoothPatch(InSchema):
+    multiline_fields: ClassVar = frozenset({"story_vi", "story_en"})
+
+    category_id: Id | None = None
     tagline_vi: str | None = None
     tagline_en: str | None = None
     story_vi: str | None = None
@@ -114,7 +121,7 @@ class BoothPatch(Schema):
     contact_name: str | None = None
     contact_phone: str | None = None
     contact_email: str | None = None
-    product_ids: list[int] | None = Field(
+    product_ids: list[Id] | None = Field(
         None, description="Catalogue product ids in display order; a change goes to review"
     )
 
@@ -138,13 +145,15 @@ class LeadOut(Schema):
     response_seconds: int | None
 
 
-class LeadPatch(Schema):
+class LeadPatch(InSchema):
     status: str | None = None
     follow_up_on: date | None = Field(None, description="Reminder date; null clears it")
     clear_follow_up: bool = False
 
 
-class AnswerIn(Schema):
+class AnswerIn(InSchema):
+    multiline_fields: ClassVar = frozenset({"text"})
+
     text: str
 
 
@@ -166,7 +175,9 @@ class ApplicationOut(Schema):
     submitted_at: datetime | None
 
 
-class DecisionIn(Schema):
+class DecisionIn(InSchema):
+    multiline_fields: ClassVar = frozenset({"comment"})
+
     decision: str = Field(description="approve, request_changes or reject")
     checklist: dict[str, bool] = Field(
         default_factory=dict,
@@ -177,7 +188,7 @@ class DecisionIn(Schema):
     publish: bool = False
 
 
-class PublishIn(Schema):
+class PublishIn(InSchema):
     published: bool | None = None
     featured: bool | None = None
 

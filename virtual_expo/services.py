@@ -7,13 +7,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import URLValidator, validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
+from core import uploads
 from core.audit import audit_record
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.locking import lock_row
@@ -149,20 +150,23 @@ def _booth_search_text(booth: Booth) -> str:
     return search_key(" ".join(parts))
 
 
-def _save_booth_images(booth: Booth, data: BoothInput) -> list[str]:
-    changed = []
-    logo = images.read_photo(data.logo, "logo")
-    if logo is not None:
-        resized = images.resize(logo, max_width=256, max_height=256, name="logo")
-        booth.logo.save("logo.webp", resized.content, save=False)
-        changed.append("logo")
-    panorama = images.read_photo(data.panorama, "panorama")
-    if panorama is not None:
-        images.check_panorama(panorama)
-        resized_pano = images.resize_jpeg(panorama, max_width=4096, max_height=2048, name="pano")
-        booth.panorama.save("panorama.jpg", resized_pano.content, save=False)
-        changed.append("panorama")
-    return changed
+def _booth_images(data: BoothInput) -> dict[str, images.Resized]:
+    """The logo and panorama sent, checked and re-encoded: before any write or row lock."""
+    prepared = {
+        "logo": images.webp(data.logo, field="logo", box=images.LOGO_BOX, name="logo"),
+        "panorama": images.panorama(data.panorama),
+    }
+    return {name: image for name, image in prepared.items() if image is not None}
+
+
+def _save_booth_images(
+    booth: Booth, prepared: dict[str, images.Resized], files: uploads.FilesWritten
+) -> list[str]:
+    if "logo" in prepared:
+        files.save(booth.logo, prepared["logo"].content, "logo.webp")
+    if "panorama" in prepared:
+        files.save(booth.panorama, prepared["panorama"].content, "panorama.jpg")
+    return list(prepared)
 
 
 def _set_products(booth: Booth, product_ids: list[int]) -> bool:
@@ -202,8 +206,9 @@ def booth_apply(
     if errors:
         raise ValidationFailed(fields=errors)
     product_ids = _checked_products(merchant, data.product_ids or [])
+    prepared = _booth_images(data)
     try:
-        with transaction.atomic():
+        with uploads.saving() as files, transaction.atomic():
             booth = Booth(
                 exhibition=exhibition,
                 merchant=merchant,
@@ -216,7 +221,7 @@ def booth_apply(
                 if name not in ("contact_name", "contact_phone") or getattr(data, name):
                     setattr(booth, name, getattr(data, name))
             booth.save()
-            _save_booth_images(booth, data)
+            _save_booth_images(booth, prepared, files)
             _set_products(booth, product_ids)
             booth.search_text = _booth_search_text(booth)
             booth.save()
@@ -297,7 +302,8 @@ def booth_update(
         if data.product_ids is not None
         else None
     )
-    with transaction.atomic():
+    prepared = _booth_images(data)
+    with uploads.saving() as files, transaction.atomic():
         booth = lock_row(Booth, booth.pk)
         if booth.status == S.REJECTED:
             raise Conflict(_("Đơn đã bị từ chối, không sửa được nữa."), code="booth_rejected")
@@ -307,7 +313,7 @@ def booth_update(
         if data.category_id != booth.category_id:
             changed.append("category")
             booth.category_id = data.category_id
-        changed += _save_booth_images(booth, data)
+        changed += _save_booth_images(booth, prepared, files)
         products_changed = product_ids is not None and _set_products(booth, product_ids)
         booth.search_text = _booth_search_text(booth)
         needs_review: list[str] = []
@@ -361,19 +367,17 @@ def booth_media_add(
     """A gallery photo (resized to ≤ 1280 px plus a 480 px copy) or a PDF document. Media are
     presentation: they apply at once without review."""
     if kind == BoothMedia.Kind.PHOTO:
-        data = images.read_photo(upload, "photo")
-        assert data is not None
         if booth.media.filter(kind=kind).count() >= MAX_GALLERY_PHOTOS:
             raise ValidationFailed(fields={"photo": [_("Tối đa 12 ảnh mỗi gian.")]})
-        big = images.resize(data, max_width=1280, max_height=1280, name="photo")
-        small = images.resize(data, max_width=480, max_height=480, name="photo-480")
+        big, small = images.gallery_photo(upload)
     elif kind == BoothMedia.Kind.DOCUMENT:
-        pdf = images.read_pdf(upload)
         if booth.media.filter(kind=kind).count() >= MAX_DOCUMENTS:
             raise ValidationFailed(fields={"document": [_("Tối đa 4 tài liệu mỗi gian.")]})
+        pdf = images.read_pdf(upload)
     else:
         raise ValidationFailed(fields={"kind": [_("Chọn ảnh hoặc tài liệu PDF.")]})
-    with transaction.atomic():
+    # Everything is checked: only now is anything written (and removed again on failure).
+    with uploads.saving() as files, transaction.atomic():
         media = BoothMedia(
             booth=booth,
             kind=kind,
@@ -381,16 +385,14 @@ def booth_media_add(
             position=booth.media.filter(kind=kind).count(),
         )
         if kind == BoothMedia.Kind.PHOTO:
-            media.file.save("photo.webp", big.content, save=False)
-            media.thumb.save("photo-480.webp", small.content, save=False)
+            files.save(media.file, big.content, "photo.webp")
+            files.save(media.thumb, small.content, "photo-480.webp")
             media.width, media.height = big.width, big.height
             media.size_bytes = big.content.size
         else:
-            from django.core.files.base import ContentFile
-
             assert pdf is not None
-            name = slugify(search_key(upload.name or "tai-lieu").removesuffix(".pdf"))[:60]
-            media.file.save(f"{name or 'tai-lieu'}.pdf", ContentFile(pdf), save=False)
+            name = uploads.file_stem(upload.name, default="tai-lieu")
+            files.save(media.file, ContentFile(pdf), f"{name}.pdf")
             media.size_bytes = len(pdf)
         media.save()
         audit_record(actor=actor, action="booth.media_add", target=booth, data={"kind": kind})

@@ -3,9 +3,6 @@ moderation, outcome report (table, chart, CSV). Every page needs the curate perm
 
 from __future__ import annotations
 
-import csv
-import io
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpResponse
@@ -13,9 +10,11 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.csvexport import csv_response
 from core.errors import ApplicationError
 from core.forms import apply_error
 from core.templatetags.money import format_vnd
+from core.text import parse_digits
 from market.report_views import bar_chart
 from merchants.auth import AuthedRequest
 
@@ -190,12 +189,12 @@ def booth_action(request: AuthedRequest, booth_id: int) -> HttpResponse:
 @curator
 def moderation(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST":
-        inquiry_id = request.POST.get("inquiry", "")
-        if inquiry_id.isdigit():
+        inquiry_id = parse_digits(request.POST.get("inquiry", ""))
+        if inquiry_id is not None:
             try:
                 leads.inquiry_moderate(
                     actor=request.user,
-                    inquiry_id=int(inquiry_id),
+                    inquiry_id=inquiry_id,
                     hide=request.POST.get("action") == "hide",
                     reason=request.POST.get("reason", ""),
                 )
@@ -251,12 +250,5 @@ def report(request: AuthedRequest, exhibition_id: int) -> HttpResponse:
 @curator
 def report_csv(request: AuthedRequest, exhibition_id: int) -> HttpResponse:
     exhibition = selectors.exhibition_for_staff(exhibition_id=exhibition_id)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in reports.report_csv_rows(reports.exhibition_report(exhibition=exhibition)):
-        writer.writerow(row)
-    response = HttpResponse(
-        ("\ufeff" + buffer.getvalue()).encode("utf-8"), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = f'attachment; filename="bao-cao-{exhibition.slug}.csv"'
-    return response
+    rows = reports.report_csv_rows(reports.exhibition_report(exhibition=exhibition))
+    return csv_response(f"bao-cao-{exhibition.slug}.csv", rows)

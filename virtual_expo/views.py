@@ -12,8 +12,10 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.clientip import client_ip
 from core.errors import ApplicationError, RateLimited
 from core.forms import apply_error
+from core.text import parse_digits
 from merchants.auth import AuthedRequest
 from merchants.models import Merchant
 from merchants.selectors import Principal, merchant_for
@@ -29,14 +31,6 @@ VISITOR_COOKIE = "expo_v"
 # --- visitors ---------------------------------------------------------------------------------
 
 
-def _client_ip(request: HttpRequest) -> str:
-    # Behind the proxy, REMOTE_ADDR is the proxy: the first forwarded address is the visitor's.
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    return (forwarded.split(",")[0].strip() if forwarded else "") or request.META.get(
-        "REMOTE_ADDR", ""
-    )
-
-
 def _count_visit(
     request: HttpRequest, response: HttpResponse, exhibition: Exhibition, booth: Booth | None
 ) -> None:
@@ -46,7 +40,7 @@ def _count_visit(
         # First page (or cookies refused): a token from the IP and browser of the day, kept in
         # the cookie, so the next page is the same visitor whether the cookie comes back or not.
         seed = (
-            f"{_client_ip(request)}|{request.headers.get('user-agent', '')}|{timezone.localdate()}"
+            f"{client_ip(request)}|{request.headers.get('user-agent', '')}|{timezone.localdate()}"
         )
         token = reports.visitor_hash(seed)[:24]
         response.set_cookie(
@@ -155,6 +149,7 @@ def inquiry_send(request: HttpRequest, slug: str, booth_id: int) -> HttpResponse
     page = selectors.booth_for_visitor(exhibition=exhibition, booth_id=booth_id)
     form = InquiryForm(request.POST, products=page.products)
     status = 422
+    retry_after = None
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -167,13 +162,14 @@ def inquiry_send(request: HttpRequest, slug: str, booth_id: int) -> HttpResponse
                 quantity=data["quantity"],
                 message=data["message"],
                 product_id=data["product"],
-                ip=_client_ip(request),
+                ip=client_ip(request),
                 honeypot=data["website"],
                 language=get_language() or "vi",
             )
         except RateLimited as exc:
             form.add_error(None, str(exc.message))
             status = exc.status
+            retry_after = getattr(exc, "retry_after", None)
         except ApplicationError as exc:
             apply_error(form, exc)
             status = exc.status
@@ -188,7 +184,10 @@ def inquiry_send(request: HttpRequest, slug: str, booth_id: int) -> HttpResponse
                 url = reverse("expo_inquiry_thread", args=[inquiry.token])
             return redirect(url)
     context = _booth_context(request, exhibition, page, form)
-    return render(request, "virtual_expo/booth.html", context, status=status)
+    response = render(request, "virtual_expo/booth.html", context, status=status)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 def inquiry_thread(request: HttpRequest, token: str) -> HttpResponse:
@@ -323,6 +322,18 @@ def booth_edit(request: AuthedRequest, merchant_id: int, booth_id: int) -> HttpR
                 return redirect("expo_booth_edit", merchant_id=merchant.pk, booth_id=booth.pk)
         else:
             status = 422
+    return _booth_edit_page(request, merchant, booth, form, status=status)
+
+
+def _booth_edit_page(
+    request: AuthedRequest,
+    merchant: Merchant,
+    booth: Booth,
+    form: BoothForm,
+    *,
+    status: int = 200,
+    media_form: MediaForm | None = None,
+) -> HttpResponse:
     rows = list(booth.products.select_related("product"))
     return render(
         request,
@@ -336,7 +347,7 @@ def booth_edit(request: AuthedRequest, merchant_id: int, booth_id: int) -> HttpR
             "price_drift": [r for r in rows if r.approved and r.approved_price != r.product.price],
             "reviews": booth.reviews.all(),
             "media": booth.media.all(),
-            "media_form": MediaForm(),
+            "media_form": media_form or MediaForm(),
         },
         status=status,
     )
@@ -347,28 +358,40 @@ def booth_edit(request: AuthedRequest, merchant_id: int, booth_id: int) -> HttpR
 def booth_media(request: AuthedRequest, merchant_id: int, booth_id: int) -> HttpResponse:
     merchant = _owned(request, merchant_id)
     booth = selectors.booth_of(merchant=merchant, booth_id=booth_id)
-    remove = request.POST.get("remove", "")
-    try:
-        if remove.isdigit():
-            services.booth_media_remove(actor=request.user, booth=booth, media_id=int(remove))
+    remove = parse_digits(request.POST.get("remove", ""))
+    if remove is not None:
+        try:
+            services.booth_media_remove(actor=request.user, booth=booth, media_id=remove)
             messages.success(request, _("Đã xóa tệp."))
+        except ApplicationError as exc:
+            messages.error(request, str(exc.message))
+        return redirect("expo_booth_edit", merchant_id=merchant.pk, booth_id=booth.pk)
+    form = MediaForm(request.POST, request.FILES)
+    status = 422
+    if not form.is_valid():
+        messages.error(request, _("Chọn ảnh hoặc tệp PDF để tải lên."))
+    else:
+        try:
+            services.booth_media_add(
+                actor=request.user,
+                booth=booth,
+                kind=form.cleaned_data["kind"],
+                upload=form.cleaned_data["file"],
+                caption=form.cleaned_data["caption"],
+            )
+        except ApplicationError as exc:
+            # A refused file (too large, not what it claims, a PDF that runs code…): the page
+            # again with the reason next to the file, answered 4xx; nothing was stored.
+            text = "; ".join(str(m) for msgs in exc.fields.values() for m in msgs)
+            form.add_error("file", text or str(exc.message))
+            status = exc.status
         else:
-            form = MediaForm(request.POST, request.FILES)
-            if not form.is_valid():
-                messages.error(request, _("Chọn ảnh hoặc tệp PDF để tải lên."))
-            else:
-                services.booth_media_add(
-                    actor=request.user,
-                    booth=booth,
-                    kind=form.cleaned_data["kind"],
-                    upload=form.cleaned_data["file"],
-                    caption=form.cleaned_data["caption"],
-                )
-                messages.success(request, _("Đã tải lên."))
-    except ApplicationError as exc:
-        text = "; ".join(str(m) for msgs in exc.fields.values() for m in msgs)
-        messages.error(request, text or str(exc.message))
-    return redirect("expo_booth_edit", merchant_id=merchant.pk, booth_id=booth.pk)
+            messages.success(request, _("Đã tải lên."))
+            return redirect("expo_booth_edit", merchant_id=merchant.pk, booth_id=booth.pk)
+    booth_form = BoothForm(
+        exhibition=booth.exhibition, merchant=merchant, initial=BoothForm.initial_for(booth)
+    )
+    return _booth_edit_page(request, merchant, booth, booth_form, status=status, media_form=form)
 
 
 @login_required

@@ -61,7 +61,13 @@ def verify_signature(
     tolerance: int = DEFAULT_TOLERANCE,
     now: float | None = None,
 ) -> None:
-    """Raise SignatureError unless the header signs this body with our secret, recently."""
+    """Raise SignatureError unless the header signs this body with our secret, recently.
+
+    An empty secret refuses every notification: anyone can compute an HMAC with an empty key.
+    """
+    if not secret or not secret.strip():
+        log.error("bank notification refused: BANKNOTIFY_WEBHOOK_SECRET is not configured")
+        raise SignatureError("no webhook secret is configured")
     if not header:
         raise SignatureError("missing signature header")
     parts: dict[str, list[str]] = {}

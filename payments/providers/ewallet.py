@@ -6,11 +6,14 @@ provider is unreachable or failing (try later), or it refused the request (tell 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
 
 from payments import sdk
+
+log = logging.getLogger(__name__)
 
 
 class WalletUnavailable(Exception):
@@ -127,10 +130,13 @@ def create_refund(*, refund_id: int, payment_id: str, amount: int, reason: str) 
 
 
 def parse_event(payload: bytes, signature_header: str | None) -> WalletEventData:
+    secret = settings.EWALLET_WEBHOOK_SECRET
+    if not secret or not secret.strip():
+        # Refused, not a 422 (the SDK's ValueError): nothing unsigned is ever read.
+        log.error("e-wallet event refused: EWALLET_WEBHOOK_SECRET is not configured")
+        raise WalletSignatureError("no webhook secret is configured")
     try:
-        event = sdk.webhooks.construct_event(
-            payload, signature_header or "", settings.EWALLET_WEBHOOK_SECRET
-        )
+        event = sdk.webhooks.construct_event(payload, signature_header or "", secret)
     except sdk.SignatureVerificationError as exc:
         raise WalletSignatureError(str(exc)) from exc
     obj = event.data_object

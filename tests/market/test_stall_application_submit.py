@@ -279,6 +279,11 @@ def test_it_hides_another_merchants_applications(client, owner, market):
 # --- page -------------------------------------------------------------------------------------
 
 
+def _media_files() -> list[Path]:
+    root = Path(settings.MEDIA_ROOT)
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
 def _form(merchant, market, **overrides) -> dict:
     return {
         "merchant": merchant.pk,
@@ -327,7 +332,7 @@ def test_it_submits_the_page_form_with_a_document_image(client, owner, merchant,
     assert application.document.name.startswith("applications/")
     stored = Path(settings.MEDIA_ROOT) / application.document.name
     assert stored.is_file()
-    assert stored.read_bytes()[:2] == b"\xff\xd8"  # a JPEG, as uploaded
+    assert stored.read_bytes()[:2] == b"\xff\xd8"  # a JPEG, re-encoded without its metadata
 
 
 def test_it_refuses_a_document_that_is_not_an_image(client, owner, merchant, market):
@@ -336,9 +341,10 @@ def test_it_refuses_a_document_that_is_not_an_image(client, owner, merchant, mar
 
     response = client.post(PAGE, _form(merchant, market, document=fake))
 
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert response.context["form"].errors["document"]
     assert not StallApplication.objects.exists()
+    assert not _media_files()
 
 
 def test_it_shows_the_services_error_next_to_the_code_field(client, owner, merchant, market):
@@ -346,7 +352,7 @@ def test_it_shows_the_services_error_next_to_the_code_field(client, owner, merch
 
     response = client.post(PAGE, _form(merchant, market, requested_code="B-4"))
 
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert response.context["form"].errors["requested_code"]
     assert not StallApplication.objects.exists()
 
@@ -355,11 +361,13 @@ def test_it_shows_the_pending_conflict_on_the_page(client, owner, merchant, mark
     StallApplicationFactory(merchant=merchant, market=market)
     client.force_login(owner)
 
-    response = client.post(PAGE, _form(merchant, market))
+    # The photo passes every check; the conflict comes from the database, after it was written.
+    response = client.post(PAGE, _form(merchant, market, document=image_upload("cccd.jpg", "JPEG")))
 
-    assert response.status_code == 200
+    assert response.status_code == 409
     assert response.context["form"].non_field_errors()
     assert StallApplication.objects.count() == 1
+    assert not _media_files()  # the refused application left no orphan file
 
 
 def test_it_does_not_let_the_page_apply_for_another_merchant(client, owner, market):
@@ -368,7 +376,7 @@ def test_it_does_not_let_the_page_apply_for_another_merchant(client, owner, mark
 
     response = client.post(PAGE, _form(other, market))
 
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert response.context["form"].errors["merchant"]
     assert not StallApplication.objects.exists()
 

@@ -92,7 +92,8 @@ def test_it_locks_the_number_after_too_many_failures_even_with_the_right_passwor
 
     response = log_in(client, password=PASSWORD)
 
-    assert response.status_code == 200
+    assert response.status_code == 429
+    assert response["Retry-After"] == str(settings.LOGIN_LOCK_SECONDS)
     assert form_error_codes(response) == {"locked"}
     assert signed_in_as(client) is None
 

@@ -14,6 +14,13 @@ from core.errors import ValidationFailed
 from merchants import services
 from merchants.models import Product
 from tests.factories import MerchantFactory, ProductFactory, member_of
+from tests.upload_samples import (
+    SECRET_COMMENT,
+    SECRET_MAKE,
+    jpeg_markers,
+    jpeg_with_secrets,
+    png_bomb,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -59,6 +66,28 @@ def test_it_shrinks_a_ten_megabyte_camera_photo(big_limit):
         assert not image.getexif()
     assert len(stored) < len(data) / 10
     assert out.name == "img_20261130_063012.jpg"
+
+
+def test_it_drops_the_jpeg_comment_and_xmp_too():
+    # Pillow writes a JPEG's COM comment back by default: the re-encoding must start from pixels.
+    data = jpeg_with_secrets()
+    assert SECRET_COMMENT in data
+
+    out = services.photo_compressed(upload(data))
+
+    assert out is not None
+    stored = out.read()
+    assert SECRET_COMMENT not in stored and SECRET_MAKE.encode() not in stored
+    assert not {0xFE, 0xE1, 0xE2} & set(jpeg_markers(stored))  # COM, EXIF/XMP, ICC
+
+
+def test_it_refuses_a_decompression_bomb_with_a_clear_message():
+    with pytest.raises(ValidationFailed) as exc:
+        services.photo_compressed(upload(png_bomb(), "bom.png", "image/png"))
+
+    assert exc.value.fields == {
+        "photo": ["Ảnh có quá nhiều điểm ảnh (tối đa 134 megapixel); hãy gửi ảnh nhỏ hơn."]
+    }
 
 
 def test_it_turns_a_portrait_photo_upright_before_dropping_exif(big_limit):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
@@ -19,6 +21,12 @@ def image_file(name="ca-thu.png", fmt="PNG", size=(32, 24)) -> SimpleUploadedFil
     Image.new("RGB", size, (200, 80, 40)).save(buffer, format=fmt)
     content_type = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif"}[fmt]
     return SimpleUploadedFile(name, buffer.getvalue(), content_type=content_type)
+
+
+def media_files() -> list[Path]:
+    """Every file under MEDIA_ROOT (a temporary directory per test): a refused form leaves none."""
+    root = Path(settings.MEDIA_ROOT)
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
 def form_data(**overrides) -> dict:
@@ -82,7 +90,8 @@ def test_it_rejects_a_text_file_named_like_a_jpeg(owner_client, merchant):
 
     response = owner_client.post(add_url(merchant), form_data(photo=fake))
 
-    assert response.status_code == 200
+    assert response.status_code == 422
+    assert not media_files()
     assert "photo" in response.context["form"].errors
     assert not Product.objects.exists()
 
@@ -90,7 +99,8 @@ def test_it_rejects_a_text_file_named_like_a_jpeg(owner_client, merchant):
 def test_it_rejects_a_gif(owner_client, merchant):
     response = owner_client.post(add_url(merchant), form_data(photo=image_file("a.gif", "GIF")))
 
-    assert response.status_code == 200
+    assert response.status_code == 422
+    assert not media_files()
     assert "photo" in response.context["form"].errors
     assert not Product.objects.exists()
 
@@ -101,7 +111,8 @@ def test_it_rejects_a_photo_over_the_size_limit(owner_client, merchant, settings
 
     response = owner_client.post(add_url(merchant), form_data(photo=photo))
 
-    assert response.status_code == 200
+    assert response.status_code == 422
+    assert not media_files()
     assert "photo" in response.context["form"].errors
     assert not Product.objects.exists()
 
@@ -145,7 +156,8 @@ def test_it_shows_the_photo_url_in_the_api(owner_client, merchant):
 def test_it_shows_a_bad_price_on_the_form(owner_client, merchant):
     response = owner_client.post(add_url(merchant), form_data(price="1.5"))
 
-    assert response.status_code == 200
+    assert response.status_code == 422
+    assert not media_files()
     assert "price" in response.context["form"].errors
     assert not Product.objects.exists()
 
@@ -153,8 +165,9 @@ def test_it_shows_a_bad_price_on_the_form(owner_client, merchant):
 def test_it_shows_a_duplicate_name_on_the_form(owner_client, merchant):
     ProductFactory(merchant=merchant, name="Cá thu", unit="kg")
 
-    response = owner_client.post(add_url(merchant), form_data())
+    response = owner_client.post(add_url(merchant), form_data(photo=image_file()))
 
-    assert response.status_code == 200
+    assert response.status_code == 422
+    assert not media_files()
     assert "name" in response.context["form"].errors
     assert Product.objects.count() == 1

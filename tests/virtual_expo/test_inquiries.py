@@ -55,11 +55,13 @@ def test_a_bot_filling_the_honeypot_is_told_nothing_and_nothing_is_stored(live_b
     assert not Inquiry.objects.exists()
 
 
-def test_one_ip_is_rate_limited(live_booth):
-    for _ in range(leads.INQUIRY_MAX_PER_IP):
+def test_one_ip_is_rate_limited(live_booth, settings):
+    settings.RATE_EXPO_INQUIRY = "3/15m"
+    for _ in range(3):
         _ask(live_booth)
-    with pytest.raises(RateLimited):
+    with pytest.raises(RateLimited) as exc:
         _ask(live_booth)
+    assert exc.value.status == 429 and exc.value.retry_after > 0  # type: ignore[attr-defined]
     _ask(live_booth, ip="5.6.7.8")  # another visitor is not affected
 
 

@@ -1,0 +1,77 @@
+"""System checks for the secrets that guard money (settings.REQUIRED_SECRETS).
+
+config/settings.py already refuses to start with DEBUG off when one is empty; these report the
+same at ``manage.py check`` (and at runserver / migrate) when settings were changed after it, and
+``check --deploy`` also reports, whatever DEBUG says, an empty secret and one still holding the
+sandboxes' public development value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, register
+from django.core.checks import Warning as CheckWarning
+from django.core.exceptions import ImproperlyConfigured
+
+# The values config/settings.py gives these secrets with DEBUG on (the sandboxes' defaults; a
+# test keeps this list in step). They are public: in production each is as good as none.
+DEVELOPMENT_VALUES = frozenset(
+    {
+        "sandbox-banknotify-key",
+        "sandbox-banknotify-secret",
+        "sandbox-ewallet-key",
+        "sandbox-ewallet-secret",
+        "sandbox-taxgateway-key",
+    }
+)
+
+_HINT = "Set it in the environment (see README.md, Configuration)."
+
+
+def _value(name: str) -> str:
+    try:
+        return str(getattr(settings, name, "") or "")
+    except ImproperlyConfigured:  # Django refuses to even read an empty SECRET_KEY
+        return ""
+
+
+def empty_secrets() -> list[str]:
+    return [name for name in settings.REQUIRED_SECRETS if not _value(name).strip()]
+
+
+@register(Tags.security)
+def secrets_are_set(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """With DEBUG off, every required secret has a value."""
+    if settings.DEBUG:
+        return []  # the sandboxes' values; EINVOICE_KEY_SECRET derived from SECRET_KEY
+    return [
+        Error(f"{name} is empty; it is required when DEBUG is off.", hint=_HINT, id="core.E001")
+        for name in empty_secrets()
+    ]
+
+
+@register(Tags.security, deploy=True)
+def secrets_are_ready_for_production(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``check --deploy``: no required secret is empty or the sandboxes' public value."""
+    messages: list[CheckMessage] = []
+    if settings.DEBUG:  # with DEBUG off, secrets_are_set above reports the empty ones
+        messages += [
+            Error(
+                f"{name} is empty; it is required in production (DEBUG off).",
+                hint=_HINT,
+                id="core.E002",
+            )
+            for name in empty_secrets()
+        ]
+    messages += [
+        CheckWarning(
+            f"{name} is the sandboxes' public development value.",
+            hint="Use the provider's real secret.",
+            id="core.W001",
+        )
+        for name in settings.REQUIRED_SECRETS
+        if _value(name) in DEVELOPMENT_VALUES
+    ]
+    return messages

@@ -38,7 +38,6 @@ from django.utils import timezone
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from hypothesis.internal.conjecture import utils as conjecture_utils
 from schemathesis import DataGenerationMethod
 from schemathesis.checks import (
     not_a_server_error,
@@ -58,23 +57,6 @@ MAX_EXAMPLES = int(os.environ.get("CHOSO_FUZZ_EXAMPLES", "15"))
 SURVEY = os.environ.get("CHOSO_FUZZ_SURVEY", "")
 CHECKS = (not_a_server_error, status_code_conformance, response_schema_conformance)
 WALLET_KEY = "sk_test_fuzz"
-
-
-def _many_more(self: Any) -> bool:
-    """``many.more()`` as Hypothesis had it before ``for _ in many``: the locked Hypothesis
-    (6.170) no longer has it and hypothesis-jsonschema 0.23.1, which schemathesis 3.39 uses to
-    generate JSON objects, still calls it (AttributeError on every object body otherwise)."""
-    self._finish_element()
-    if not self._decide():
-        return False
-    self.count += 1
-    self._in_element = True
-    self._rejected = False
-    return True
-
-
-if not hasattr(conjecture_utils.many, "more"):
-    conjecture_utils.many.more = _many_more  # type: ignore[attr-defined]
 
 
 class DjangoApp:

@@ -42,6 +42,7 @@ def create_intent(
             actor_label=who.label,
             reference=payload.reference,
             description=payload.description,
+            request_key=effect_key(f"{who.label}:intent", idempotency_key),
         )
         return 201, IntentOut.from_orm(intent).model_dump(mode="json")
 

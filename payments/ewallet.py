@@ -70,7 +70,17 @@ def _intent_abandon(*, intent_id: int, reason: str) -> None:
             intent.status = S.CANCELED
             intent.canceled_at = timezone.now()
             intent.failure_reason = reason[:64]
-            intent.save(update_fields=["status", "canceled_at", "failure_reason", "updated_at"])
+            # The request failed before the provider had a payment: its retry may start afresh.
+            intent.request_key = None
+            intent.save(
+                update_fields=[
+                    "status",
+                    "canceled_at",
+                    "failure_reason",
+                    "request_key",
+                    "updated_at",
+                ]
+            )
             audit_record(
                 actor=None,
                 actor_label="provider:ewallet",

@@ -73,6 +73,9 @@ class PaymentIntent(models.Model):
     # The caller's reference names one sale, paid once (market's orders): money for another
     # intent of it is a second payment. Off for an integrator's free-form reference.
     one_per_reference = models.BooleanField(default=False)
+    # The request that asked for it (core.idempotency.effect_key): a request retried after a
+    # crash resumes this intent instead of showing a second QR.
+    request_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
     bank_reference = models.CharField(max_length=64, blank=True)
     expires_at = models.DateTimeField()
     succeeded_at = models.DateTimeField(null=True, blank=True)

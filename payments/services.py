@@ -99,10 +99,18 @@ def intent_create(
     description: str = "",
     ttl_minutes: int | None = None,
     one_per_reference: bool = False,
+    request_key: str = "",
 ) -> PaymentIntent:
     """Ask to be paid `amount` đồng: by dynamic VietQR to the merchant's default bank account,
-    or through the e-wallet provider (its pay URL is what the QR shows)."""
+    or through the e-wallet provider (its pay URL is what the QR shows).
+
+    With a ``request_key`` (``core.idempotency.effect_key``) a retried request resumes the intent
+    its first attempt committed: the same QR, the same wallet payment."""
     intent_amount_check(amount=amount, method=method)
+    if request_key:
+        earlier = _intent_of_request(merchant=merchant, request_key=request_key)
+        if earlier is not None:
+            return earlier
     ewallet = method == PaymentIntent.Method.EWALLET
     account = merchant.bank_accounts.filter(is_default=True).first()
     if account is None and not ewallet:
@@ -139,6 +147,7 @@ def intent_create(
                     expires_at=timezone.now() + timedelta(minutes=ttl),
                     created_by=actor if getattr(actor, "is_authenticated", False) else None,
                     created_via=_actor_label(actor, actor_label or "system"),
+                    request_key=request_key or None,
                     **bank,
                 )
                 audit_record(
@@ -150,6 +159,10 @@ def intent_create(
                 )
             break
         except IntegrityError:
+            if request_key:
+                earlier = _intent_of_request(merchant=merchant, request_key=request_key)
+                if earlier is not None:
+                    return earlier
             continue  # reference code collision: draw again
     else:  # pragma: no cover
         raise Conflict(_("Không tạo được mã thanh toán, vui lòng thử lại."))
@@ -157,6 +170,22 @@ def intent_create(
         from .ewallet import ewallet_payment_attach  # the provider call, outside any transaction
 
         intent = ewallet_payment_attach(intent_id=intent.pk)
+    return intent
+
+
+def _intent_of_request(*, merchant: Merchant, request_key: str) -> PaymentIntent | None:
+    intent = PaymentIntent.objects.filter(request_key=request_key).first()
+    if intent is None:
+        return None
+    if intent.merchant_id != merchant.pk:
+        raise ValidationFailed(
+            _("Idempotency-Key này đã được dùng cho một yêu cầu khác."),
+            code="idempotency_key_reused",
+        )
+    if intent.method == PaymentIntent.Method.EWALLET and not intent.provider_payment_id:
+        from .ewallet import ewallet_payment_attach  # the first attempt died before the provider
+
+        return ewallet_payment_attach(intent_id=intent.pk)
     return intent
 
 

@@ -5,8 +5,10 @@ same exactly-once step as bank transfers (ledger, live event, signal)."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from payments import selectors, services
 from payments.ewallet import ewallet_reconcile
@@ -195,6 +197,57 @@ def test_it_answers_503_and_keeps_nothing_payable_when_the_wallet_is_down(
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "provider_unavailable"
     assert PaymentIntent.objects.get().status == S.CANCELED
+
+
+def test_a_request_retried_after_the_wallet_was_down_gets_a_fresh_payable_intent(
+    wallet, owner_client, merchant
+):
+    wallet.set_knobs(error_rate=1.0)
+    ask = {"merchant_id": merchant.pk, "amount": 85_000, "method": "ewallet"}
+    headers = {"Idempotency-Key": "vi-1"}
+    down = owner_client.post(
+        "/api/v1/payments/intents", ask, content_type="application/json", headers=headers
+    )
+    assert down.status_code == 503
+
+    wallet.set_knobs(error_rate=0.0)
+    again = owner_client.post(
+        "/api/v1/payments/intents", ask, content_type="application/json", headers=headers
+    )
+
+    assert again.status_code == 201, again.content
+    assert again.json()["status"] == "requires_payment"
+    assert again.json()["provider_payment_id"].startswith("pay_")
+    statuses = sorted(PaymentIntent.objects.values_list("status", flat=True))
+    assert statuses == [S.CANCELED, S.REQUIRES_PAYMENT]
+
+
+def test_a_request_whose_worker_died_before_the_wallet_call_resumes_its_intent(wallet, merchant):
+    from core.idempotency import effect_key
+
+    key = effect_key("test:intent", "vi-2")
+    # The first attempt committed its intent, then died before asking the wallet for a payment.
+    first = PaymentIntent.objects.create(
+        merchant=merchant,
+        amount=85_000,
+        method="ewallet",
+        reference_code="CSVI2AB",
+        expires_at=timezone.now() + timedelta(minutes=15),
+        created_via="test",
+        request_key=key,
+    )
+
+    resumed = services.intent_create(
+        merchant=merchant, amount=85_000, method="ewallet", request_key=key
+    )
+    again = services.intent_create(
+        merchant=merchant, amount=85_000, method="ewallet", request_key=key
+    )
+
+    assert resumed.pk == again.pk == first.pk
+    assert resumed.provider_payment_id.startswith("pay_")
+    assert again.provider_payment_id == resumed.provider_payment_id
+    assert PaymentIntent.objects.count() == 1
 
 
 def test_it_rejects_a_webhook_with_a_bad_signature(client):

@@ -128,11 +128,6 @@ def test_the_overpaid_rest_of_a_sale_refunded_up_to_its_total_can_go_back(client
     assert books_check().clean
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="payments/api.py create_intent runs intent_create with no effect key: a retry that "
-    "takes over the key after a crash makes a second intent (a second QR, a second wallet payment)",
-)
 def test_a_payment_request_retried_after_a_crash_makes_one_intent(client):
     from datetime import timedelta
 

@@ -330,8 +330,9 @@ def parse_document(data: bytes | str) -> etree._Element:
     try:
         root = etree.fromstring(data, _parser())
     except (etree.XMLSyntaxError, ValueError) as error:
+        detail = getattr(error, "msg", None) or str(error)  # lxml's message without "(<string>)"
         raise Unreadable(
-            f"Không phải tệp XML hợp lệ: {error}", f"Not a well-formed XML file: {error}"
+            f"Không phải tệp XML hợp lệ: {detail}", f"Not a well-formed XML file: {detail}"
         ) from None
     if root is None or localname(root) not in ("HDon", "TDiep"):
         name = localname(root) if root is not None else ""

@@ -329,3 +329,24 @@ def test_the_api_keeps_purchases_to_their_merchant():
     assert upload_there.status_code == 404
     assert PurchaseInvoice.objects.count() == 1
     assert theirs.get(API, {"merchant_id": other.pk}).json()["count"] == 0
+
+
+def test_it_reports_an_invoice_filed_by_a_concurrent_upload_as_already_there(monkeypatch):
+    merchant = seller()
+    purchases.purchase_import(merchant=merchant, data=fixture("sales_form2.xml"))
+    # The other upload committed between our look-up and our insert: the unique constraint
+    # refuses the insert and the row already there is answered.
+    real_filter = PurchaseInvoice.objects.filter
+    looked = []
+
+    def filter_missing_once(**kwargs):
+        looked.append(kwargs)
+        return PurchaseInvoice.objects.none() if len(looked) == 1 else real_filter(**kwargs)
+
+    monkeypatch.setattr(PurchaseInvoice.objects, "filter", filter_missing_once)
+
+    outcome = purchases.purchase_import(merchant=merchant, data=fixture("sales_form2.xml"))
+
+    assert (len(outcome.created), len(outcome.existing)) == (0, 1)
+    assert len(looked) == 1  # the row came from the IntegrityError path's get()
+    assert PurchaseInvoice.objects.count() == 1

@@ -122,6 +122,16 @@ def test_it_reads_line_natures_and_empty_quantities():
     assert notes.lines[1].name == "Thịt heo ba chỉ"
 
 
+def test_it_reads_special_goods_an_other_rate_and_a_buyer_signature():
+    (invoice,) = read("special_goods_buyer_signed.xml").invoices
+
+    assert [line.nature for line in invoice.lines] == ["5", "1"]
+    assert invoice.lines[1].tax_rate == "KHAC:5.26%"
+    assert invoice.signatures.names() == ["NBan", "NMua"]
+    assert invoice.seller.tax_code == "0402003184-002"
+    assert invoice.general == {"SBKe": "BK-0812", "NBKe": "2025-12-02"}
+
+
 def test_it_reads_messages_200_and_202():
     sent = read("tdiep_200.xml")
     coded = read("tdiep_202.xml")

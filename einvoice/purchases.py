@@ -63,6 +63,13 @@ def _vnd(amount: Decimal, rate: Decimal) -> int:
     return int((amount * rate).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+def _fits(value: Decimal) -> bool:
+    """Storable as written: below 10^15 with at most 6 decimals (the format's 21,6 has room for
+    more digits than any market invoice needs)."""
+    exponent = value.as_tuple().exponent
+    return isinstance(exponent, int) and exponent >= -6 and abs(value) < MAX_VND
+
+
 def _identity_problems(invoice: reader.ReadInvoice) -> list[str]:
     """What an invoice lacks to be filed (its findings may say more)."""
     missing = []
@@ -93,6 +100,14 @@ def _row(
         before_tax = totals.payable - (totals.tax or Decimal(0))
     tax = totals.tax or Decimal(0)
     rate = Decimal(1) if invoice.is_vnd else invoice.exchange_rate or Decimal(1)
+    if not all(_fits(v) for v in (before_tax, tax, totals.payable, rate)):
+        raise ValidationFailed(
+            _in_language(
+                "Số tiền hoặc tỷ giá trên hóa đơn quá lớn hoặc quá nhiều chữ số thập phân.",
+                "An amount or the exchange rate is too large or has too many decimals.",
+            ),
+            fields={"file": ["TToan/TGia"]},
+        )
     vnd = {
         "total_before_tax": _vnd(before_tax, rate),
         "total_tax": _vnd(tax, rate),

@@ -350,3 +350,22 @@ def test_it_reports_an_invoice_filed_by_a_concurrent_upload_as_already_there(mon
     assert (len(outcome.created), len(outcome.existing)) == (0, 1)
     assert len(looked) == 1  # the row came from the IntegrityError path's get()
     assert PurchaseInvoice.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("<TgTTTBSo>503000<", "<TgTTTBSo>9000000000000000000<"),
+        ("<TgTTTBSo>503000<", "<TgTTTBSo>503000.0000001<"),
+    ],
+    ids=["huge", "too-many-decimals"],
+)
+def test_it_refuses_amounts_it_cannot_store(shop, old, new):
+    merchant, client = shop
+    content = fixture("sales_form2.xml").decode().replace(old, new).encode()
+
+    response = post_file(client, merchant, "sales_form2.xml", content)
+
+    assert response.status_code == 422
+    assert "quá lớn" in response.content.decode()
+    assert PurchaseInvoice.objects.count() == 0

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
-from ninja import Header, Router, Status
+from ninja import File, Form, Header, Router, Status
+from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
 from core.idempotency import idempotent_post
@@ -13,13 +14,15 @@ from core.schemas import errors
 from merchants.auth import merchant_auth, principal
 from merchants.selectors import Principal, merchant_for
 
-from . import selectors, services
+from . import purchases, selectors, services
 from .models import Invoice
 from .schemas import (
     AdjustIn,
     CancelIn,
     InvoiceIn,
     InvoiceOut,
+    PurchaseImportOut,
+    PurchaseInvoiceOut,
     ReplaceIn,
     SeriesIn,
     SeriesOut,
@@ -228,3 +231,50 @@ def create_series(request: HttpRequest, payload: SeriesIn):
         actor_label=who.label,
     )
     return Status(201, series)
+
+
+# --- purchases (hóa đơn đầu vào): invoices received from suppliers ---------------------------
+
+
+@router.get(
+    "/purchases", response={200: list[PurchaseInvoiceOut], **errors(404)}, auth=merchant_auth
+)
+@paginate
+def list_purchases(request: HttpRequest, merchant_id: int):
+    merchant = merchant_for(principal=principal(request), merchant_id=merchant_id)
+    return selectors.purchases_of(merchant=merchant)
+
+
+@router.get(
+    "/purchases/{purchase_id}",
+    response={200: PurchaseInvoiceOut, **errors(404)},
+    auth=merchant_auth,
+)
+def get_purchase(request: HttpRequest, purchase_id: int, merchant_id: int):
+    merchant = merchant_for(principal=principal(request), merchant_id=merchant_id)
+    return selectors.purchase_of(merchant=merchant, purchase_id=purchase_id)
+
+
+@router.post(
+    "/purchases",
+    response={201: PurchaseImportOut, 200: PurchaseImportOut, **errors(404)},
+    auth=merchant_auth,
+    summary="Upload a supplier's invoice XML (one HDon or a TDiep message); each invoice is "
+    "filed once: 201 when something new was filed, 200 when all were already there",
+)
+def upload_purchase(
+    request: HttpRequest,
+    merchant_id: int = Form(...),
+    file: UploadedFile = File(...),  # noqa: B008
+):
+    who = principal(request)
+    merchant = merchant_for(principal=who, merchant_id=merchant_id)
+    if file.size is not None and file.size > purchases.MAX_PURCHASE_BYTES:
+        raise purchases.FileTooLarge()
+    outcome = purchases.purchase_import(
+        merchant=merchant, data=file.read(), actor=who.user, actor_label=who.label
+    )
+    return Status(
+        201 if outcome.created else 200,
+        {"created": outcome.created, "existing": outcome.existing},
+    )

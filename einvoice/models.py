@@ -24,6 +24,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -364,3 +365,77 @@ class InvoiceEvent(models.Model):
             return str(self.Kind(self.kind).label)
         except ValueError:
             return self.kind
+
+
+class PurchaseInvoice(models.Model):
+    """An invoice the merchant received from a supplier (hóa đơn đầu vào): the input side of the
+    household's books, imported from the supplier's XML (``einvoice.reader``).
+
+    Amounts are whole đồng: an invoice in another currency is converted by its exchange rate
+    (TGia) and rounded half up; the amounts as written are kept beside them. One row per
+    (merchant, seller tax code, form, symbol, number): the same file uploaded twice is one row.
+    """
+
+    class Kind(models.TextChoices):
+        ORIGINAL = "original", _("Hóa đơn gốc")
+        ADJUSTMENT = "adjustment", _("Hóa đơn điều chỉnh")
+        REPLACEMENT = "replacement", _("Hóa đơn thay thế")
+
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="purchase_invoices"
+    )
+    seller_tax_code = models.CharField(_("mã số thuế người bán"), max_length=14)
+    seller_name = models.CharField(_("người bán"), max_length=400)
+    buyer_tax_code = models.CharField(_("mã số thuế người mua"), max_length=14, blank=True)
+    buyer_name = models.CharField(_("người mua"), max_length=400, blank=True)
+    form = models.CharField(_("ký hiệu mẫu số"), max_length=1)
+    symbol = models.CharField(_("ký hiệu"), max_length=6)
+    number = models.PositiveIntegerField(_("số hóa đơn"))
+    issued_on = models.DateField(_("ngày lập"))
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.ORIGINAL)
+    authority_code = models.CharField(_("mã của CQT"), max_length=34, blank=True)
+
+    currency = models.CharField(max_length=3, default="VND")
+    exchange_rate = models.DecimalField(max_digits=21, decimal_places=6, null=True, blank=True)
+    # In đồng (converted by the exchange rate for another currency).
+    total_before_tax = models.BigIntegerField()
+    total_tax = models.BigIntegerField()
+    total_payable = models.BigIntegerField()
+    # As written on the invoice, in its currency.
+    original_before_tax = models.DecimalField(max_digits=27, decimal_places=6)
+    original_tax = models.DecimalField(max_digits=27, decimal_places=6)
+    original_payable = models.DecimalField(max_digits=27, decimal_places=6)
+    lines_count = models.PositiveIntegerField(default=0)
+
+    findings = models.JSONField(default=list, blank=True)
+    xml = models.TextField()
+    xml_sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-issued_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "seller_tax_code", "form", "symbol", "number"],
+                name="einvoice_purchase_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["merchant", "-issued_on"], name="einvoice_purchase_issued"),
+        ]
+        verbose_name = _("hóa đơn đầu vào")
+        verbose_name_plural = _("hóa đơn đầu vào")
+
+    def __str__(self) -> str:
+        return f"{self.form}{self.symbol} số {self.number} ({self.seller_tax_code})"
+
+    @property
+    def full_symbol(self) -> str:
+        return f"{self.form}{self.symbol}"
+
+    @property
+    def number_display(self) -> str:
+        return f"{self.number:08d}"

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import ClassVar
 from uuid import UUID
@@ -143,3 +143,43 @@ class SeriesOut(Schema):
     register_prefix: str | None
     auto_issue: bool
     is_active: bool
+
+
+class PurchaseFindingOut(Schema):
+    code: str
+    message_vi: str
+    message_en: str
+    where: str
+    line: int | None = None
+
+
+class PurchaseInvoiceOut(Schema):
+    id: int
+    merchant_id: int
+    seller_tax_code: str
+    seller_name: str
+    buyer_tax_code: str
+    buyer_name: str
+    form: str
+    symbol: str
+    number: int
+    issued_on: date
+    kind: str
+    authority_code: str
+    currency: str
+    exchange_rate: Decimal | None
+    total_before_tax: int = Field(description="whole đồng (converted by exchange_rate)")
+    total_tax: int
+    total_payable: int
+    original_before_tax: Decimal = Field(description="as written, in the invoice's currency")
+    original_tax: Decimal
+    original_payable: Decimal
+    lines_count: int
+    findings: list[PurchaseFindingOut]
+    xml_sha256: str
+    created_at: datetime
+
+
+class PurchaseImportOut(Schema):
+    created: list[PurchaseInvoiceOut] = Field(description="invoices filed by this upload")
+    existing: list[PurchaseInvoiceOut] = Field(description="invoices that were already there")

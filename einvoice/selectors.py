@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from datetime import date
+from typing import Any
+
+from django.db.models import Count, QuerySet, Sum
+from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import NotFound
 from merchants.models import Merchant
 
-from .models import Invoice, InvoiceEvent, Series, SigningCertificate
+from .models import Invoice, InvoiceEvent, PurchaseInvoice, Series, SigningCertificate
 
 
 def series_of(*, merchant: Merchant, active_only: bool = False) -> QuerySet[Series]:
@@ -93,3 +97,37 @@ def signature_valid(*, invoice: Invoice) -> bool | None:
     if cert is None:
         return None if not invoice.is_signed else False
     return verify(invoice.xml, cert.certificate_pem)
+
+
+# --- purchases (hóa đơn đầu vào) --------------------------------------------------------------
+
+
+def purchases_of(*, merchant: Merchant, month: date | None = None) -> QuerySet[PurchaseInvoice]:
+    rows = PurchaseInvoice.objects.filter(merchant=merchant)
+    if month is not None:
+        rows = rows.filter(issued_on__year=month.year, issued_on__month=month.month)
+    return rows.order_by("-issued_on", "-id")
+
+
+def purchase_of(*, merchant: Merchant, purchase_id: int) -> PurchaseInvoice:
+    purchase = PurchaseInvoice.objects.filter(merchant=merchant, pk=purchase_id).first()
+    if purchase is None:
+        raise NotFound(_("Không tìm thấy hóa đơn đầu vào."))
+    return purchase
+
+
+def purchase_months(*, merchant: Merchant) -> list[dict[str, Any]]:
+    """Per month of issue, newest first: count and totals in đồng."""
+    rows = (
+        PurchaseInvoice.objects.filter(merchant=merchant)
+        .annotate(month=TruncMonth("issued_on"))
+        .values("month")
+        .annotate(
+            count=Count("id"),
+            before_tax=Sum("total_before_tax"),
+            tax=Sum("total_tax"),
+            payable=Sum("total_payable"),
+        )
+        .order_by("-month")
+    )
+    return list(rows)

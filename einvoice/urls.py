@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import purchase_views, views
 
 urlpatterns = [
     # Public lookup (tra cứu hóa đơn): only with the lookup code.
@@ -34,6 +34,22 @@ urlpatterns = [
         "cua-hang/<int:merchant_id>/hoa-don/<int:invoice_id>/huy/",
         views.invoice_cancel,
         name="einvoice_cancel",
+    ),
+    # Invoices received from suppliers (hóa đơn đầu vào).
+    path(
+        "cua-hang/<int:merchant_id>/hoa-don/dau-vao/",
+        purchase_views.purchase_list,
+        name="einvoice_purchases",
+    ),
+    path(
+        "cua-hang/<int:merchant_id>/hoa-don/dau-vao/<int:purchase_id>/",
+        purchase_views.purchase_detail,
+        name="einvoice_purchase_detail",
+    ),
+    path(
+        "cua-hang/<int:merchant_id>/hoa-don/dau-vao/<int:purchase_id>/xml/",
+        purchase_views.purchase_xml,
+        name="einvoice_purchase_xml",
     ),
     path("cua-hang/<int:merchant_id>/hoa-don/ky-hieu/", views.series_page, name="einvoice_series"),
     path(

@@ -9,7 +9,11 @@ Three layers, all reported together as reasons ``{"code", "message"}`` (PROTOCOL
 3. **Business rules**: the seller's tax code (MST) checksum, the series symbol and its year,
    totals that add up (lines per tax rate = ``LTSuat``; ``TgTCThue`` = Σ ``ThTien`` of the
    rates; ``TgTThue`` = Σ ``TThue``; tax of a rate = amount × rate within rounding; payable
-   ``TgTTTBSo`` = ``TgTCThue`` + ``TgTThue``).
+   ``TgTTTBSo`` = ``TgTCThue`` + ``TgTThue`` + fees ``DSLPhi``, or that less the trade discount
+   ``TTCKTMai``).
+   Amounts are compared within less than one unit (providers round: 348655 against 348655.2
+   is fine). A sales invoice (form 2) may leave out ``TgTCThue`` and ``TgTThue``: its payable is
+   then checked against its lines. Only a VAT invoice (form 1) must state ``TgTCThue``.
 
 Numbering (duplicates, consecutive numbers) and registration depend on the gateway's state and are
 checked by the server. Elements are matched by local name, so a default namespace does no harm.
@@ -302,11 +306,16 @@ def read_facts(hdon: Any) -> Facts:
             facts.cash_register_code = match.group(0)
             break
 
-    _check_totals(content, problems)
+    _check_totals(content, problems, vat=facts.form == "1")
     return facts
 
 
-def _check_totals(content: Any, problems: list[Reason]) -> None:
+def _differ(a: Decimal, b: Decimal) -> bool:
+    """Two amounts differ by one unit (đồng) or more: less is a provider's rounding."""
+    return abs(a - b) >= 1
+
+
+def _check_totals(content: Any, problems: list[Reason], *, vat: bool = True) -> None:
     totals = _child(content, "TToan")
     if totals is None:
         problems.append(reason("totals_missing", "Thiếu phần tổng tiền TToan."))
@@ -334,6 +343,14 @@ def _check_totals(content: Any, problems: list[Reason]) -> None:
     before_tax = _amount(_child(totals, "TgTCThue"), "TgTCThue", problems)
     tax = _amount(_child(totals, "TgTThue"), "TgTThue", problems) or Decimal(0)
     payable = _amount(_child(totals, "TgTTTBSo"), "TgTTTBSo", problems)
+    discount = _amount(_child(totals, "TTCKTMai"), "TTCKTMai", problems) or Decimal(0)
+    fees = sum(
+        (
+            _amount(_child(fee, "TPhi"), "LPhi/TPhi", problems) or Decimal(0)
+            for fee in _children(_child(totals, "DSLPhi"), "LPhi")
+        ),
+        Decimal(0),
+    )
     lines_total = sum(per_rate.values(), Decimal(0))
 
     breakdown = _children(_child(totals, "THTTLTSuat"), "LTSuat")
@@ -347,7 +364,7 @@ def _check_totals(content: Any, problems: list[Reason]) -> None:
         for rate in sorted(set(stated) | set(per_rate)):
             amount, rate_tax = stated.get(rate, (Decimal(0), Decimal(0)))
             lines_amount = per_rate.get(rate, Decimal(0))
-            if amount != lines_amount:
+            if _differ(amount, lines_amount):
                 problems.append(
                     reason(
                         "rate_total_mismatch",
@@ -372,21 +389,21 @@ def _check_totals(content: Any, problems: list[Reason]) -> None:
                 )
         stated_amount = sum((a for a, _ in stated.values()), Decimal(0))
         stated_tax = sum((t for _, t in stated.values()), Decimal(0))
-        if before_tax is not None and before_tax != stated_amount:
+        if before_tax is not None and _differ(before_tax, stated_amount):
             problems.append(
                 reason(
                     "total_before_tax_mismatch",
                     f"TgTCThue {_fmt(before_tax)} khác tổng theo thuế suất {_fmt(stated_amount)}.",
                 )
             )
-        if tax != stated_tax:
+        if _differ(tax, stated_tax):
             problems.append(
                 reason(
                     "total_tax_mismatch",
                     f"TgTThue {_fmt(tax)} khác tổng tiền thuế theo thuế suất {_fmt(stated_tax)}.",
                 )
             )
-    elif before_tax is not None and before_tax != lines_total:
+    elif before_tax is not None and _differ(before_tax, lines_total):
         problems.append(
             reason(
                 "total_before_tax_mismatch",
@@ -394,15 +411,19 @@ def _check_totals(content: Any, problems: list[Reason]) -> None:
             )
         )
 
-    if before_tax is None:
+    if before_tax is None and vat:
         problems.append(reason("totals_missing", "Thiếu TgTCThue (tổng tiền chưa thuế)."))
     if payable is None:
         problems.append(reason("totals_missing", "Thiếu TgTTTBSo (tổng tiền thanh toán)."))
-    elif before_tax is not None and payable != before_tax + tax:
+        return
+    base = before_tax if before_tax is not None else lines_total
+    gross = base + tax + fees
+    if _differ(payable, gross) and (not discount or _differ(payable, gross - discount)):
+        what = "TgTCThue + TgTThue" if before_tax is not None else "tổng các dòng + TgTThue"
         problems.append(
             reason(
                 "total_payable_mismatch",
-                f"TgTTTBSo {_fmt(payable)} khác TgTCThue + TgTThue = {_fmt(before_tax + tax)}.",
+                f"TgTTTBSo {_fmt(payable)} khác {what} + phí = {_fmt(gross)}.",
             )
         )
 

@@ -288,6 +288,10 @@ def _survey(case: Any, caller: str, response: Any, headers: dict, errors: list[s
 
 
 def _call_and_check(case: Any, caller: str, headers: dict[str, str], errors: list[str]) -> None:
+    if case.media_type == "multipart/form-data" and not isinstance(case.body, dict):
+        # A negative case whose multipart body is a list or a scalar: no HTTP client can send
+        # that as form fields (werkzeug's test client raises before any request is made).
+        return
     response = case.call(headers=headers)
     if SURVEY:
         _survey(case, caller, response, headers, errors)

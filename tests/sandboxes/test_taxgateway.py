@@ -395,3 +395,34 @@ def test_it_takes_a_prefix_the_register_already_has_and_refuses_a_taken_one(gate
     assert (first.status_code, first.json()["register_prefix"]) == (201, "A1B2C")
     assert (other.status_code, other.json()["error"]["code"]) == (409, "prefix_taken")
     assert (changed.status_code, changed.json()["error"]["code"]) == (409, "registration_conflict")
+
+
+REAL_WORLD = Path(__file__).resolve().parents[1] / "einvoice" / "fixtures" / "real_world"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "sales_form2.xml",  # a sales invoice without TgTCThue/TgTThue
+        "sales_with_fees.xml",  # a service fee (DSLPhi) in the payable
+        "coded_vat_34char.xml",  # amounts with decimals, payable rounded to the đồng
+        "mtt_vat_cash_register.xml",  # tax 348655 for 348655.2
+        "promotion_discount.xml",  # a trade-discount line written negative
+        "foreign_currency_usd.xml",
+    ],
+)
+def test_it_raises_no_false_alarm_on_real_world_business_rules(name):
+    xml = (REAL_WORLD / name).read_text(encoding="utf-8")
+
+    assert examine(xml, None).reasons == []
+
+
+def test_it_still_flags_a_difference_of_one_dong_and_a_vat_invoice_without_totals():
+    xml = (REAL_WORLD / "mtt_vat_cash_register.xml").read_text(encoding="utf-8")
+    off_by_one = xml.replace("<TgTTTBSo>4706845<", "<TgTTTBSo>4706846<")
+    rounding = xml.replace("<TgTTTBSo>4706845<", "<TgTTTBSo>4706845.4<")
+    no_before_tax = xml.replace("<TgTCThue>4358190</TgTCThue>", "")
+
+    assert codes({"reasons": examine(off_by_one, None).reasons}) == {"total_payable_mismatch"}
+    assert examine(rounding, None).reasons == []
+    assert codes({"reasons": examine(no_before_tax, None).reasons}) == {"totals_missing"}

@@ -55,19 +55,28 @@ def vat_merchant():
 
 
 def test_a_vat_invoice_of_a_pos_sale_totals_exactly_what_was_paid(vat_merchant):
+    # 710.000 đ at 10%: 645.455 before tax + 64.546 tax made 710.001 đ when each was rounded.
+    crab = ProductFactory(merchant=vat_merchant, name="Cua", unit="con", price=710_000)
+    crab.tax_category = "10%"
+    crab.sold_by_weight = False
+    crab.save()
     fish = ProductFactory(merchant=vat_merchant, name="Cá ngừ", price=236_667, tax_category="10%")
     squid = ProductFactory(merchant=vat_merchant, name="Mực", price=118_333, tax_category="8%")
+    order = cash_sale(vat_merchant, [LineInput(product_id=crab.pk, quantity=Decimal(1))])
+    invoice = Invoice.objects.get(source_ref=order.number)
+    assert invoice.form == "1" and order.total == 710_000
+    assert invoice.total_payable == order.amount_paid == 710_000
+    assert (invoice.total_before_tax, invoice.total_tax) == (645_455, 64_545)
     order = cash_sale(
         vat_merchant,
         [
             LineInput(product_id=fish.pk, quantity=Decimal("1.5")),
             LineInput(product_id=squid.pk, quantity=Decimal("1")),
             LineInput(product_id=fish.pk, quantity=Decimal("0.5")),
-            LineInput(unit_price=118_333),
+            LineInput(product_id=crab.pk, quantity=Decimal(3)),
         ],
     )
     invoice = Invoice.objects.get(source_ref=order.number)
-    assert invoice.form == "1"
     assert invoice.total_payable == order.total == order.amount_paid
     assert invoice.total_before_tax + invoice.total_tax == order.total
 

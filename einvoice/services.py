@@ -634,6 +634,17 @@ def _issue(
             if found is not None:
                 transaction.set_rollback(True)
                 return found
+            if issued_at is None:
+                # "Now" is taken under the series lock, so it is never before the time of the
+                # invoice numbered just before (issued by whoever held the lock last).
+                when = timezone.now()
+                local = timezone.localtime(when)
+                if local.year != year:  # the year turned while waiting for the lock
+                    raise Conflict(
+                        _("Năm mới vừa bắt đầu; hãy lập lại hóa đơn."), code="series_year_mismatch"
+                    )
+                if sold_on == local.date():
+                    sold_on = None
             # Dates never go backwards within a series (numbers follow time).
             last = (
                 Invoice.objects.filter(series=series, year=year)

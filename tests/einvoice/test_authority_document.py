@@ -94,6 +94,13 @@ def test_the_authority_document_is_stored_and_served_as_the_public_xml(gateway):
     assert invoice.pdf_sha256
 
 
+def test_the_api_says_the_code_is_awaited():
+    from einvoice.schemas import InvoiceOut
+
+    invoice = Invoice.objects.get(pk=coded_invoice().pk)
+    assert InvoiceOut.from_orm(invoice).awaits_authority_code is True
+
+
 def test_an_uncoded_or_cash_register_invoice_waits_for_no_code():
     merchant = seller()
     register_series(merchant)

@@ -81,6 +81,29 @@ def test_a_vat_invoice_of_a_pos_sale_totals_exactly_what_was_paid(vat_merchant):
     assert invoice.total_before_tax + invoice.total_tax == order.total
 
 
+def test_the_books_agree_to_the_dong_for_a_vat_sale_refunded_in_part(vat_merchant):
+    from market import books
+
+    crab = ProductFactory(merchant=vat_merchant, name="Cua", unit="con", price=710_000)
+    crab.tax_category = "10%"
+    crab.save()
+    squid = ProductFactory(merchant=vat_merchant, name="Mực", price=118_333, tax_category="8%")
+    order = cash_sale(
+        vat_merchant,
+        [
+            LineInput(product_id=crab.pk, quantity=Decimal(1)),
+            LineInput(product_id=squid.pk, quantity=Decimal("0.7")),
+        ],
+    )
+    orders.order_refund(
+        order_id=order.pk, amount=100_001, reason="Cua nhỏ", actor=member_of(vat_merchant)
+    )
+    adjustment = Invoice.objects.get(kind=Invoice.Kind.ADJUSTMENT)
+    assert adjustment.total_payable == -100_001
+    report = books.books_check(merchant_ids=[vat_merchant.pk])
+    assert report.clean, "\n".join(str(d) for d in report.differences)
+
+
 def test_a_late_request_is_dated_today_after_earlier_numbers_and_names_the_sale_date():
     m = merchant_with_account(display_name="Sạp cá Cô Lan")
     einvoice.series_create(merchant=m, form="2", symbol="K26TBL", auto_issue=False)

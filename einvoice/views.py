@@ -358,14 +358,19 @@ def series_page(request: AuthedRequest, merchant_id: int) -> HttpResponse:
         else:
             _register_with_gateway(request, series)
             return redirect("einvoice_series", merchant_id=merchant.pk)
+    series = list(selectors.series_of(merchant=merchant))
+    year = timezone.localdate().year
+    active = [s for s in series if s.is_active]
     return render(
         request,
         "einvoice/series.html",
         {
             "merchant": merchant,
-            "series": selectors.series_of(merchant=merchant),
+            "series": series,
             "values": values,
             "errors": errors,
+            # A series carries its year: on 1 January last year's ones stop issuing.
+            "year_missing": year if active and all(s.year != year for s in active) else None,
         },
         status=status,
     )

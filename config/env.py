@@ -61,3 +61,25 @@ def env_rate(name: str, default: str) -> str:
             f"{name} must be a rate such as 600/m or 30/15m (or off), got {raw!r}"
         )
     return value
+
+
+def env_tax_code(name: str, default: str = "") -> str:
+    """An enterprise tax code (MST): 10 digits with a valid check digit, or a branch's
+    10 + "-" + 3 digits (python-stdnum ``vn.mst``); empty when unset."""
+    raw = os.environ.get(name)
+    value = (default if raw is None else raw).strip()
+    if not value:
+        return ""
+    from stdnum.exceptions import ValidationError
+    from stdnum.vn import mst
+
+    try:
+        compact = mst.validate(value)
+    except ValidationError as exc:
+        raise ImproperlyConfigured(
+            f"{name} must be a Vietnamese enterprise tax code (MST: 10 digits with a valid check "
+            f"digit, or 10 + '-' + 3 for a branch), got {raw!r}"
+        ) from exc
+    if len(compact) not in (10, 13):
+        raise ImproperlyConfigured(f"{name} must be a 10- or 13-digit MST, got {raw!r}")
+    return compact if len(compact) == 10 else f"{compact[:10]}-{compact[10:]}"

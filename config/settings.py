@@ -15,7 +15,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from .env import env_bool, env_int, env_list, env_rate, env_str
+from .env import env_bool, env_int, env_list, env_rate, env_str, env_tax_code
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("CHOSO_VAR_DIR", str(BASE_DIR / "var")))
@@ -295,6 +295,9 @@ EINVOICE_PUBLIC_URL = env_str("EINVOICE_PUBLIC_URL", "http://127.0.0.1:8000")
 # Key material for encrypting merchants' signing keys at rest. Required with DEBUG off; in
 # development, empty means derived from SECRET_KEY (einvoice/signing.py).
 EINVOICE_KEY_SECRET = env_str("EINVOICE_KEY_SECRET", "")
+# The e-invoice solution provider's tax code (MST), written on every invoice as MSTTCGP; validated
+# as an enterprise MST at start. Empty (development) leaves the element out.
+EINVOICE_PROVIDER_TAX_CODE = env_tax_code("EINVOICE_PROVIDER_TAX_CODE")
 # Cash-register invoices may go unsigned (Decree 70/2025); sign them anyway when true.
 EINVOICE_SIGN_CASH_REGISTER = env_bool("EINVOICE_SIGN_CASH_REGISTER", False)
 # Public lookup: wrong codes allowed per IP per window before 429.

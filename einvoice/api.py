@@ -117,7 +117,7 @@ def get_invoice(request: HttpRequest, invoice_id: int):
 def get_invoice_xml(request: HttpRequest, invoice_id: int) -> HttpResponse:
     from .views import _xml_response
 
-    return _xml_response(_invoice(principal(request), invoice_id))
+    return _xml_response(_invoice(principal(request), invoice_id), public=False)
 
 
 @router.get(

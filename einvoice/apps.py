@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 
 
 class EinvoiceConfig(AppConfig):
@@ -6,4 +7,6 @@ class EinvoiceConfig(AppConfig):
 
     def ready(self) -> None:
         # Celery autodiscovers einvoice.tasks (transmission); the PDF task lives beside it.
-        from . import pdf_tasks  # noqa: F401
+        from . import dbguard, pdf_tasks  # noqa: F401
+
+        connection_created.connect(dbguard.register, dispatch_uid="einvoice.dbguard")

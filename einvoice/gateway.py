@@ -119,6 +119,8 @@ class GatewayInvoice:
     answered_at: datetime | None
     canceled_at: datetime | None
     duplicate: bool = False  # this submission found the invoice already recorded
+    # An accepted coded invoice: the authority's document (our XML + MCCQT + its signature).
+    document: str = ""
 
     @property
     def is_answered(self) -> bool:
@@ -168,6 +170,7 @@ def _invoice(data: Mapping[str, Any], *, duplicate: bool = False) -> GatewayInvo
             answered_at=_when(data.get("answered_at")),
             canceled_at=_when(data.get("canceled_at")),
             duplicate=duplicate,
+            document=str(data.get("xml") or ""),
         )
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise GatewayUnavailable(

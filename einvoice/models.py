@@ -11,12 +11,14 @@ Vietnamese terms used here, explained once:
 * *mã của cơ quan thuế* (``authority_code``, XML ``MCCQT``): the code the authority gives.
 * *mã tra cứu* (``lookup_code``): the secret code a buyer uses on our public lookup page.
 
-Immutability (ARCHITECTURE.md invariant 3): an issued invoice and its lines never change. The
-guard is in three layers: services offer no path that edits one; ``Invoice.delete`` and the
-queryset's ``delete``/``update`` of document fields raise :class:`ImmutableInvoice`; and a
-database trigger (migration 0002) refuses any UPDATE that changes a document column, and any
-UPDATE of a line. Only the transmission columns (status, authority code, attempts…) and the PDF
-(once, from empty) may be written after issue. On PostgreSQL a trigger also refuses DELETE.
+Immutability (ARCHITECTURE.md invariant 3): an issued invoice, its lines and its history never
+change. The guard is in three layers, the same on SQLite and PostgreSQL: services offer no path
+that edits one; the models and their querysets raise :class:`ImmutableInvoice` on a delete, on an
+update of a document field, of a line or of an event, and on a canceled invoice going back to
+another status; and database triggers (migrations 0002, 0003) refuse the same in raw SQL. Only
+the transmission columns (status, attempts…) may be written after issue, the authority's code and
+document and the PDF once each (from empty). ``manage.py flush`` (einvoice's override) is the one
+way to empty the tables, as TRUNCATE is on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -42,11 +44,11 @@ class Form(models.TextChoices):
 
 
 class Series(models.Model):
-    """A merchant's invoice series: form + 6-character symbol, numbered per year.
+    """A merchant's invoice series: form + 6-character symbol, numbered from 1.
 
-    The symbol carries a year (characters 2-3). The series rolls over on 1 January: an invoice
-    issued in 2027 in series ``C26MAB`` is written ``C27MAB`` (see ``symbol_for_year``), and its
-    numbers start again at 1.
+    The symbol carries its own year (characters 2-3): series ``C26MAB`` issues invoices dated in
+    2026 (Vietnam time) only; for 2027 the trader registers ``C27MAB``, a series of its own. So the
+    symbol printed on an invoice is always its series' symbol.
     """
 
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="invoice_series")
@@ -89,8 +91,15 @@ class Series(models.Model):
     def is_cash_register(self) -> bool:
         return self.kind_letter == "M"
 
-    def symbol_for_year(self, year: int) -> str:
-        return f"{self.symbol[0]}{year % 100:02d}{self.symbol[3:]}"
+    @property
+    def year(self) -> int:
+        """The year of the symbol (characters 2-3): the only year its invoices may be dated."""
+        return 2000 + int(self.symbol[1:3])
+
+    @property
+    def is_coded(self) -> bool:
+        """C…: each invoice gets the tax authority's code (MCCQT); K…: no code."""
+        return self.symbol[:1] == "C"
 
 
 class SeriesCounter(models.Model):
@@ -152,6 +161,13 @@ class InvoiceQuerySet(models.QuerySet["Invoice"]):
         locked = set(kwargs) - Invoice.MUTABLE_FIELDS
         if locked:
             raise ImmutableInvoice(f"issued invoice fields cannot change: {sorted(locked)}")
+        status = kwargs.get("status")
+        if (
+            status is not None
+            and status != Invoice.Status.CANCELED
+            and self.filter(status=Invoice.Status.CANCELED).exists()
+        ):
+            raise ImmutableInvoice("a canceled invoice stays canceled")
         return super().update(**kwargs)
 
 
@@ -184,6 +200,7 @@ class Invoice(models.Model):
             "answered_at",
             "pdf",
             "pdf_sha256",
+            "authority_xml",
         }
     )
 
@@ -202,6 +219,9 @@ class Invoice(models.Model):
     )
     correction_reason = models.CharField(_("lý do"), max_length=255, blank=True)
     issued_at = models.DateTimeField(_("ngày lập"))
+    # The day of the sale when the invoice is issued on a later day (a late request): printed as
+    # "Ngày bán" and written in TTChung/TTKhac. The invoice itself is dated when it is issued.
+    sold_on = models.DateField(_("ngày bán"), null=True, blank=True)
 
     seller_name = models.CharField(max_length=200)
     seller_tax_code = models.CharField(max_length=14)
@@ -234,6 +254,9 @@ class Invoice(models.Model):
         _("trạng thái"), max_length=16, choices=Status.choices, default=Status.ISSUED
     )
     authority_code = models.CharField(_("mã của CQT"), max_length=34, blank=True)
+    # The coded invoice as the authority returned it: our XML with MCCQT and the authority's
+    # signature (DSCKS/CQT). Written once; it is the invoice's public XML.
+    authority_xml = models.TextField(blank=True)
     rejection_reasons = models.JSONField(default=list, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -244,12 +267,18 @@ class Invoice(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = InvoiceQuerySet.as_manager()
+    _loaded_status: str | None = None  # the status read from the database (see ``save``)
 
     class Meta:
         ordering = ["-issued_at", "-id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["series", "year", "number"], name="einvoice_invoice_number_unique"
+            ),
+            # The invoice's identity as printed: one seller, form, symbol (with its year), number.
+            models.UniqueConstraint(
+                fields=["merchant", "form", "series_symbol", "number"],
+                name="einvoice_invoice_identity_unique",
             ),
             models.UniqueConstraint(
                 fields=["register_code"],
@@ -278,15 +307,26 @@ class Invoice(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         update_fields = kwargs.get("update_fields")
-        if self.pk is not None and not self._state.adding and update_fields is not None:
-            locked = set(update_fields) - self.MUTABLE_FIELDS
-            if locked:
-                raise ImmutableInvoice(f"issued invoice fields cannot change: {sorted(locked)}")
+        if self.pk is not None and not self._state.adding:
+            if update_fields is not None:
+                locked = set(update_fields) - self.MUTABLE_FIELDS
+                if locked:
+                    raise ImmutableInvoice(f"issued invoice fields cannot change: {sorted(locked)}")
+            loaded = getattr(self, "_loaded_status", None)
+            if loaded == self.Status.CANCELED and self.status != self.Status.CANCELED:
+                raise ImmutableInvoice("a canceled invoice stays canceled")
         # Without update_fields the database trigger refuses any change to a document column.
         super().save(*args, **kwargs)
+        self._loaded_status = self.status
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise ImmutableInvoice("issued invoices are never deleted")
+
+    @classmethod
+    def from_db(cls, db: Any, field_names: Any, values: Any) -> Invoice:
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_status = instance.__dict__.get("status")
+        return instance
 
     @property
     def full_symbol(self) -> str:
@@ -295,6 +335,32 @@ class Invoice(models.Model):
     @property
     def number_display(self) -> str:
         return f"{self.number:08d}" if self.number else ""
+
+    @property
+    def needs_authority_code(self) -> bool:
+        """A coded (C…) invoice other than a cash register's (whose code is made locally)."""
+        return self.series_symbol[:1] == "C" and not self.is_cash_register
+
+    @property
+    def awaits_authority_code(self) -> bool:
+        """Coded, and the tax authority has not given its code yet: the buyer gets no link."""
+        return self.needs_authority_code and not self.authority_code
+
+    @property
+    def public_xml(self) -> str:
+        """The invoice as the buyer downloads it: the authority's document for a coded invoice
+        (empty while it is awaited), our signed XML otherwise."""
+        if self.needs_authority_code:
+            return self.authority_xml
+        return self.xml
+
+
+class InvoiceLineQuerySet(models.QuerySet["InvoiceLine"]):
+    def delete(self) -> Any:
+        raise ImmutableInvoice("invoice lines are never deleted")
+
+    def update(self, **kwargs: Any) -> int:
+        raise ImmutableInvoice("invoice lines never change")
 
 
 class InvoiceLine(models.Model):
@@ -317,6 +383,8 @@ class InvoiceLine(models.Model):
     tax_rate = models.CharField(_("thuế suất"), max_length=8, blank=True)
     tax_amount = models.BigIntegerField(default=0)
 
+    objects = InvoiceLineQuerySet.as_manager()
+
     class Meta:
         ordering = ["invoice_id", "position"]
         constraints = [
@@ -328,8 +396,21 @@ class InvoiceLine(models.Model):
     def __str__(self) -> str:
         return f"{self.position}. {self.name}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise ImmutableInvoice("invoice lines never change")
+        super().save(*args, **kwargs)
+
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise ImmutableInvoice("invoice lines are never deleted")
+
+
+class InvoiceEventQuerySet(models.QuerySet["InvoiceEvent"]):
+    def delete(self) -> Any:
+        raise ImmutableInvoice("invoice history is never deleted")
+
+    def update(self, **kwargs: Any) -> int:
+        raise ImmutableInvoice("invoice history never changes")
 
 
 class InvoiceEvent(models.Model):
@@ -353,11 +434,21 @@ class InvoiceEvent(models.Model):
     actor_label = models.CharField(max_length=80, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = InvoiceEventQuerySet.as_manager()
+
     class Meta:
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
         return f"{self.invoice_id} {self.kind}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise ImmutableInvoice("invoice history never changes")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ImmutableInvoice("invoice history is never deleted")
 
     @property
     def kind_label(self) -> str:

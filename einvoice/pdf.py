@@ -73,10 +73,18 @@ def render_pdf_bytes(html: str) -> bytes:
     return HTML(string=html).write_pdf()
 
 
+def invoice_pdf_bytes(invoice: Invoice) -> bytes:
+    return render_pdf_bytes(invoice_html(invoice))
+
+
 def invoice_pdf_render(*, invoice_id: int) -> Invoice:
-    """Render and store the PDF once. Safe to run twice: a stored PDF is never replaced."""
+    """Render and store the PDF once. Safe to run twice: a stored PDF is never replaced.
+
+    A coded invoice still waiting for the tax authority's code is not stored (its PDF would
+    never show the code): transmission renders it when the code arrives; until then a download
+    gets a PDF made on the fly that says the code is awaited."""
     invoice = Invoice.objects.get(pk=invoice_id)
-    if invoice.pdf_sha256:
+    if invoice.pdf_sha256 or invoice.awaits_authority_code:
         return invoice
     data = render_pdf_bytes(invoice_html(invoice))
     digest = hashlib.sha256(data).hexdigest()

@@ -101,6 +101,7 @@ class InvoiceOut(Schema):
     kind: str
     related_id: int | None
     issued_at: datetime
+    sold_on: date | None = Field(None, description="The sale's day when earlier than the issue")
     buyer_name: str
     buyer_tax_code: str
     buyer_citizen_id: str
@@ -114,6 +115,11 @@ class InvoiceOut(Schema):
     authority_code: str
     rejection_reasons: list
     lookup_code: str
+    awaits_authority_code: bool = Field(
+        False,
+        description="A coded (C…) invoice without the tax authority's code yet: do not give the "
+        "buyer its lookup code or link until this is false",
+    )
     source_ref: str
     is_signed: bool
     xml_sha256: str

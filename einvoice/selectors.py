@@ -78,6 +78,11 @@ def corrections_of(*, invoice: Invoice) -> QuerySet[Invoice]:
     return invoice.corrections.order_by("issued_at", "id")
 
 
+def replacement_of(*, invoice: Invoice) -> Invoice | None:
+    """The invoice that replaced this one, if any."""
+    return invoice.corrections.filter(kind=Invoice.Kind.REPLACEMENT).order_by("id").first()
+
+
 def certificate_of(*, invoice: Invoice) -> SigningCertificate | None:
     """The certificate that signed the invoice: the one whose PEM is in the XML."""
     if not invoice.is_signed:
@@ -96,7 +101,9 @@ def signature_valid(*, invoice: Invoice) -> bool | None:
     cert = certificate_of(invoice=invoice)
     if cert is None:
         return None if not invoice.is_signed else False
-    return verify(invoice.xml, cert.certificate_pem)
+    return verify(invoice.xml, cert.certificate_pem) and (
+        not invoice.authority_xml or verify(invoice.authority_xml, cert.certificate_pem)
+    )
 
 
 # --- purchases (hóa đơn đầu vào) --------------------------------------------------------------

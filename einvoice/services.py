@@ -19,8 +19,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid as uuid_lib
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -40,7 +40,7 @@ from core.text import nfc
 from core.vnwords import MAX_AMOUNT, amount_in_words, number_to_words
 from merchants.models import Merchant
 
-from . import signing, xmlbuild
+from . import rounding, signing, xmlbuild
 from .models import Form, Invoice, InvoiceEvent, InvoiceLine, Series
 from .numbering import number_allocate, register_code
 from .signals import invoice_issued
@@ -59,17 +59,24 @@ __all__ = [
     "series_update",
 ]
 
-TAX_RATES: dict[str, int] = {"KCT": 0, "KKKNT": 0, "0%": 0, "5%": 5, "8%": 8, "10%": 10}
+TAX_RATES: dict[str, int] = rounding.RATE_PERCENT
 RATE_ORDER = list(TAX_RATES)
 LINE_KINDS = {k.value for k in InvoiceLine.Kind}
 MAX_LINES = 500
 LOOKUP_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I look-alikes
 LOOKUP_LENGTH = 12
 DEFAULT_PAYMENT_METHOD = "TM/CK"
-DEFAULT_PROVIDER_TAX_CODE = "0312000005"  # placeholder MST of the solution provider (MSTTCGP)
 
-# Symbol: C/K, 2-digit year, kind letter, 2 upper-case letters (Circular 78 Art. 4).
-_SERIES_KINDS = {"1": "TDLMG", "2": "TDLMH"}
+# Symbol: C/K, 2-digit year, kind letter, 2 upper-case letters (Circular 78 Art. 4). The kind
+# letters a seller may register per form; L (per-occurrence invoices) is the tax authority's own.
+_SERIES_KINDS = {"1": "TDMG", "2": "TDMH"}
+AUTHORITY_KINDS = "L"
+
+
+def provider_tax_code() -> str:
+    """MSTTCGP: the solution provider's tax code (``EINVOICE_PROVIDER_TAX_CODE``, validated as
+    an MST when settings load); empty leaves the element out."""
+    return str(getattr(settings, "EINVOICE_PROVIDER_TAX_CODE", "") or "")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -103,6 +110,16 @@ def _validate_symbol(form: str, symbol: str) -> str:
         raise ValidationFailed(
             fields={"form": _("Ký hiệu mẫu số phải là 1 (hóa đơn GTGT) hoặc 2 (hóa đơn bán hàng).")}
         )
+    if len(symbol) == 6 and symbol[3] in AUTHORITY_KINDS:
+        raise ValidationFailed(
+            fields={
+                "symbol": _(
+                    "Ký hiệu loại L là hóa đơn do cơ quan thuế cấp theo từng lần phát sinh; người "
+                    "bán không đăng ký được. Hãy chọn loại T, D hoặc M (G cho hóa đơn GTGT, H cho "
+                    "hóa đơn bán hàng dạng tem, vé, thẻ)."
+                )
+            }
+        )
     ok = (
         len(symbol) == 6
         and symbol[0] in "CK"
@@ -116,7 +133,7 @@ def _validate_symbol(form: str, symbol: str) -> str:
             fields={
                 "symbol": _(
                     "Ký hiệu hóa đơn gồm 6 ký tự: C (có mã) hoặc K (không mã), 2 số cuối của "
-                    "năm, một chữ loại hóa đơn (T, D, L, M; G cho hóa đơn GTGT, H cho hóa đơn "
+                    "năm, một chữ loại hóa đơn (T, D, M; G cho hóa đơn GTGT, H cho hóa đơn "
                     "bán hàng) và 2 chữ cái in hoa, ví dụ C26MAB."
                 )
             }
@@ -245,12 +262,21 @@ def series_update(
     return locked
 
 
-def _series_for(merchant: Merchant, series: Series | None) -> Series:
+def series_of_year(series: list[Series], year: int) -> Series | None:
+    """The first of ``series`` whose symbol is of ``year``, else the first (whose use will be
+    refused with a clear message)."""
+    return next((s for s in series if s.year == year), series[0] if series else None)
+
+
+def _series_for(merchant: Merchant, series: Series | None, year: int) -> Series:
     if series is None:
-        series = (
-            Series.objects.filter(merchant=merchant, is_active=True)
-            .order_by("-auto_issue", "form", "id")
-            .first()
+        series = series_of_year(
+            list(
+                Series.objects.filter(merchant=merchant, is_active=True).order_by(
+                    "-auto_issue", "form", "id"
+                )
+            ),
+            year,
         )
         if series is None:
             raise Conflict(
@@ -268,6 +294,20 @@ def _series_for(merchant: Merchant, series: Series | None) -> Series:
             )
             % {"symbol": series.symbol},
             code="register_not_registered",
+        )
+    if series.year != year:
+        raise Conflict(
+            _(
+                "Ký hiệu %(symbol)s là của năm %(series_year)s; hóa đơn lập năm %(year)s phải "
+                "dùng ký hiệu của năm %(year)s (ví dụ %(example)s). Hãy đăng ký ký hiệu mới."
+            )
+            % {
+                "symbol": series.symbol,
+                "series_year": series.year,
+                "year": year,
+                "example": f"{series.symbol[0]}{year % 100:02d}{series.symbol[3:]}",
+            },
+            code="series_year_mismatch",
         )
     return series
 
@@ -309,9 +349,13 @@ def _round(value: Decimal) -> int:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def _compute(lines: list[LineInput], *, form: str, signed: bool) -> _Totals:
+def _compute(
+    lines: list[LineInput], *, form: str, signed: bool, prices_include_tax: bool = False
+) -> _Totals:
     """Check the lines and compute line taxes and totals. ``signed`` allows negative lines
-    (an adjustment that lowers the amounts)."""
+    (an adjustment that lowers the amounts). ``prices_include_tax``: the lines' prices and
+    amounts are what the buyer pays; on a VAT invoice they are split into pre-tax amount + tax
+    (``rounding.split_tax_inclusive``) so the invoice totals exactly their sum."""
     if not lines:
         raise ValidationFailed(fields={"lines": _("Hóa đơn cần ít nhất một dòng hàng hóa.")})
     if len(lines) > MAX_LINES:
@@ -399,6 +443,8 @@ def _compute(lines: list[LineInput], *, form: str, signed: bool) -> _Totals:
         )
     if errors:
         raise ValidationFailed(fields=errors)
+    if with_tax and prices_include_tax:
+        out = _split_tax_inclusive(out)
     priced = [line for line in out if line.kind != InvoiceLine.Kind.NOTE]
     if not priced:
         raise ValidationFailed(fields={"lines": _("Hóa đơn cần ít nhất một dòng hàng hóa.")})
@@ -426,6 +472,24 @@ def _compute(lines: list[LineInput], *, form: str, signed: bool) -> _Totals:
         else f"Điều chỉnh giảm {number_to_words(-payable)} đồng"
     )
     return _Totals(out, rate_totals, before_tax, tax, discount, payable, words)
+
+
+def _split_tax_inclusive(out: list[_Line]) -> list[_Line]:
+    """Tax-inclusive lines → pre-tax lines whose amount + tax is the inclusive amount. The unit
+    price shown is the inclusive one ÷ (1 + rate), rounded: it is informative, the amount
+    (ThTien) is what counts."""
+    priced = [i for i, line in enumerate(out) if line.kind != InvoiceLine.Kind.NOTE]
+    split = rounding.split_tax_inclusive([(out[i].amount, out[i].tax_rate) for i in priced])
+    result = list(out)
+    for i, (net, tax) in zip(priced, split, strict=True):
+        line = out[i]
+        percent = TAX_RATES[line.tax_rate]
+        price = line.unit_price
+        if price is not None and percent:
+            price = _round(Decimal(price) * 100 / (100 + percent))
+        shown = -net if line.kind == InvoiceLine.Kind.DISCOUNT else net
+        result[i] = replace(line, amount=net, shown_amount=shown, unit_price=price, tax_amount=tax)
+    return result
 
 
 @dataclass(frozen=True)
@@ -531,6 +595,8 @@ def _issue(
     source_ref: str,
     actor_label: str,
     correction: _Correction | None = None,
+    sold_on: date | None = None,
+    prices_include_tax: bool = False,
 ) -> Invoice:
     source_ref = (source_ref or "").strip()
     if len(source_ref) > 64:
@@ -538,19 +604,24 @@ def _issue(
     found = _existing(merchant, source_ref)
     if found is not None:
         return found
-    series = _series_for(merchant, series)
     when = _issued_at(issued_at)
+    local = timezone.localtime(when)
+    year = local.year
+    series = _series_for(merchant, series, year)
+    if sold_on is not None and sold_on > local.date():
+        raise ValidationFailed(fields={"sold_on": _("Ngày bán không thể sau ngày lập hóa đơn.")})
+    if sold_on == local.date():
+        sold_on = None  # the same day: nothing to tell
     method = _payment_method(payment_method)
     party = buyer_data if buyer_data is not None else _buyer(buyer)
     totals = _compute(
         list(lines),
         form=series.form,
         signed=correction is not None and correction.kind == Invoice.Kind.ADJUSTMENT,
+        prices_include_tax=prices_include_tax,
     )
     signer = _sign_material(series, merchant)
-    local = timezone.localtime(when)
-    year = local.year
-    symbol = series.symbol_for_year(year)
+    symbol = series.symbol
     code = new_lookup_code()
     seller_name = nfc(merchant.legal_name)
     seller_address = nfc(merchant.address)
@@ -563,6 +634,36 @@ def _issue(
             if found is not None:
                 transaction.set_rollback(True)
                 return found
+            if issued_at is None:
+                # "Now" is taken under the series lock, so it is never before the time of the
+                # invoice numbered just before (issued by whoever held the lock last).
+                when = timezone.now()
+                local = timezone.localtime(when)
+                if local.year != year:  # the year turned while waiting for the lock
+                    raise Conflict(
+                        _("Năm mới vừa bắt đầu; hãy lập lại hóa đơn."), code="series_year_mismatch"
+                    )
+                if sold_on == local.date():
+                    sold_on = None
+            # Dates never go backwards within a series (numbers follow time).
+            last = (
+                Invoice.objects.filter(series=series, year=year)
+                .order_by("-number")
+                .values_list("issued_at", flat=True)
+                .first()
+            )
+            if last is not None and last > when:
+                raise Conflict(
+                    _(
+                        "Hóa đơn số trước của ký hiệu %(symbol)s lập lúc %(last)s; hóa đơn mới "
+                        "không được lập lùi ngày. Hãy lập hóa đơn với ngày hôm nay."
+                    )
+                    % {
+                        "symbol": symbol,
+                        "last": timezone.localtime(last).strftime("%H:%M %d/%m/%Y"),
+                    },
+                    code="invoice_date_backwards",
+                )
             reg_code = (
                 register_code(
                     form=series.form, year=year, prefix=series.register_prefix or "", number=number
@@ -587,9 +688,8 @@ def _issue(
                 number=number,
                 issued_on=local.date(),
                 payment_method=method,
-                provider_tax_code=getattr(
-                    settings, "EINVOICE_PROVIDER_TAX_CODE", DEFAULT_PROVIDER_TAX_CODE
-                ),
+                provider_tax_code=provider_tax_code(),
+                sold_on=sold_on,
                 seller_name=seller_name,
                 seller_tax_code=merchant.tax_code,
                 seller_address=seller_address,
@@ -648,6 +748,7 @@ def _issue(
                 related=correction.original if correction else None,
                 correction_reason=correction.reason if correction else "",
                 issued_at=when,
+                sold_on=sold_on,
                 seller_name=seller_name,
                 seller_tax_code=merchant.tax_code,
                 seller_address=seller_address,
@@ -740,12 +841,18 @@ def invoice_issue(
     issued_at: datetime | None = None,
     source_ref: str = "",
     actor_label: str = "",
+    sold_on: date | None = None,
+    prices_include_tax: bool = False,
 ) -> Invoice:
     """Issue an original invoice. Idempotent per (merchant, source_ref) when source_ref is given:
     the invoice already issued for it is returned unchanged.
 
-    ``series`` defaults to the merchant's active series (an ``auto_issue`` one first).
-    Raises ValidationFailed (bad lines, buyer, payment method) or Conflict (no usable series).
+    ``series`` defaults to the merchant's active series of the issue year (an ``auto_issue`` one
+    first). ``issued_at`` defaults to now and may not be earlier than the series' last invoice;
+    ``sold_on``: the sale's day when it was earlier (a late invoice), printed as "Ngày bán".
+    ``prices_include_tax``: see ``_compute``.
+    Raises ValidationFailed (bad lines, buyer, payment method) or Conflict (no usable series, a
+    series of another year, a date before the series' last invoice).
     """
     return _issue(
         merchant=merchant,
@@ -756,6 +863,8 @@ def invoice_issue(
         issued_at=issued_at,
         source_ref=source_ref,
         actor_label=actor_label,
+        sold_on=sold_on,
+        prices_include_tax=prices_include_tax,
     )
 
 
@@ -777,9 +886,12 @@ def _reason(reason: str) -> str:
     return text
 
 
-def _series_of_original(original: Invoice) -> Series | None:
+def _series_of_original(original: Invoice, issued_at: datetime | None) -> Series | None:
+    """The original's series while it is usable (active, of the correction's year); else the
+    merchant's default series of that year."""
     series = original.series
-    return series if series.is_active else None
+    year = timezone.localtime(issued_at or timezone.now()).year
+    return series if series.is_active and series.year == year else None
 
 
 def invoice_adjust(
@@ -791,6 +903,7 @@ def invoice_adjust(
     issued_at: datetime | None = None,
     source_ref: str = "",
     actor_label: str = "",
+    prices_include_tax: bool = False,
 ) -> Invoice:
     """Issue an adjustment invoice (hóa đơn điều chỉnh) for ``original``.
 
@@ -801,7 +914,7 @@ def invoice_adjust(
     _check_correctable(original)
     return _issue(
         merchant=original.merchant,
-        series=_series_of_original(original),
+        series=_series_of_original(original, issued_at),
         buyer=None,
         buyer_data=_BuyerData(
             original.buyer_name,
@@ -817,6 +930,7 @@ def invoice_adjust(
         source_ref=source_ref,
         actor_label=actor_label,
         correction=_Correction(original, Invoice.Kind.ADJUSTMENT, text),
+        prices_include_tax=prices_include_tax,
     )
 
 
@@ -830,6 +944,8 @@ def invoice_replace(
     issued_at: datetime | None = None,
     source_ref: str = "",
     actor_label: str = "",
+    sold_on: date | None = None,
+    prices_include_tax: bool = False,
 ) -> Invoice:
     """Issue a replacement invoice (hóa đơn thay thế) for ``original``: the full, corrected
     invoice. ``original`` keeps its status and gets a ``replaced`` event."""
@@ -837,7 +953,7 @@ def invoice_replace(
     _check_correctable(original)
     return _issue(
         merchant=original.merchant,
-        series=_series_of_original(original),
+        series=_series_of_original(original, issued_at),
         buyer=buyer,
         lines=lines,
         payment_method=payment_method or original.payment_method,
@@ -845,6 +961,8 @@ def invoice_replace(
         source_ref=source_ref,
         actor_label=actor_label,
         correction=_Correction(original, Invoice.Kind.REPLACEMENT, text),
+        sold_on=sold_on,
+        prices_include_tax=prices_include_tax,
     )
 
 

@@ -283,3 +283,38 @@ def sign_and_verify(
     if not verify(text, signer.certificate_pem):
         raise SignatureBroken("the invoice signature does not verify")
     return signed
+
+
+# ---------------------------------------------------------------------------------------------
+# The authority's document of a coded invoice
+
+
+def authority_document_problem(*, ours: str, theirs: str, code: str) -> str:
+    """Why the tax authority's returned document cannot stand for our invoice ("" when it can).
+
+    It must be our invoice (``DLHDon`` and the seller's signature byte-for-byte the same after
+    exclusive C14N), carry the authority's code in ``MCCQT`` and its signature in ``DSCKS/CQT``.
+    The authority's signature is kept as received (its certificate is the authority's to vouch
+    for); the seller's still verifies inside it.
+    """
+    if not theirs:
+        return "no document"
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    try:
+        mine = etree.fromstring(ours.encode("utf-8"), parser)
+        doc = etree.fromstring(theirs.encode("utf-8"), parser)
+    except etree.XMLSyntaxError as exc:
+        return f"not XML: {exc}"
+    for path in ("DLHDon", "DSCKS/NBan"):
+        a, b = mine.find(path), doc.find(path)
+        if a is None or b is None:
+            return f"no {path}"
+        if etree.tostring(a, method="c14n", exclusive=True) != etree.tostring(
+            b, method="c14n", exclusive=True
+        ):
+            return f"{path} differs from the invoice issued"
+    if (doc.findtext("MCCQT") or "") != code:
+        return "MCCQT is not the authority's code"
+    if doc.find(f"DSCKS/CQT/{{{DS}}}Signature") is None:
+        return "no signature of the authority in DSCKS/CQT"
+    return ""

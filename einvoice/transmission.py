@@ -57,6 +57,7 @@ EV_CANCEL_ATTEMPT = "cancel_attempt"
 EV_CANCEL_SENT = "cancel_sent"
 EV_CANCEL_SKIPPED = "cancel_skipped"
 EV_RETRY = "transmit_retry"
+EV_DOCUMENT_INVALID = "authority_document_invalid"
 _CANCEL_DONE = (EV_CANCEL_SENT, EV_CANCEL_SKIPPED, InvoiceEvent.Kind.FAILED)
 
 # Called right after a successful HTTP submit, before the result is stored (tests pass one
@@ -120,15 +121,15 @@ def on_invoice_issued(sender: Any, invoice_id: int, **kwargs: Any) -> None:
 _registered: set[tuple[str, str, str, str]] = set()
 
 
-def series_register(*, series: Series, year: int | None = None) -> str:
-    """Register ``series`` (its symbol for ``year``) with the gateway; the prefix it answers.
+def series_register(*, series: Series) -> str:
+    """Register ``series`` (its symbol carries its year) with the gateway; the prefix it answers.
 
     Idempotent at the gateway. A cash-register series records the prefix with
     ``series_set_register_prefix`` (or brings the one it already has). Remembered per process.
     """
     from .services import series_set_register_prefix
 
-    symbol = series.symbol_for_year(year) if year else series.symbol
+    symbol = series.symbol
     tax_code = series.merchant.tax_code
     registration = gateway.gateway_client().register_series(
         tax_code=tax_code,
@@ -152,7 +153,7 @@ def _ensure_registered(invoice: Invoice) -> None:
         invoice.series_symbol,
     )
     if key not in _registered:
-        series_register(series=invoice.series, year=invoice.year)
+        series_register(series=invoice.series)
 
 
 # --------------------------------------------------------------------------------------------
@@ -273,6 +274,8 @@ def _apply_locked(invoice: Invoice, remote: gateway.GatewayInvoice, now: datetim
         invoice.next_attempt_at = now if canceled else None  # a cancellation is to be sent
         fields |= {"authority_code", "answered_at", "status", "next_attempt_at"}
         _event(invoice, InvoiceEvent.Kind.ACCEPTED, {"authority_code": invoice.authority_code})
+        if invoice.needs_authority_code:
+            fields |= _store_authority_document(invoice, remote)
         outcome = "accepted"
     elif remote.status == "rejected":
         invoice.rejection_reasons = [r.as_dict() for r in remote.reasons] or [
@@ -306,6 +309,34 @@ def _apply_locked(invoice: Invoice, remote: gateway.GatewayInvoice, now: datetim
     if fields:
         _save(invoice, *sorted(fields))
     return outcome
+
+
+def _store_authority_document(invoice: Invoice, remote: gateway.GatewayInvoice) -> set[str]:
+    """Keep the authority's document of a coded invoice (it becomes the public XML) and render
+    the PDF, which can now show the code. A document that is not our invoice is not kept: the
+    invoice then has no public XML, and staff are told."""
+    from .signing import authority_document_problem
+
+    problem = authority_document_problem(
+        ours=invoice.xml, theirs=remote.document, code=invoice.authority_code
+    )
+    invoice_id = invoice.pk
+
+    def _render() -> None:
+        from .pdf_tasks import render_invoice_pdf
+
+        try:
+            render_invoice_pdf.delay(invoice_id)
+        except Exception:  # eager mode: the PDF is rendered on first download instead
+            log.exception("e-invoice %s: PDF rendering after the code failed", invoice_id)
+
+    transaction.on_commit(_render)
+    if problem:
+        _event(invoice, EV_DOCUMENT_INVALID, {"problem": problem[:500]})
+        _alert(invoice, f"the authority's document cannot be kept: {problem}")
+        return set()
+    invoice.authority_xml = remote.document
+    return {"authority_xml"}
 
 
 def _error(invoice_id: int, exc: gateway.GatewayError, *, cancel: bool = False) -> str:

@@ -108,24 +108,38 @@ def lookup_detail(request: HttpRequest, code: str) -> HttpResponse:
             "signature_valid": selectors.signature_valid(invoice=invoice),
             "events": selectors.events_of(invoice=invoice),
             "pdf_url": "einvoice_lookup_pdf",
+            "replaced_by": selectors.replacement_of(invoice=invoice),
         },
     )
 
 
-def _pdf_response(invoice: Invoice) -> FileResponse:
+def _pdf_response(invoice: Invoice) -> HttpResponseBase:
+    name = f"hoa-don-{invoice.form}{invoice.series_symbol}-{invoice.number:08d}.pdf"
     if not invoice.pdf_sha256:
-        from .pdf import invoice_pdf_render
+        from .pdf import invoice_pdf_bytes, invoice_pdf_render
 
         invoice = invoice_pdf_render(invoice_id=invoice.pk)
-    name = f"hoa-don-{invoice.form}{invoice.series_symbol}-{invoice.number:08d}.pdf"
+        if not invoice.pdf_sha256:  # waiting for the authority's code: made, not stored
+            response = HttpResponse(invoice_pdf_bytes(invoice), content_type="application/pdf")
+            response["Content-Disposition"] = f'inline; filename="{name}"'
+            return response
     return FileResponse(
         invoice.pdf.open("rb"), content_type="application/pdf", filename=name, as_attachment=False
     )
 
 
-def _xml_response(invoice: Invoice) -> HttpResponse:
+def _xml_response(invoice: Invoice, *, public: bool) -> HttpResponse:
+    """The trader downloads what they issued, or the authority's document once there; the
+    public gets the invoice the buyer holds (for a coded one, the authority's document)."""
     name = f"hoa-don-{invoice.form}{invoice.series_symbol}-{invoice.number:08d}.xml"
-    response = HttpResponse(invoice.xml.encode("utf-8"), content_type="application/xml")
+    xml = invoice.public_xml if public else (invoice.authority_xml or invoice.xml)
+    if not xml:
+        return HttpResponse(
+            _("Đang chờ mã của cơ quan thuế: hóa đơn XML sẽ có khi cơ quan thuế cấp mã."),
+            status=409,
+            content_type="text/plain; charset=utf-8",
+        )
+    response = HttpResponse(xml.encode("utf-8"), content_type="application/xml")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
@@ -139,7 +153,7 @@ def lookup_pdf(request: HttpRequest, code: str) -> HttpResponseBase:
 def lookup_xml(request: HttpRequest, code: str) -> HttpResponse:
     if (limited := _limited(request)) is not None:
         return limited
-    return _xml_response(_public_invoice(request, code))
+    return _xml_response(_public_invoice(request, code), public=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -206,7 +220,9 @@ def invoice_pdf(request: AuthedRequest, merchant_id: int, invoice_id: int) -> Ht
 @login_required
 def invoice_xml(request: AuthedRequest, merchant_id: int, invoice_id: int) -> HttpResponse:
     merchant = _merchant(request, merchant_id)
-    return _xml_response(selectors.invoice_of(merchant=merchant, invoice_id=invoice_id))
+    return _xml_response(
+        selectors.invoice_of(merchant=merchant, invoice_id=invoice_id), public=False
+    )
 
 
 def _error_text(exc: ApplicationError) -> str:
@@ -342,14 +358,21 @@ def series_page(request: AuthedRequest, merchant_id: int) -> HttpResponse:
         else:
             _register_with_gateway(request, series)
             return redirect("einvoice_series", merchant_id=merchant.pk)
+    all_series = list(selectors.series_of(merchant=merchant))
+    this_year = timezone.localdate().year
+    active = [s for s in all_series if s.is_active]
     return render(
         request,
         "einvoice/series.html",
         {
             "merchant": merchant,
-            "series": selectors.series_of(merchant=merchant),
+            "series": all_series,
             "values": values,
             "errors": errors,
+            # A series carries its year: on 1 January last year's ones stop issuing.
+            "year_missing": (
+                this_year if active and all(s.year != this_year for s in active) else None
+            ),
         },
         status=status,
     )

@@ -89,6 +89,7 @@ class InvoiceDocument:
     qr_data: str
     register_code: str = ""
     related: XmlRelated | None = None
+    sold_on: date | None = None  # the sale's day when the invoice is issued later
     currency: str = "VND"
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -137,6 +138,14 @@ def build_xml(doc: InvoiceDocument) -> etree._Element:
         _sub(rel, "SHDCLQuan", doc.related.number)
         _sub(rel, "NLHDCLQuan", doc.related.issued_on.isoformat())
         _opt(rel, "GChu", doc.related.note)
+    if doc.sold_on is not None:
+        # A late invoice is dated the day it is issued; the sale's day goes here (TTKhac/TTin:
+        # field name, data type, value) and on the PDF as "Ngày bán".
+        other = _sub(general, "TTKhac")
+        field_ = _sub(other, "TTin")
+        _sub(field_, "TTruong", "NgayBan")
+        _sub(field_, "KDLieu", "date")
+        _sub(field_, "DLieu", doc.sold_on.isoformat())
 
     content = _sub(data, "NDHDon")
     seller = _sub(content, "NBan")
@@ -161,6 +170,7 @@ def build_xml(doc: InvoiceDocument) -> etree._Element:
         _sub(item, "STT", line.position)
         _sub(item, "THHDVu", line.name)
         if line.kind == "note":
+            _sub(item, "ThTien", 0)  # as real invoices write it
             continue
         _opt(item, "DVTinh", line.unit)
         if line.quantity is not None:

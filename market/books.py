@@ -12,9 +12,9 @@ It reads from independent sources and reports every difference it finds, never f
 * per day: ledger money in for sales = cashless sales' paid amounts, ledger refunds = cashless
   refunds that went through;
 * each daily close still says what its period holds, and no two closes overlap;
-* each invoiced sale's invoice (with its adjustments) comes to what the sale came to (a VAT
-  invoice may differ by its rounding of pre-tax prices), every refund of an invoiced sale has its
-  adjustment, and a sale of a merchant that invoices automatically has its invoice.
+* each invoiced sale's invoice (with its adjustments) comes to exactly what the sale came to
+  (a VAT invoice too: paid amounts are split into pre-tax + tax), every refund of an invoiced
+  sale has its adjustment, and a sale of a merchant that invoices automatically has its invoice.
 
 ``manage.py books_check`` prints the figures and the differences and exits non-zero if any.
 """
@@ -25,7 +25,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 
 from django.db.models import Q, Sum
 from django.utils import timezone
@@ -34,7 +33,7 @@ from einvoice.models import Invoice, Series
 from payments.models import LedgerEntry, PaymentIntent, Refund
 
 from . import reports
-from .models import DailyClose, Order, OrderLine, OrderRefund
+from .models import DailyClose, Order, OrderRefund
 
 PAID = (
     PaymentIntent.Status.SUCCEEDED,
@@ -398,11 +397,6 @@ def _invoices(
         order__merchant_id=merchant_id, payment_refund__status=Refund.Status.SUCCEEDED
     ):
         links[link.order_id].append(link)
-    line_counts = dict(
-        OrderLine.objects.filter(order__merchant_id=merchant_id)
-        .values_list("order_id")
-        .annotate(n=Sum("quantity"))
-    )
 
     def differ(order: Order, code: str, detail: str) -> None:
         report.differences.append(Difference(merchant_id, _day(order.paid_at), code, detail))
@@ -437,12 +431,8 @@ def _invoices(
                 continue
             total += adjustment.total_payable
         expected = order.total - min(order.amount_refunded, order.total)  # an overpaid rest
-        # A VAT invoice (form 1) shows prices before tax, each rounded: a few đồng either way.
-        slack = 0
-        if standing.form == "1":
-            quantity = Decimal(line_counts.get(order.pk) or 0)
-            slack = int(quantity) + 2 + len(links.get(order.pk, []))
-        if abs(total - expected) > slack:
+        # Exact for VAT invoices too: the engine splits paid amounts into pre-tax + tax.
+        if total != expected:
             differ(
                 order,
                 "invoice_disagrees",

@@ -10,30 +10,33 @@ Each call is idempotent through the invoice's ``source_ref`` (the order number, 
 replacement and "/A<refund id>" for an adjustment).
 
 Prices at the stall include any VAT. A sales invoice (form 2, household businesses) shows them as
-they are. A VAT invoice (form 1) needs prices before tax: each unit price is divided by (1 + rate)
-and rounded, so its total may differ from what was paid by a few đồng (noted on the trader's page).
+they are. A VAT invoice (form 1) shows amounts before tax: the engine splits the paid amounts
+(``prices_include_tax``, einvoice/rounding.py) so the invoice totals exactly what was paid.
+
+An invoice is dated when it is issued (numbers follow time within a series); a late one (the
+shopper asked days after the sale) names the sale's day ("Ngày bán", ``sold_on``).
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import date, timedelta
+from fractions import Fraction
 from typing import Any
 
 from django.db.models import Q
 from django.utils import timezone
 
 from core.errors import ApplicationError
+from einvoice import rounding
 from einvoice import services as einvoice
 from einvoice.models import Invoice, Series
 from einvoice.types import Buyer, LineInput
 
-from .models import Order, OrderRefund
+from .models import Order, OrderLine, OrderRefund
 
 log = logging.getLogger(__name__)
 
-RATES = {"5%": 5, "8%": 8, "10%": 10}
 SWEEP_DAYS = 3
 PAYMENT_TEXT: dict[str, str] = {
     Order.PaymentMethod.CASH: "TM",
@@ -42,19 +45,24 @@ PAYMENT_TEXT: dict[str, str] = {
 }
 
 
+def _this_year(series: Any) -> Series | None:
+    """A series carries its year: prefer one of this year (an invoice is dated today)."""
+    return einvoice.series_of_year(list(series), timezone.localdate().year)
+
+
 def auto_series(order: Order) -> Series | None:
-    return (
-        Series.objects.filter(merchant_id=order.merchant_id, is_active=True, auto_issue=True)
-        .order_by("form", "pk")
-        .first()
+    return _this_year(
+        Series.objects.filter(
+            merchant_id=order.merchant_id, is_active=True, auto_issue=True
+        ).order_by("form", "pk")
     )
 
 
 def any_series(order: Order) -> Series | None:
-    return (
-        Series.objects.filter(merchant_id=order.merchant_id, is_active=True)
-        .order_by("-auto_issue", "form", "pk")
-        .first()
+    return _this_year(
+        Series.objects.filter(merchant_id=order.merchant_id, is_active=True).order_by(
+            "-auto_issue", "form", "pk"
+        )
     )
 
 
@@ -68,27 +76,27 @@ def invoice_of(order: Order) -> Invoice | None:
     )
 
 
-def _lines(order: Order, form: str) -> list[LineInput]:
-    lines = []
-    for line in order.lines.all():
-        rate = line.tax_category if line.tax_category in einvoice.TAX_RATES else "KCT"
-        price = line.unit_price
-        if form == "1" and rate in RATES:
-            price = int(
-                (Decimal(price) * 100 / (100 + RATES[rate])).quantize(Decimal(1), ROUND_HALF_UP)
-            )
-        amount = int((Decimal(price) * line.quantity).quantize(Decimal(1), ROUND_HALF_UP))
-        lines.append(
-            LineInput(
-                name=line.name,
-                unit=line.unit,
-                quantity=line.quantity,
-                unit_price=price,
-                amount=amount,
-                tax_rate=rate,
-            )
+def _rate(line: OrderLine | None) -> str:
+    return line.tax_category if line and line.tax_category in einvoice.TAX_RATES else "KCT"
+
+
+def _lines(order: Order) -> list[LineInput]:
+    """The sale's lines as paid (tax-inclusive prices; the engine splits them for form 1)."""
+    return [
+        LineInput(
+            name=line.name,
+            unit=line.unit,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            amount=line.amount,
+            tax_rate=_rate(line),
         )
-    return lines
+        for line in order.lines.all()
+    ]
+
+
+def _sold_on(order: Order) -> date | None:
+    return timezone.localtime(order.paid_at).date() if order.paid_at else None
 
 
 def _buyer(order: Order) -> Buyer | None:
@@ -124,11 +132,12 @@ def order_invoice_issue(*, order_id: int, requested: bool = False) -> Invoice | 
             merchant=order.merchant,
             series=series,
             buyer=buyer,
-            lines=_lines(order, series.form),
+            lines=_lines(order),
             payment_method=PAYMENT_TEXT.get(order.payment_method, "TM/CK"),
-            issued_at=order.paid_at,
+            sold_on=_sold_on(order),  # dated now; the sale's day is named when earlier
             source_ref=order.number,
             actor_label=f"order:{order.number}",
+            prices_include_tax=True,
         )
     if requested and buyer is not None and existing.source_ref == order.number:
         if existing.buyer_tax_code == buyer.tax_code and existing.buyer_name == buyer.name:
@@ -136,11 +145,13 @@ def order_invoice_issue(*, order_id: int, requested: bool = False) -> Invoice | 
         return einvoice.invoice_replace(
             original=existing,
             buyer=buyer,
-            lines=_lines(order, existing.form),
+            lines=_lines(order),
             reason="Bổ sung thông tin người mua theo yêu cầu",
             payment_method=existing.payment_method,
+            sold_on=_sold_on(order),
             source_ref=f"{order.number}/R",
             actor_label=f"order:{order.number}",
+            prices_include_tax=True,
         )
     return existing
 
@@ -153,8 +164,6 @@ def refund_invoice_adjust(*, refund_id: int) -> Invoice | None:
     invoice = invoice_of(refund.order)
     if invoice is None or invoice.status == Invoice.Status.CANCELED:
         return None
-    line = refund.line or refund.order.lines.first()
-    rate = line.tax_category if line and line.tax_category in einvoice.TAX_RATES else "KCT"
     # Only what was invoiced is adjusted: giving back an overpayment (money beyond the sale's
     # total, never on the invoice) lowers nothing.
     before = sum(
@@ -166,25 +175,48 @@ def refund_invoice_adjust(*, refund_id: int) -> Invoice | None:
     amount = min(refund.amount, max(0, refund.order.total - before))
     if amount <= 0:
         return None
-    if invoice.form == "1" and rate in RATES:
-        amount = int(
-            (Decimal(amount) * 100 / (100 + RATES[rate])).quantize(Decimal(1), ROUND_HALF_UP)
-        )
     return einvoice.invoice_adjust(
         original=invoice,
         lines=[
-            LineInput(
-                name=f"Điều chỉnh giảm: {refund.reason}"[:200],
-                quantity=Decimal(-1),
-                unit_price=amount,
-                amount=-amount,
-                tax_rate=rate,
-            )
+            *_adjustment_lines(refund, amount),
+            LineInput(name=f"Lý do điều chỉnh: {refund.reason}"[:500], kind="note"),
         ],
         reason=f"Hoàn tiền cho khách: {refund.reason}"[:255],
         source_ref=f"{refund.order.number}/A{refund.pk}",
         actor_label=f"order:{refund.order.number}",
+        prices_include_tax=True,
     )
+
+
+def _adjustment_lines(refund: OrderRefund, amount: int) -> list[LineInput]:
+    """The goods lines a refund lowers, named and measured as on the invoice (tax-inclusive).
+
+    A line given back whole is lowered by its quantity at its price; a part of a line by its
+    amount only. A refund of the sale without a line is shared among the sale's lines in
+    proportion to their amounts (largest remainder, so the parts add up to the refund)."""
+    if refund.line is not None:
+        targets = [(refund.line, amount)]
+    else:
+        lines = [line for line in refund.order.lines.all() if line.amount > 0]
+        total = sum(line.amount for line in lines)
+        if not lines or total <= 0:
+            return [LineInput(name="Điều chỉnh giảm tiền hàng", amount=-amount)]
+        parts = rounding.allocate(amount, [Fraction(amount * line.amount, total) for line in lines])
+        targets = [(line, part) for line, part in zip(lines, parts, strict=True) if part]
+    result = []
+    for line, part in targets:
+        whole = part == line.amount
+        result.append(
+            LineInput(
+                name=line.name,
+                unit=line.unit,
+                quantity=-line.quantity if whole else None,
+                unit_price=line.unit_price if whole else None,
+                amount=-part,
+                tax_rate=_rate(line),
+            )
+        )
+    return result
 
 
 def safely(func: Any, **kwargs: Any) -> Invoice | None:

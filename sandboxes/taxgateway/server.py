@@ -28,7 +28,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from lxml import etree
+
 from .._common import LoopbackHTTPServer, serve_in_thread
+from .authority import AuthoritySigner
 from .state import (
     Counter,
     Fault,
@@ -93,6 +96,7 @@ class TaxGatewaySandbox:
         self._server: LoopbackHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        self.authority = AuthoritySigner()
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -447,6 +451,7 @@ class TaxGatewaySandbox:
             ready_at=now + self._faults.answer_delay,
             gap_deadline=now + self._faults.gap_timeout,
             batch=batch,
+            xml=xml,
         )
         registration = None
         if facts.tax_code and facts.form and facts.series:
@@ -535,5 +540,11 @@ class TaxGatewaySandbox:
                 # MCCQT: a transaction number + a string derived from the invoice (34 chars).
                 digest = hashlib.sha256(f"{record.uuid}:{record.sha256}".encode()).hexdigest()
                 record.authority_code = f"{self._sequence:010d}{digest[:24].upper()}"
+                try:
+                    record.document = self.authority.coded_document(
+                        record.xml, record.authority_code
+                    )
+                except etree.XMLSyntaxError:  # pragma: no cover - examined at receipt
+                    record.document = None
         else:
             counter.rejected += 1

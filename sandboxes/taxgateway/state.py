@@ -98,6 +98,8 @@ class Record:
     answered_at: float | None = None
     canceled_at: float | None = None
     cancel_reason: str | None = None
+    xml: str = ""  # as received
+    document: str | None = None  # a coded invoice once accepted: with MCCQT and DSCKS/CQT
 
     @property
     def series_key(self) -> tuple[str, str, str, int] | None:
@@ -119,6 +121,7 @@ class Record:
             "number": f.number,
             "issued_on": f.issued_on.isoformat() if f.issued_on else None,
             "authority_code": self.authority_code,
+            "xml": self.document,
             "reasons": list(self.reasons) if self.status == "rejected" else [],
             "batch": self.batch,
             "sha256": self.sha256,

@@ -70,3 +70,21 @@ def test_without_the_gateway_the_series_waits_for_registration(client, settings,
 def test_a_cashier_cannot_manage_series(client, merchant):
     client.force_login(member_of(merchant, role="cashier"))
     assert client.get(f"/cua-hang/{merchant.pk}/hoa-don/ky-hieu/").status_code == 403
+
+
+def test_it_says_when_no_active_series_is_of_this_year(client, merchant):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    from einvoice import services
+
+    services.series_create(merchant=merchant, form="2", symbol="K26TBL", auto_issue=True)
+    client.force_login(member_of(merchant))
+    url = f"/cua-hang/{merchant.pk}/hoa-don/ky-hieu/"
+    assert 'id="series-year-missing"' not in client.get(url).content.decode()
+    vn = ZoneInfo("Asia/Ho_Chi_Minh")
+    with time_machine.travel(datetime(2027, 1, 1, 7, tzinfo=vn), tick=False):
+        page = client.get(url).content.decode()
+    assert 'id="series-year-missing"' in page and "2027" in page

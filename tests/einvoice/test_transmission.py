@@ -103,7 +103,7 @@ def test_it_polls_for_an_answer_that_comes_later(gateway, merchant, series):
 
 def test_it_stores_a_rejection_with_its_reasons(gateway, merchant, series):
     # Someone else's invoice already holds number 1 of this series at the gateway.
-    transmission.series_register(series=series, year=2026)
+    transmission.series_register(series=series)
     gateway.submit(
         KEY,
         {
@@ -151,7 +151,7 @@ def test_it_caps_the_backoff(settings):
 
 
 def test_it_asks_the_gateway_before_sending_again_after_a_timeout(gateway, merchant, series):
-    transmission.series_register(series=series, year=2026)
+    transmission.series_register(series=series)
     gateway.set_faults(fail_next=1, fail_next_mode="timeout", hang_seconds=1)
     invoice = fresh(issue(merchant, series))
     assert invoice.status == S.ISSUED
@@ -166,7 +166,7 @@ def test_it_asks_the_gateway_before_sending_again_after_a_timeout(gateway, merch
 
 
 def test_it_recovers_when_the_worker_dies_right_after_sending(gateway, merchant, series):
-    transmission.series_register(series=series, year=2026)
+    transmission.series_register(series=series)
     gateway.set_faults(fail_next=1, fail_next_mode="error")  # the first send is lost…
     invoice = fresh(issue(merchant, series))
 
@@ -245,7 +245,7 @@ def test_it_sends_cash_register_invoices_in_the_end_of_day_batch(gateway, mercha
 def test_it_retries_a_failed_batch_and_asks_first(gateway, merchant):
     series = register_series(merchant)
     invoices = [fresh(issue(merchant, series)) for _ in range(2)]
-    transmission.series_register(series=series, year=2026)
+    transmission.series_register(series=series)
     gateway.set_faults(fail_next=1, fail_next_mode="timeout", hang_seconds=1)
     assert transmission.transmit_cash_register_batch(day=ISSUED_AT.date()) == {"error": 1}
     retry_at = fresh(invoices[0]).next_attempt_at

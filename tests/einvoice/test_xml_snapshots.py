@@ -24,6 +24,13 @@ from .conftest import ISSUED_AT, goods, register_series, seller, vat_series
 pytestmark = pytest.mark.django_db
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
+
+
+@pytest.fixture(autouse=True)
+def _provider(settings):
+    settings.EINVOICE_PROVIDER_TAX_CODE = "0312000005"  # MSTTCGP: a setting (a valid MST)
+
+
 DS = "{http://www.w3.org/2000/09/xmldsig#}"
 
 

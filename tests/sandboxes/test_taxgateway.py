@@ -101,6 +101,28 @@ def test_it_accepts_a_valid_invoice_with_an_authority_code_after_the_answer_dela
     assert answer["answered_at"] >= answer["received_at"] + 0.3
 
 
+def test_an_accepted_coded_invoice_comes_back_as_the_authoritys_document(gateway):
+    from lxml import etree
+
+    register(gateway)
+    register(gateway, series="K26TAA")
+    sent = invoice_xml(number=1, issued_on=DAY, series=SERIES)
+    coded = api(gateway, "POST", "/v1/invoices", {"uuid": str(uuid.uuid4()), "xml": sent}).json()
+    assert coded["status"] == "accepted" and coded["xml"]
+    doc = etree.fromstring(coded["xml"].encode())
+    assert doc.findtext("MCCQT") == coded["authority_code"]
+    assert doc.find("DSCKS/CQT/{http://www.w3.org/2000/09/xmldsig#}Signature") is not None
+    mine = etree.fromstring(sent.encode())
+    assert etree.tostring(doc.find("DLHDon"), method="c14n") == etree.tostring(
+        mine.find("DLHDon"), method="c14n"
+    )
+    from signxml import XMLVerifier
+
+    XMLVerifier().verify(coded["xml"].encode(), x509_cert=gateway.authority.certificate_pem)
+    uncoded = submit(gateway, 1, series="K26TAA").json()
+    assert uncoded["status"] == "accepted" and uncoded["xml"] is None
+
+
 def test_it_rejects_totals_that_do_not_add_up_with_reasons(gateway):
     register(gateway)
 

@@ -128,7 +128,7 @@ def order_invoice_issue(*, order_id: int, requested: bool = False) -> Invoice | 
     existing = invoice_of(order)
     buyer = _buyer(order) if order.invoice_requested_at else None
     if existing is None:
-        return einvoice.invoice_issue(
+        invoice = einvoice.invoice_issue(
             merchant=order.merchant,
             series=series,
             buyer=buyer,
@@ -139,6 +139,8 @@ def order_invoice_issue(*, order_id: int, requested: bool = False) -> Invoice | 
             actor_label=f"order:{order.number}",
             prices_include_tax=True,
         )
+        _refunds_adjust(order)
+        return invoice
     if requested and buyer is not None and existing.source_ref == order.number:
         if existing.buyer_tax_code == buyer.tax_code and existing.buyer_name == buyer.name:
             return existing
@@ -154,6 +156,16 @@ def order_invoice_issue(*, order_id: int, requested: bool = False) -> Invoice | 
             prices_include_tax=True,
         )
     return existing
+
+
+def _refunds_adjust(order: Order) -> None:
+    """The refunds that went through before the sale's invoice existed (a late request, or an
+    invoice issued by one worker while another settled the refund and found no invoice to
+    adjust): each adjusts it now. Read after the invoice committed, so a refund settled from here
+    on finds the invoice itself; each adjustment is issued once (its source_ref)."""
+    settled = order.refunds.filter(payment_refund__status=OrderRefund.Status.SUCCEEDED)
+    for refund_id in settled.order_by("pk").values_list("pk", flat=True):
+        refund_invoice_adjust(refund_id=refund_id)
 
 
 def refund_invoice_adjust(*, refund_id: int) -> Invoice | None:

@@ -104,6 +104,29 @@ def test_the_books_agree_to_the_dong_for_a_vat_sale_refunded_in_part(vat_merchan
     assert report.clean, "\n".join(str(d) for d in report.differences)
 
 
+def test_an_invoice_issued_after_a_refund_carries_that_refund_as_an_adjustment():
+    # The shopper asks for the invoice after part of the sale was given back (or one worker
+    # issues the invoice while another settled the refund and found no invoice to adjust).
+    from market import books
+
+    m = merchant_with_account(display_name="Sạp cá Cô Lan")
+    einvoice.series_create(merchant=m, form="2", symbol="K26TBL", auto_issue=False)
+    order = cash_sale(m, [LineInput(unit_price=176_000)])
+    orders.order_refund(order_id=order.pk, amount=76_000, reason="Cá nhỏ", actor=member_of(m))
+    assert not Invoice.objects.exists()
+
+    orders.order_request_invoice(order_id=order.pk, buyer=BuyerInput(name="Chị Hoa"))
+    invoicing.order_invoice_issue(order_id=order.pk, requested=True)  # a retry issues nothing more
+
+    invoices = Invoice.objects.order_by("number")
+    assert [(i.kind, i.total_payable) for i in invoices] == [
+        (Invoice.Kind.ORIGINAL, 176_000),
+        (Invoice.Kind.ADJUSTMENT, -76_000),
+    ]
+    report = books.books_check(merchant_ids=[m.pk])
+    assert report.clean, "\n".join(str(d) for d in report.differences)
+
+
 def test_a_late_request_is_dated_today_after_earlier_numbers_and_names_the_sale_date():
     m = merchant_with_account(display_name="Sạp cá Cô Lan")
     einvoice.series_create(merchant=m, form="2", symbol="K26TBL", auto_issue=False)

@@ -51,13 +51,17 @@ DUPLICATE_NOTIFICATION_MAX = 2  # the refused INSERT and the read of the stored 
 class Trips:
     queries: list[str] = field(default_factory=list)
     tasks: list[tuple[str, tuple]] = field(default_factory=list)
+    published: list[str] = field(default_factory=list)  # live events (a Redis PUBLISH each)
 
     @property
     def total(self) -> int:
         return len(self.queries)
 
     def report(self, name: str) -> str:
-        lines = [f"{name}: {self.total} round trips, {len(self.tasks)} Celery messages"]
+        lines = [
+            f"{name}: {self.total} round trips, {len(self.tasks)} Celery messages, "
+            f"{len(self.published)} live events"
+        ]
         lines += [f"  {q[:150]}" for q in self.queries]
         return "\n".join(lines)
 
@@ -65,10 +69,18 @@ class Trips:
 @pytest.fixture
 def trips(monkeypatch) -> Trips:
     import market.tasks
+    from payments import events
 
     found = Trips()
     task = market.tasks.issue_order_invoice
     monkeypatch.setattr(task, "delay", lambda *args, **kw: found.tasks.append((task.name, args)))
+    publish = events.publish
+
+    def recorded(merchant_id: int, event: dict) -> None:
+        found.published.append(event.get("type", ""))
+        publish(merchant_id, event)
+
+    monkeypatch.setattr(events, "publish", recorded)
     return found
 
 
@@ -76,6 +88,7 @@ def trips(monkeypatch) -> Trips:
 def counting(found: Trips) -> Iterator[Trips]:
     """BEGIN, COMMIT and ROLLBACK are in Django's query log too (``debug_transaction``)."""
     found.tasks.clear()
+    found.published.clear()
     with CaptureQueriesContext(connection) as captured:
         yield found
     found.queries = [q["sql"] for q in captured.captured_queries]
@@ -175,6 +188,9 @@ def test_it_pays_a_pos_sale_from_a_bank_notification_in_few_round_trips(
     sale.refresh_from_db()
     assert sale.status == Order.Status.PAID and sale.amount_paid == 63_000
     assert trips.total <= NOTIFICATION_MAX
+    # After commit: one live event for the trader's screen, one message for the e-invoice task.
+    assert trips.published == ["payment_succeeded"]
+    assert len(trips.tasks) == 1
 
 
 def test_it_acknowledges_a_duplicate_notification_in_few_round_trips(client, merchant, fish, trips):
@@ -192,3 +208,4 @@ def test_it_acknowledges_a_duplicate_notification_in_few_round_trips(client, mer
     assert response.json() == {"success": True, "outcome": "settled"}
     assert BankNotification.objects.count() == 1 and LedgerEntry.objects.count() == 1
     assert trips.total <= DUPLICATE_NOTIFICATION_MAX
+    assert trips.published == [] and trips.tasks == []

@@ -103,7 +103,22 @@ def test_the_storefront_needs_a_fixed_number_of_statements(
 ):
     for n in range(60):
         product(merchant, f"Rau {n}", price=10_000 + n)
-    # the merchant, its stall, the products, the rating, the reviews
-    with django_assert_max_num_queries(5):
+    # the merchant, its stall, its catalogue's version, the products, the rating, the reviews
+    with django_assert_max_num_queries(6):
         body = client.get("/cho/cho-han/ca-tuoi-ba-lan/").content.decode()
     assert body.count('class="product-card') == 60 and "10.059 đ" in body
+    with django_assert_max_num_queries(5):  # the goods from the cache: no products query
+        again = client.get("/cho/cho-han/ca-tuoi-ba-lan/").content.decode()
+    assert again.count('class="product-card') == 60
+
+
+def test_the_storefront_shows_a_price_or_stock_change_at_once(client, merchant, settings):
+    settings.SHOP_RESULTS_CACHE_SECONDS = 300
+    fish = product(merchant, "Cá thu", price=180_000)
+    assert "180.000 đ" in client.get("/cho/cho-han/ca-tuoi-ba-lan/").content.decode()
+    fish.price, fish.in_stock = 175_000, False
+    fish.save()
+    body = Client().get("/cho/cho-han/ca-tuoi-ba-lan/").content.decode()
+    assert "175.000 đ" in body and "180.000 đ" not in body and "Hết hàng" in body
+    assert "csrf0slot" not in body
+    assert f'name="product" value="{fish.pk}"' not in body  # sold out: no cart form

@@ -31,7 +31,13 @@ URL_NOCACHE=$STACK_URL
 export SHOP_RESULTS_CACHE_SECONDS=30
 stack_gunicorn cache --workers 4 --worker-class sync
 URL_CACHE=$STACK_URL
-sleep 5 # let every worker of the three finish booting before measuring
+# Every worker of the three imports its views, compiles its templates and loads its translations
+# on its first requests: warm them all (8 connections reach the 4 workers) before measuring.
+for base in "$URL_BEFORE" "$URL_NOCACHE" "$URL_CACHE"; do
+  for path in /api/v1/health "/mua/?q=ca+thu" "/mua/?q=ca" "$SHOP"; do
+    wrk -t 1 -c 8 -d 3s --timeout 10s "$base$path" >/dev/null
+  done
+done
 cat >"$WORK/p95.lua" <<'LUA'
 done = function(summary, latency, requests)
   io.write(string.format("p95_us %d\n", latency:percentile(95)))

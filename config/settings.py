@@ -135,6 +135,9 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# A web-shop search's rendered results are kept this long (0: not cached); see
+# market/shop_views.py. New goods and prices show up in search at most this late.
+SHOP_RESULTS_CACHE_SECONDS = env_int("SHOP_RESULTS_CACHE_SECONDS", 30)
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None

@@ -39,7 +39,7 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ROUNDS = 40
+ROUNDS = 50
 
 
 @pytest.fixture(autouse=True)
@@ -129,3 +129,48 @@ def test_roundtrips_and_cpu(client):
         assert banknotify_deliver(client, payloads[i]).json()["outcome"] == "settled"
 
     measure("the same notification again", again)
+
+
+def test_einvoice_issue_roundtrips_and_cpu(monkeypatch):
+    """A signed VAT invoice: ``invoice_issue`` alone, and from a paid POS sale
+    (``order_invoice_issue``). After-commit work (PDF, transmission) is a worker's: left out."""
+    from einvoice import services
+    from market import invoicing
+    from tests.einvoice.conftest import goods
+    from tests.factories import enterprise_tax_code
+
+    monkeypatch.setattr(services, "_after_issue", lambda invoice_id: None)
+    merchant = merchant_with_account(
+        display_name="Công ty Hải sản Sông Hàn", kind="enterprise", tax_code=enterprise_tax_code(77)
+    )
+    series = services.series_create(merchant=merchant, form="1", symbol="K26TAA", auto_issue=True)
+    fish = ProductFactory(merchant=merchant, name="Cá ngừ", price=236_667, tax_category="10%")
+
+    def issue(i: int) -> None:
+        services.invoice_issue(
+            merchant=merchant,
+            series=series,
+            lines=[goods("Cá thu", "0.35", 180_000), goods("Mực", "1", 118_333, rate="10%")],
+            source_ref=f"bench-{i}",
+        )
+
+    measure("einvoice invoice_issue (VAT, signed)", issue)
+
+    import market.tasks
+
+    monkeypatch.setattr(market.tasks.issue_order_invoice, "delay", lambda *a, **k: None)
+    sales = {
+        i: orders.order_create(
+            merchant=merchant,
+            lines=[orders.LineInput(product_id=fish.pk, quantity=orders.parse_quantity("1,5"))],
+            payment_method="cash",
+            actor=None,
+            actor_label="bench",
+        )
+        for i in range(-1, ROUNDS + 1)
+    }
+
+    def order_invoice(i: int) -> None:
+        assert invoicing.order_invoice_issue(order_id=sales[i].pk) is not None
+
+    measure("einvoice order_invoice_issue (paid POS sale)", order_invoice)

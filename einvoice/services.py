@@ -4,9 +4,10 @@ The engine knows nothing of orders: a caller (the order system, the API, a page)
 (a Merchant), an optional :class:`~einvoice.types.Buyer`, :class:`~einvoice.types.LineInput`
 lines and a payment method, and gets back an issued, immutable :class:`Invoice`.
 
-Issuing runs in one transaction: allocate the number under the series counter's row lock, build
-the XML, validate it against ``schema/hdon.xsd``, sign it (not cash-register invoices), store the
-invoice, its lines and an ``issued`` event. After commit the PDF is rendered by a task and the
+Issuing runs in one transaction: allocate the number under the series counter's row lock (one
+UPDATE … RETURNING, which also reads the active signing certificate), build the XML, validate it
+against ``schema/hdon.xsd``, sign and check it (not cash-register invoices), store the invoice,
+its lines and its events (one INSERT each). After commit the PDF is rendered by a task and the
 ``invoice_issued`` signal tells transmission. A failure anywhere leaves nothing behind (the
 number goes back with the rollback, so numbers stay gapless).
 
@@ -42,7 +43,7 @@ from merchants.models import Merchant
 
 from . import rounding, signing, xmlbuild
 from .models import Form, Invoice, InvoiceEvent, InvoiceLine, Series
-from .numbering import number_allocate, register_code
+from .numbering import Allocation, number_allocate, register_code
 from .signals import invoice_issued
 from .types import Buyer, LineInput
 
@@ -576,11 +577,20 @@ def _existing(merchant: Merchant, source_ref: str) -> Invoice | None:
     return Invoice.objects.filter(merchant=merchant, source_ref=source_ref).first()
 
 
-def _sign_material(series: Series, merchant: Merchant) -> signing.SigningMaterial | None:
+def _signs(series: Series) -> bool:
     """Cash-register invoices need no signature (Decree 70); the others are signed."""
-    if series.is_cash_register and not getattr(settings, "EINVOICE_SIGN_CASH_REGISTER", False):
-        return None
-    return signing.material(signing.certificate_for(merchant))
+    return not series.is_cash_register or getattr(settings, "EINVOICE_SIGN_CASH_REGISTER", False)
+
+
+def _sign_material(merchant: Merchant, allocation: Allocation) -> signing.SigningMaterial:
+    """The merchant's active certificate as read with the number (in the issuing transaction):
+    its material from the process cache, keyed so a rotated key is never used stale. A merchant
+    without one gets a demo certificate here, once."""
+    if allocation.certificate_id is None or allocation.key_fingerprint is None:
+        return signing.material(signing.certificate_for(merchant))
+    return signing.material_of(
+        certificate_id=allocation.certificate_id, fingerprint=allocation.key_fingerprint
+    )
 
 
 def _issue(
@@ -620,7 +630,7 @@ def _issue(
         signed=correction is not None and correction.kind == Invoice.Kind.ADJUSTMENT,
         prices_include_tax=prices_include_tax,
     )
-    signer = _sign_material(series, merchant)
+    signs = _signs(series)
     symbol = series.symbol
     code = new_lookup_code()
     seller_name = nfc(merchant.legal_name)
@@ -628,12 +638,10 @@ def _issue(
 
     try:
         with transaction.atomic():
-            number = number_allocate(series=series, year=year)
-            # Re-checked under the series lock: two calls with one source_ref issue once.
-            found = _existing(merchant, source_ref)
-            if found is not None:
-                transaction.set_rollback(True)
-                return found
+            # Two calls with one source_ref issue once: the second's INSERT breaks the unique
+            # (merchant, source_ref) and rolls back with its number (see the except below).
+            allocation = number_allocate(series=series, year=year)
+            number = allocation.number
             if issued_at is None:
                 # "Now" is taken under the series lock, so it is never before the time of the
                 # invoice numbered just before (issued by whoever held the lock last).
@@ -731,9 +739,11 @@ def _issue(
                     % {"errors": "; ".join(problems[:5])},
                     code="invoice_schema_invalid",
                 )
-            if signer is not None:
-                root = signing.sign_and_verify(root, signer, signing_time())
-            xml = xmlbuild.serialize(root)
+            if signs:
+                signer = _sign_material(merchant, allocation)
+                xml = signing.sign_and_check(root, signer, signing_time()).decode("utf-8")
+            else:
+                xml = xmlbuild.serialize(root)
             invoice = Invoice.objects.create(
                 merchant=merchant,
                 series=series,
@@ -766,7 +776,7 @@ def _issue(
                 payment_method=method,
                 xml=xml,
                 xml_sha256=hashlib.sha256(xml.encode("utf-8")).hexdigest(),
-                is_signed=signer is not None,
+                is_signed=signs,
                 lookup_code=code,
                 source_ref=source_ref,
             )
@@ -787,36 +797,42 @@ def _issue(
                     for line in totals.lines
                 ]
             )
-            InvoiceEvent.objects.create(
-                invoice=invoice,
-                kind=InvoiceEvent.Kind.ISSUED,
-                actor_label=actor_label[:80],
-                payload={
-                    "number": number,
-                    "symbol": f"{series.form}{symbol}",
-                    "total_payable": totals.payable,
-                    "signed": signer is not None,
-                },
-            )
-            if correction is not None:
-                InvoiceEvent.objects.create(
-                    invoice=correction.original,
-                    kind=(
-                        InvoiceEvent.Kind.REPLACED
-                        if correction.kind == Invoice.Kind.REPLACEMENT
-                        else InvoiceEvent.Kind.ADJUSTED
-                    ),
+            events = [
+                InvoiceEvent(
+                    invoice=invoice,
+                    kind=InvoiceEvent.Kind.ISSUED,
                     actor_label=actor_label[:80],
                     payload={
-                        "by_invoice": invoice.pk,
-                        "by_number": number,
-                        "reason": correction.reason,
+                        "number": number,
+                        "symbol": f"{series.form}{symbol}",
+                        "total_payable": totals.payable,
+                        "signed": signs,
                     },
                 )
+            ]
+            if correction is not None:
+                events.append(
+                    InvoiceEvent(
+                        invoice=correction.original,
+                        kind=(
+                            InvoiceEvent.Kind.REPLACED
+                            if correction.kind == Invoice.Kind.REPLACEMENT
+                            else InvoiceEvent.Kind.ADJUSTED
+                        ),
+                        actor_label=actor_label[:80],
+                        payload={
+                            "by_invoice": invoice.pk,
+                            "by_number": number,
+                            "reason": correction.reason,
+                        },
+                    )
+                )
+            InvoiceEvent.objects.bulk_create(events)  # one INSERT
             invoice_id = invoice.pk
             transaction.on_commit(lambda: _after_issue(invoice_id))
     except IntegrityError:
-        # A concurrent issue with the same source_ref in another series won the race.
+        # A concurrent issue with the same source_ref won the race (in this series, after it
+        # held the counter; or in another): this one rolled back, its number with it.
         found = _existing(merchant, source_ref)
         if found is not None:
             return found

@@ -2,7 +2,15 @@
 
 RSA-SHA256, exclusive C14N, one Reference to ``#data`` (DLHDon) and one to an ``Object`` holding
 ``SignatureProperties/SignatureProperty/SigningTime``, the way Vietnamese signing tools do it. The
-Signature is placed in ``DSCKS/NBan`` and verified right after signing.
+Signature is placed in ``DSCKS/NBan`` and checked right after signing, on the very bytes that are
+stored (``sign_and_check``): both digests recomputed, the signature value verified with the
+certificate's public key, the certificate in KeyInfo ours. That is what signxml's verifier checks
+for this one layout, without its generic machinery (it cost more than signing); signxml still
+verifies every stored invoice read back (``verify``, the pages, the tests).
+
+The signing material (certificate, decrypted key, public key) is cached per process, keyed by the
+certificate's id and a fingerprint of its encrypted key, so a rotated key (a new row, or a changed
+one) is never used stale; a key that does not belong to its certificate is refused when loaded.
 
 Certificates (chứng thư số): in the demo each merchant gets a self-signed certificate on first
 need; in production the trader uploads a PKCS#12 file. The private key is stored only as a Fernet
@@ -13,14 +21,16 @@ HKDF); the PKCS#12 password is never stored.
 from __future__ import annotations
 
 import base64
+import hashlib
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature as InvalidRSASignature
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
@@ -56,6 +66,7 @@ class SignatureBroken(RuntimeError):
 class SigningMaterial:
     certificate_pem: str
     key: rsa.RSAPrivateKey
+    public_key: rsa.RSAPublicKey | None = None  # the certificate's; None: read from the PEM
 
 
 # ---------------------------------------------------------------------------------------------
@@ -206,8 +217,44 @@ def certificate_upload(
         return _store(merchant, cert, key, SigningCertificate.Source.UPLOADED)
 
 
+_materials: dict[tuple[int, str], SigningMaterial] = {}
+
+
+def key_fingerprint(key_encrypted: str) -> str:
+    """What tells one stored key from another: the end of its Fernet token (its HMAC)."""
+    return key_encrypted[-16:]
+
+
 def material(cert: SigningCertificate) -> SigningMaterial:
-    return SigningMaterial(certificate_pem=cert.certificate_pem, key=decrypt_key(cert))
+    """The certificate's signing material, cached per process by (id, key fingerprint).
+
+    Loading checks that the key belongs to the certificate (same public numbers): a signature
+    made with any other key would never verify against the certificate it carries."""
+    cache_key = (cert.pk, key_fingerprint(cert.key_encrypted))
+    with _keys_lock:
+        found = _materials.get(cache_key)
+    if found is not None:
+        return found
+    key = decrypt_key(cert)
+    public = x509.load_pem_x509_certificate(cert.certificate_pem.encode("ascii")).public_key()
+    if not isinstance(public, rsa.RSAPublicKey) or (
+        public.public_numbers() != key.public_key().public_numbers()
+    ):
+        raise SignatureBroken(f"certificate {cert.pk}: the stored key is not the certificate's")
+    found = SigningMaterial(certificate_pem=cert.certificate_pem, key=key, public_key=public)
+    with _keys_lock:
+        _materials[cache_key] = found
+    return found
+
+
+def material_of(*, certificate_id: int, fingerprint: str) -> SigningMaterial:
+    """The material of the certificate ``certificate_id`` whose key has ``fingerprint`` (both
+    read in the issuing transaction): from the process cache, else from its row (once)."""
+    with _keys_lock:
+        found = _materials.get((certificate_id, fingerprint))
+    if found is not None:
+        return found
+    return material(SigningCertificate.objects.get(pk=certificate_id))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -275,14 +322,86 @@ def verify(xml: str | bytes, certificate_pem: str) -> bool:
     )
 
 
-def sign_and_verify(
-    root: etree._Element, signer: SigningMaterial, signing_time: datetime
-) -> etree._Element:
+def _c14n_digest(element: etree._Element) -> str:
+    canonical = etree.tostring(element, method="c14n", exclusive=True)
+    return base64.b64encode(hashlib.sha256(canonical).digest()).decode("ascii")
+
+
+def _pem_body(certificate_pem: str) -> str:
+    return "".join(
+        "".join(line.split()) for line in certificate_pem.splitlines() if "-----" not in line
+    )
+
+
+def signature_problem(data: bytes, signer: SigningMaterial) -> str:
+    """Why our own signature on ``data`` (an invoice just signed, as it will be stored) does not
+    hold ("" when it does): the checks signxml's verifier makes, for our one layout.
+
+    Both references (``#data`` → DLHDon, ``#signing-time`` → the Object) are recomputed from the
+    parsed bytes and compared with their DigestValue; the SignatureValue is verified over the
+    exclusive C14N of SignedInfo with the certificate's public key; KeyInfo carries that
+    certificate. Our transforms (enveloped signature, exclusive C14N) reduce to the C14N of the
+    referenced element: neither holds a Signature."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        return f"not XML: {exc}"
+    signature = root.find(f"DSCKS/NBan/{{{DS}}}Signature")
+    if signature is None:
+        return "no signature in DSCKS/NBan"
+    info = signature.find(f"{{{DS}}}SignedInfo")
+    if info is None:
+        return "no SignedInfo"
+    targets = {
+        f"#{DATA_ID}": root.find("DLHDon"),
+        f"#{SIGNING_TIME_ID}": signature.find(f"{{{DS}}}Object"),
+    }
+    references = info.findall(f"{{{DS}}}Reference")
+    if sorted(str(r.get("URI")) for r in references) != sorted(targets):
+        return "the references are not DLHDon and the signing time"
+    for reference in references:
+        uri = str(reference.get("URI"))
+        target = targets[uri]
+        if target is None or target.get("Id") != uri[1:]:
+            return f"{uri} is not in the document"
+        if reference.findtext(f"{{{DS}}}DigestValue") != _c14n_digest(target):
+            return f"the digest of {uri} does not match"
+    carried = signature.findtext(f"{{{DS}}}KeyInfo/{{{DS}}}X509Data/{{{DS}}}X509Certificate", "")
+    if "".join(carried.split()) != _pem_body(signer.certificate_pem):
+        return "KeyInfo does not carry the signing certificate"
+    public = signer.public_key
+    if public is None:
+        loaded = x509.load_pem_x509_certificate(signer.certificate_pem.encode()).public_key()
+        if not isinstance(loaded, rsa.RSAPublicKey):
+            return "the certificate's key is not RSA"
+        public = loaded
+    try:
+        value = base64.b64decode(signature.findtext(f"{{{DS}}}SignatureValue", ""))
+        public.verify(
+            value,
+            etree.tostring(info, method="c14n", exclusive=True),
+            padding.PKCS1v15(),
+            hashes.SHA256(),
+        )
+    except (InvalidRSASignature, ValueError):
+        return "the signature value does not verify with the certificate"
+    return ""
+
+
+def sign_and_check(root: etree._Element, signer: SigningMaterial, signing_time: datetime) -> bytes:
+    """Sign ``root`` and return the document's bytes (what is stored), checked: a signature that
+    does not hold raises SignatureBroken, so it is never stored or sent."""
     signed = sign(root, signer, signing_time)
-    text = etree.tostring(signed, encoding="UTF-8", xml_declaration=True)
-    if not verify(text, signer.certificate_pem):
-        raise SignatureBroken("the invoice signature does not verify")
-    return signed
+    data: bytes = etree.tostring(signed, encoding="UTF-8", xml_declaration=True)
+    problem = signature_problem(data, signer)
+    if problem:
+        raise SignatureBroken(f"the invoice signature does not verify: {problem}")
+    if getattr(settings, "EINVOICE_VERIFY_AFTER_SIGN", False) and not verify(
+        data, signer.certificate_pem
+    ):
+        raise SignatureBroken("the invoice signature does not verify (signxml)")
+    return data
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,12 +6,13 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
+from django.utils import timezone
 from lxml import etree
 from signxml import XMLVerifier
 from signxml.exceptions import InvalidSignature
 
 from core.errors import ValidationFailed
-from einvoice import selectors, services, signing
+from einvoice import selectors, services, signing, xmlbuild
 from einvoice.models import SigningCertificate
 
 from .conftest import goods, register_series, seller, vat_series
@@ -145,3 +146,123 @@ def test_the_certificate_fingerprint_is_sha256():
     cert = signing.certificate_for(seller())
     parsed = x509.load_pem_x509_certificate(cert.certificate_pem.encode())
     assert parsed.signature_hash_algorithm.name == hashes.SHA256().name
+
+
+def signxml_sign(root, signer: signing.SigningMaterial, when):
+    """How invoices were signed until issue 15 (signxml's XMLSigner), kept as the reference the
+    hand-written signer must match byte for byte."""
+    from signxml import DigestAlgorithm, SignatureConstructionMethod, XMLSigner
+
+    slot = root.find("DSCKS/NBan")
+    placeholder = etree.SubElement(slot, f"{{{signing.DS}}}Signature", nsmap={"ds": signing.DS})
+    placeholder.set("Id", "placeholder")
+    obj = etree.SubElement(placeholder, f"{{{signing.DS}}}Object")
+    obj.set("Id", signing.SIGNING_TIME_ID)
+    props = etree.SubElement(obj, f"{{{signing.DS}}}SignatureProperties")
+    prop = etree.SubElement(props, f"{{{signing.DS}}}SignatureProperty")
+    prop.set("Target", f"#{signing.SIGNATURE_ID}")
+    ns = signing.SIGNING_TIME_NS
+    stamp = etree.SubElement(prop, f"{{{ns}}}SigningTime", nsmap={None: ns})
+    stamp.text = timezone.localtime(when).isoformat(timespec="seconds")
+    signed = XMLSigner(
+        method=SignatureConstructionMethod.enveloped,
+        signature_algorithm="rsa-sha256",
+        digest_algorithm=DigestAlgorithm.SHA256,
+        c14n_algorithm=signing.EXC_C14N,
+    ).sign(
+        root,
+        key=signer.key,
+        cert=signer.certificate_pem,
+        reference_uri=[f"#{xmlbuild.DATA_ID}", f"#{signing.SIGNING_TIME_ID}"],
+    )
+    signature = signed.find(f"DSCKS/NBan/{{{signing.DS}}}Signature")
+    signature.set("Id", signing.SIGNATURE_ID)
+    signature.append(signature.find(f"{{{signing.DS}}}Object"))
+    return signed
+
+
+def unsigned_copy(xml: str):
+    root = etree.fromstring(xml.encode())
+    slot = root.find("DSCKS/NBan")
+    for child in list(slot):
+        slot.remove(child)
+    return root
+
+
+@pytest.mark.parametrize(
+    "names", [["Cá thu"], ["Mực & tôm <tươi>", "Rau muống\tbó", 'Nước mắm "Nam Ngư"']]
+)
+def test_it_signs_byte_for_byte_as_signxml_did(names):
+    merchant = seller()
+    vat_series(merchant)
+    invoice = services.invoice_issue(
+        merchant=merchant, lines=[goods(name, "1.5", 12_345) for name in names]
+    )
+    material = signing.material(signing.certificate_for(merchant))
+    when = timezone.now()
+    ours = etree.tostring(signing.sign(unsigned_copy(invoice.xml), material, when))
+    theirs = etree.tostring(signxml_sign(unsigned_copy(invoice.xml), material, when))
+    assert ours == theirs
+    assert signing.verify(ours, material.certificate_pem)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("<SHDon>1</SHDon>", "<SHDon>7</SHDon>"),
+        ("Cá thu", "Cá thụ"),
+        ("+07:00</SigningTime>", "+08:00</SigningTime>"),
+        ('URI="#data"', 'URI="#other"'),
+    ],
+)
+def test_the_check_after_signing_refuses_what_signxml_refuses(old, new):
+    invoice = issued()
+    material = signing.material(signing.certificate_for(invoice.merchant))
+    assert signing.signature_problem(invoice.xml.encode(), material) == ""
+    tampered = invoice.xml.replace(old, new, 1).encode()
+    assert signing.signature_problem(tampered, material) != ""
+    assert not signing.verify(tampered, material.certificate_pem)
+
+
+def test_the_check_after_signing_wants_the_certificate_in_key_info():
+    # Stricter than signxml given the certificate, which reads no KeyInfo.
+    invoice = issued()
+    material = signing.material(signing.certificate_for(invoice.merchant))
+    tampered = invoice.xml.replace("<ds:X509Certificate>M", "<ds:X509Certificate>N", 1)
+    assert signing.signature_problem(tampered.encode(), material) != ""
+
+
+def test_a_signature_made_with_another_key_is_never_stored(monkeypatch):
+    merchant = seller()
+    vat_series(merchant)
+    material = signing.material(signing.certificate_for(merchant))
+    _cert, other_key = signing.demo_certificate(merchant)
+    wrong = signing.SigningMaterial(certificate_pem=material.certificate_pem, key=other_key)
+    monkeypatch.setattr(signing, "material_of", lambda **kwargs: wrong)
+    with pytest.raises(signing.SignatureBroken):
+        services.invoice_issue(merchant=merchant, lines=[goods()])
+    assert not services.Invoice.objects.filter(merchant=merchant).exists()
+
+
+def test_a_key_that_is_not_the_certificates_is_refused_when_loaded():
+    merchant = seller()
+    cert = signing.certificate_for(merchant)
+    _other, key = signing.demo_certificate(merchant)
+    SigningCertificate.objects.filter(pk=cert.pk).update(key_encrypted=signing.encrypt_key(key))
+    cert.refresh_from_db()
+    with pytest.raises(signing.SignatureBroken):
+        signing.material(cert)
+
+
+def test_a_rotated_certificate_is_used_from_the_next_invoice_on():
+    merchant = seller()
+    vat_series(merchant)
+    demo = signing.certificate_for(merchant)
+    first = services.invoice_issue(merchant=merchant, lines=[goods()])
+    assert signing.verify(first.xml, demo.certificate_pem)
+    uploaded = signing.certificate_upload(
+        merchant=merchant, pkcs12_data=p12_bundle(merchant, b"k"), password="k"
+    )
+    second = services.invoice_issue(merchant=merchant, lines=[goods()])
+    assert signing.verify(second.xml, uploaded.certificate_pem)
+    assert not signing.verify(second.xml, demo.certificate_pem)

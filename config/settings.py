@@ -313,6 +313,9 @@ EINVOICE_KEY_SECRET = env_str("EINVOICE_KEY_SECRET", "")
 EINVOICE_PROVIDER_TAX_CODE = env_tax_code("EINVOICE_PROVIDER_TAX_CODE")
 # Cash-register invoices may go unsigned (Decree 70/2025); sign them anyway when true.
 EINVOICE_SIGN_CASH_REGISTER = env_bool("EINVOICE_SIGN_CASH_REGISTER", False)
+# Each signature is checked right after signing, on the bytes stored (einvoice/signing.py
+# signature_problem); true adds signxml's own verification too (about 1 ms per invoice).
+EINVOICE_VERIFY_AFTER_SIGN = env_bool("EINVOICE_VERIFY_AFTER_SIGN", False)
 # Public lookup: wrong codes allowed per IP per window before 429.
 EINVOICE_LOOKUP_MAX_MISSES = env_int("EINVOICE_LOOKUP_MAX_MISSES", 10)
 EINVOICE_LOOKUP_WINDOW = env_int("EINVOICE_LOOKUP_WINDOW", 15 * 60)

@@ -266,3 +266,12 @@ def test_a_rotated_certificate_is_used_from_the_next_invoice_on():
     second = services.invoice_issue(merchant=merchant, lines=[goods()])
     assert signing.verify(second.xml, uploaded.certificate_pem)
     assert not signing.verify(second.xml, demo.certificate_pem)
+
+
+def test_signxml_also_verifies_each_invoice_when_configured(settings, monkeypatch):
+    settings.EINVOICE_VERIFY_AFTER_SIGN = True
+    calls = []
+    verify = signing.verify
+    monkeypatch.setattr(signing, "verify", lambda *a: calls.append(1) or verify(*a))
+    invoice = issued()
+    assert invoice.is_signed and calls == [1]

@@ -108,6 +108,8 @@ class SeriesCounter(models.Model):
     series = models.ForeignKey(Series, on_delete=models.PROTECT, related_name="counters")
     year = models.PositiveIntegerField()
     last_number = models.PositiveIntegerField(default=0)
+    # issued_at of the invoice numbered last_number: a later one may not be dated before it.
+    last_issued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

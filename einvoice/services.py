@@ -649,12 +649,16 @@ def _issue(
         with transaction.atomic():
             # Two calls with one source_ref issue once: the second's INSERT breaks the unique
             # (merchant, source_ref) and rolls back with its number (see the except below).
-            allocation = number_allocate(series=series, year=year)
+            if issued_at is None:
+                when = timezone.now()
+            # Dates never go backwards within a series (numbers follow time): the counter keeps
+            # the time of the invoice numbered just before and answers it with the number.
+            allocation = number_allocate(series=series, year=year, issued_at=when)
             number = allocation.number
             if issued_at is None:
-                # "Now" is taken under the series lock, so it is never before the time of the
-                # invoice numbered just before (issued by whoever held the lock last).
-                when = timezone.now()
+                # "Now", or the time of the invoice numbered just before when that is later (an
+                # issue that took the counter first while this one waited for its lock).
+                when = allocation.issued_at
                 local = timezone.localtime(when)
                 if local.year != year:  # the year turned while waiting for the lock
                     raise Conflict(
@@ -662,14 +666,7 @@ def _issue(
                     )
                 if sold_on == local.date():
                     sold_on = None
-            # Dates never go backwards within a series (numbers follow time).
-            last = (
-                Invoice.objects.filter(series=series, year=year)
-                .order_by("-number")
-                .values_list("issued_at", flat=True)
-                .first()
-            )
-            if last is not None and last > when:
+            elif allocation.issued_at > when:
                 raise Conflict(
                     _(
                         "Hóa đơn số trước của ký hiệu %(symbol)s lập lúc %(last)s; hóa đơn mới "
@@ -677,7 +674,7 @@ def _issue(
                     )
                     % {
                         "symbol": symbol,
-                        "last": timezone.localtime(last).strftime("%H:%M %d/%m/%Y"),
+                        "last": timezone.localtime(allocation.issued_at).strftime("%H:%M %d/%m/%Y"),
                     },
                     code="invoice_date_backwards",
                 )

@@ -78,7 +78,11 @@ def test_it_numbers_400_concurrent_invoices_1_to_400():
     assert sorted(results) == list(range(1, 401))
     rows = Invoice.objects.filter(series=series)
     assert sorted(rows.values_list("number", flat=True)) == list(range(1, 401))
-    assert SeriesCounter.objects.get(series=series, year=rows.first().year).last_number == 400
+    counter = SeriesCounter.objects.get(series=series, year=rows.first().year)
+    assert counter.last_number == 400
+    # Dates never go backwards: numbers follow time, and the counter holds the last one's.
+    times = list(rows.order_by("number").values_list("issued_at", flat=True))
+    assert times == sorted(times) and counter.last_issued_at == times[-1]
     for invoice in rows.iterator():
         assert xmlbuild.schema_errors(etree.fromstring(invoice.xml.encode())) == []
         assert f"<SHDon>{invoice.number}</SHDon>" in invoice.xml

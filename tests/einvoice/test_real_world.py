@@ -21,7 +21,7 @@ from lxml import etree
 
 from core.errors import Conflict, ValidationFailed
 from einvoice import rounding, services, xmlbuild
-from einvoice.models import Invoice
+from einvoice.models import Invoice, SeriesCounter
 from einvoice.services import LineInput
 
 from .conftest import ISSUED_AT, VN, goods, seller, vat_series
@@ -127,6 +127,27 @@ def test_it_refuses_an_invoice_dated_before_the_last_one_of_its_series():
             issued_at=ISSUED_AT - timedelta(days=28),
         )
     assert err.value.code == "invoice_date_backwards"
+
+
+def test_the_counter_keeps_the_last_invoices_time_and_fills_it_for_older_rows():
+    from importlib import import_module
+
+    from django.apps import apps
+
+    merchant = seller()
+    series = vat_series(merchant)
+    services.invoice_issue(merchant=merchant, series=series, lines=[goods()], issued_at=ISSUED_AT)
+    later = services.invoice_issue(merchant=merchant, series=series, lines=[goods()])
+    counter = SeriesCounter.objects.get(series=series)
+    assert counter.last_issued_at == later.issued_at > ISSUED_AT
+    SeriesCounter.objects.filter(pk=counter.pk).update(last_issued_at=None)  # before 0005
+    import_module("einvoice.migrations.0005_seriescounter_last_issued_at").fill(apps, None)
+    counter.refresh_from_db()
+    assert counter.last_issued_at == later.issued_at
+    with pytest.raises(Conflict):
+        services.invoice_issue(
+            merchant=merchant, series=series, lines=[goods()], issued_at=ISSUED_AT
+        )
 
 
 def test_a_late_invoice_is_dated_today_and_names_the_sale_date():

@@ -2,11 +2,12 @@
 
 RSA-SHA256, exclusive C14N, one Reference to ``#data`` (DLHDon) and one to an ``Object`` holding
 ``SignatureProperties/SignatureProperty/SigningTime``, the way Vietnamese signing tools do it. The
-Signature is placed in ``DSCKS/NBan`` and checked right after signing, on the very bytes that are
-stored (``sign_and_check``): both digests recomputed, the signature value verified with the
-certificate's public key, the certificate in KeyInfo ours. That is what signxml's verifier checks
-for this one layout, without its generic machinery (it cost more than signing); signxml still
-verifies every stored invoice read back (``verify``, the pages, the tests).
+Signature is made by signxml's ``XMLSigner``, placed in ``DSCKS/NBan``, and checked right after
+signing on the very bytes that are stored (``sign_and_check``): both digests recomputed, the
+signature value verified with the certificate's public key, the certificate in KeyInfo ours. That
+is what signxml's verifier checks for this one layout, at a sixth of its cost; signxml's own
+verification runs on top when ``EINVOICE_VERIFY_AFTER_SIGN`` is on, and on every stored invoice
+read back (``verify``, the pages, the tests).
 
 The signing material (certificate, decrypted key, public key) is cached per process, keyed by the
 certificate's id and a fingerprint of its encrypted key, so a rotated key (a new row, or a changed
@@ -39,7 +40,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from lxml import etree
-from signxml import XMLVerifier
+from signxml import DigestAlgorithm, SignatureConstructionMethod, XMLSigner, XMLVerifier
 from signxml.exceptions import InvalidSignature
 
 from core.errors import ValidationFailed
@@ -261,65 +262,50 @@ def material_of(*, certificate_id: int, fingerprint: str) -> SigningMaterial:
 # Sign and verify
 
 
-RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
-SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
-ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
-
-
-def _ds(parent: etree._Element, name: str, **attributes: str) -> etree._Element:
-    return etree.SubElement(parent, f"{{{DS}}}{name}", attributes)
-
-
-def _certificate_text(certificate_pem: str) -> str:
-    """The certificate as KeyInfo carries it: the PEM's base64 lines, each ending in a newline."""
-    lines = certificate_pem.strip().splitlines()
-    return "".join(f"{line}\n" for line in lines if "-----" not in line)
+def _signer() -> XMLSigner:
+    return XMLSigner(
+        method=SignatureConstructionMethod.enveloped,
+        signature_algorithm="rsa-sha256",
+        digest_algorithm=DigestAlgorithm.SHA256,
+        c14n_algorithm=EXC_C14N,
+    )
 
 
 def sign(root: etree._Element, signer: SigningMaterial, signing_time: datetime) -> etree._Element:
     """Sign ``root`` (an HDon element) in place and return it.
 
-    Enveloped XMLDSig written for our one layout (what signxml's ``XMLSigner`` made before, byte
-    for byte; tests/einvoice/test_signature.py compares the two): a Signature in ``DSCKS/NBan``
-    with SignedInfo (exclusive C14N, RSA-SHA256, a SHA-256 Reference to ``#data`` and one to
-    ``#signing-time``, each with the enveloped-signature and exclusive C14N transforms, which for
-    elements holding no Signature leave their C14N as it is), SignatureValue, KeyInfo with the
-    certificate, and the Object holding SigningTime. Exclusive C14N of an element does not
-    depend on where it sits, so each digest is taken in place.
+    The Signature replaces a placeholder in ``DSCKS/NBan``. Its ``Object`` (SigningTime) is put
+    into the placeholder first so its digest can be referenced, then moved after ``KeyInfo``
+    where XMLDSig wants it: exclusive C14N of the Object does not depend on where it sits.
     """
     slot = root.find("DSCKS/NBan")
-    data = root.find("DLHDon")
-    if slot is None or data is None:
-        raise ValueError("HDon has no DLHDon or DSCKS/NBan")
-    signature = etree.SubElement(slot, f"{{{DS}}}Signature", nsmap={"ds": DS})
-    signature.set("Id", SIGNATURE_ID)
-    info = _ds(signature, "SignedInfo")
-    _ds(info, "CanonicalizationMethod", Algorithm=EXC_C14N)
-    _ds(info, "SignatureMethod", Algorithm=RSA_SHA256)
-    digests = []
-    for uri in (f"#{DATA_ID}", f"#{SIGNING_TIME_ID}"):
-        reference = _ds(info, "Reference", URI=uri)
-        transforms = _ds(reference, "Transforms")
-        _ds(transforms, "Transform", Algorithm=ENVELOPED)
-        _ds(transforms, "Transform", Algorithm=EXC_C14N)
-        _ds(reference, "DigestMethod", Algorithm=SHA256)
-        digests.append(_ds(reference, "DigestValue"))
-    value = _ds(signature, "SignatureValue")
-    x509_data = _ds(_ds(signature, "KeyInfo"), "X509Data")
-    _ds(x509_data, "X509Certificate").text = _certificate_text(signer.certificate_pem)
-    obj = _ds(signature, "Object", Id=SIGNING_TIME_ID)
-    prop = _ds(_ds(obj, "SignatureProperties"), "SignatureProperty", Target=f"#{SIGNATURE_ID}")
+    if slot is None:
+        raise ValueError("HDon has no DSCKS/NBan")
+    placeholder = etree.SubElement(slot, f"{{{DS}}}Signature", nsmap={"ds": DS})
+    placeholder.set("Id", "placeholder")
+    obj = etree.SubElement(placeholder, f"{{{DS}}}Object")
+    obj.set("Id", SIGNING_TIME_ID)
+    props = etree.SubElement(obj, f"{{{DS}}}SignatureProperties")
+    prop = etree.SubElement(props, f"{{{DS}}}SignatureProperty")
+    prop.set("Target", f"#{SIGNATURE_ID}")
     when = etree.SubElement(
         prop, f"{{{SIGNING_TIME_NS}}}SigningTime", nsmap={None: SIGNING_TIME_NS}
     )
     when.text = timezone.localtime(signing_time).isoformat(timespec="seconds")
 
-    digests[0].text = _c14n_digest(data)
-    digests[1].text = _c14n_digest(obj)
-    canonical = etree.tostring(info, method="c14n", exclusive=True)
-    signed = signer.key.sign(canonical, padding.PKCS1v15(), hashes.SHA256())
-    value.text = base64.b64encode(signed).decode("ascii")
-    return root
+    signed = _signer().sign(
+        root,
+        key=signer.key,
+        cert=signer.certificate_pem,
+        reference_uri=[f"#{DATA_ID}", f"#{SIGNING_TIME_ID}"],
+    )
+    signature = signed.find(f"DSCKS/NBan/{{{DS}}}Signature")
+    assert signature is not None
+    signature.set("Id", SIGNATURE_ID)
+    moved = signature.find(f"{{{DS}}}Object")
+    assert moved is not None
+    signature.append(moved)  # lxml moves the element: now after KeyInfo
+    return signed
 
 
 def verify(xml: str | bytes, certificate_pem: str) -> bool:

@@ -6,13 +6,12 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
-from django.utils import timezone
 from lxml import etree
 from signxml import XMLVerifier
 from signxml.exceptions import InvalidSignature
 
 from core.errors import ValidationFailed
-from einvoice import selectors, services, signing, xmlbuild
+from einvoice import selectors, services, signing
 from einvoice.models import SigningCertificate
 
 from .conftest import goods, register_series, seller, vat_series
@@ -146,64 +145,6 @@ def test_the_certificate_fingerprint_is_sha256():
     cert = signing.certificate_for(seller())
     parsed = x509.load_pem_x509_certificate(cert.certificate_pem.encode())
     assert parsed.signature_hash_algorithm.name == hashes.SHA256().name
-
-
-def signxml_sign(root, signer: signing.SigningMaterial, when):
-    """How invoices were signed until issue 15 (signxml's XMLSigner), kept as the reference the
-    hand-written signer must match byte for byte."""
-    from signxml import DigestAlgorithm, SignatureConstructionMethod, XMLSigner
-
-    slot = root.find("DSCKS/NBan")
-    placeholder = etree.SubElement(slot, f"{{{signing.DS}}}Signature", nsmap={"ds": signing.DS})
-    placeholder.set("Id", "placeholder")
-    obj = etree.SubElement(placeholder, f"{{{signing.DS}}}Object")
-    obj.set("Id", signing.SIGNING_TIME_ID)
-    props = etree.SubElement(obj, f"{{{signing.DS}}}SignatureProperties")
-    prop = etree.SubElement(props, f"{{{signing.DS}}}SignatureProperty")
-    prop.set("Target", f"#{signing.SIGNATURE_ID}")
-    ns = signing.SIGNING_TIME_NS
-    stamp = etree.SubElement(prop, f"{{{ns}}}SigningTime", nsmap={None: ns})
-    stamp.text = timezone.localtime(when).isoformat(timespec="seconds")
-    signed = XMLSigner(
-        method=SignatureConstructionMethod.enveloped,
-        signature_algorithm="rsa-sha256",
-        digest_algorithm=DigestAlgorithm.SHA256,
-        c14n_algorithm=signing.EXC_C14N,
-    ).sign(
-        root,
-        key=signer.key,
-        cert=signer.certificate_pem,
-        reference_uri=[f"#{xmlbuild.DATA_ID}", f"#{signing.SIGNING_TIME_ID}"],
-    )
-    signature = signed.find(f"DSCKS/NBan/{{{signing.DS}}}Signature")
-    signature.set("Id", signing.SIGNATURE_ID)
-    signature.append(signature.find(f"{{{signing.DS}}}Object"))
-    return signed
-
-
-def unsigned_copy(xml: str):
-    root = etree.fromstring(xml.encode())
-    slot = root.find("DSCKS/NBan")
-    for child in list(slot):
-        slot.remove(child)
-    return root
-
-
-@pytest.mark.parametrize(
-    "names", [["Cá thu"], ["Mực & tôm <tươi>", "Rau muống\tbó", 'Nước mắm "Nam Ngư"']]
-)
-def test_it_signs_byte_for_byte_as_signxml_did(names):
-    merchant = seller()
-    vat_series(merchant)
-    invoice = services.invoice_issue(
-        merchant=merchant, lines=[goods(name, "1.5", 12_345) for name in names]
-    )
-    material = signing.material(signing.certificate_for(merchant))
-    when = timezone.now()
-    ours = etree.tostring(signing.sign(unsigned_copy(invoice.xml), material, when))
-    theirs = etree.tostring(signxml_sign(unsigned_copy(invoice.xml), material, when))
-    assert ours == theirs
-    assert signing.verify(ours, material.certificate_pem)
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,6 @@ HTTP on loopback. Helpers shared with bench/payments.py are imported from it.
 from __future__ import annotations
 
 import argparse
-import heapq
 import importlib.util
 import itertools
 import os
@@ -28,8 +27,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -529,70 +526,21 @@ def plan_morning(args: argparse.Namespace, stalls: list[Stall]) -> list[Sale]:
         sales.append(sale)
 
 
-class Clock:
-    """Runs jobs at given times on a thread pool, open loop: a slow answer never holds back the
-    next arrival (only a pool with every thread busy would, which shows as lag)."""
-
-    def __init__(self, threads: int) -> None:
-        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sale")
-        self.heap: list[tuple[float, int, Callable[[float], None]]] = []
-        self.seq = itertools.count()
-        self.cond = threading.Condition()
-        self.outstanding = 0
-        self.stopped = False
-        self.failures: list[str] = []
-        self.thread = threading.Thread(target=self._loop, daemon=True)
-        self.thread.start()
-
-    def at(self, when: float, job: Callable[[float], None]) -> None:
-        """job(when) at perf_counter() == when."""
-        with self.cond:
-            self.outstanding += 1
-            heapq.heappush(self.heap, (when, next(self.seq), job))
-            self.cond.notify_all()
-
-    def _loop(self) -> None:
-        while True:
-            with self.cond:
-                while not self.stopped:
-                    if self.heap and self.heap[0][0] <= time.perf_counter():
-                        break
-                    self.cond.wait(self.heap[0][0] - time.perf_counter() if self.heap else None)
-                if self.stopped:
-                    return
-                when, _, job = heapq.heappop(self.heap)
-            self.pool.submit(self._run, when, job)
-
-    def _run(self, when: float, job: Callable[[float], None]) -> None:
-        try:
-            job(when)
-        except Exception as exc:  # a bug in the driver: reported as an error
-            with self.cond:
-                self.failures.append(f"{type(exc).__name__}: {exc}")
-        finally:
-            with self.cond:
-                self.outstanding -= 1
-                self.cond.notify_all()
-
-    def drain(self) -> None:
-        """Wait until every job, and every job they scheduled, has run; then stop."""
-        with self.cond:
-            self.cond.wait_for(lambda: self.outstanding == 0)
-            self.stopped = True
-            self.cond.notify_all()
-        self.thread.join()
-        self.pool.shutdown(wait=True)
+# Open loop: bench/payments.py's Clock (each job at its time on a large pool, with in-flight,
+# late and dropped counts).
+Clock = bp.Clock
 
 
-def webhook_post(base: str, secret: str, body: bytes) -> tuple[float, str]:
-    """POST a notification body, freshly signed (a retry is signed anew): (latency, error)."""
+def webhook_post(base: str, secret: str, body: bytes, due: float) -> tuple[float, str]:
+    """POST a notification body, freshly signed (a retry is signed anew): (latency from ``due``,
+    the time the transfer was scheduled for, so the client's own queueing counts; error)."""
     from payments.providers.banknotify import SIGNATURE_HEADER, sign
 
     headers = {
         "Content-Type": "application/json; charset=utf-8",
         SIGNATURE_HEADER: sign(body, secret),
     }
-    t0 = time.perf_counter()
+    t0 = due
     try:
         r = session().post(base + bp.WEBHOOK, data=body, headers=headers, timeout=DAY_TIMEOUT)
     except requests.RequestException as exc:
@@ -657,13 +605,13 @@ class Morning:
         sale.pay_at = when
         intent = bp.Intent(id=intent_id, shop=sale.stall.shop, amount=sale.total, code=sale.code)
         sale.provider_id, body = bp.notification(intent)
-        sale.webhook, sale.webhook_error = webhook_post(self.base, self.secret, body)
+        sale.webhook, sale.webhook_error = webhook_post(self.base, self.secret, body, when)
         if sale.fate == "dup":
             again = time.perf_counter() + sale.dup_after
-            self.clock.at(again, lambda when: self.deliver_again(sale, body))
+            self.clock.at(again, lambda when: self.deliver_again(sale, body, when))
 
-    def deliver_again(self, sale: Sale, body: bytes) -> None:
-        sale.dup, sale.dup_error = webhook_post(self.base, self.secret, body)
+    def deliver_again(self, sale: Sale, body: bytes, when: float) -> None:
+        sale.dup, sale.dup_error = webhook_post(self.base, self.secret, body, when)
 
     def watch(self, sale: Sale, when: float) -> None:
         """GET the order every 20 ms from the moment the transfer is due until it is paid."""
@@ -792,7 +740,12 @@ def verify_morning(stalls: list[Stall], sales: list[Sale]) -> DayCheck:
 
 
 def report_morning(
-    args: argparse.Namespace, sales: list[Sale], check: DayCheck, cpu: Any, wall: float
+    args: argparse.Namespace,
+    sales: list[Sale],
+    check: DayCheck,
+    cpu: Any,
+    wall: float,
+    clock: Any,
 ) -> list[str]:
     scale = args.morning / 360  # real seconds per market minute
     peak = (PEAK[0] * scale, PEAK[1] * scale)
@@ -906,8 +859,9 @@ def report_morning(
     print(
         f"  {len(created)} orders answered 201 ({check.unanswered} more created but not answered "
         f"within {DAY_TIMEOUT:g} s); the last answer {last:.1f} s after the start ({wall:.1f} s "
-        f"in all, with the late transfers); client threads {args.client_threads}"
+        f"in all, with the late transfers)"
     )
+    print(f"  client, open loop: {clock.summary()}")
     print(
         "  CPU during the morning: "
         + ", ".join(
@@ -981,7 +935,7 @@ def market_morning(args: argparse.Namespace) -> list[str]:
     wall = time.perf_counter() - start
     cpu.stop()
     check = verify_morning(stalls, sales)
-    return report_morning(args, sales, check, cpu, wall) + morning.clock.failures
+    return report_morning(args, sales, check, cpu, wall, morning.clock) + morning.clock.failures
 
 
 # --- main -------------------------------------------------------------------------------------

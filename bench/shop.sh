@@ -5,6 +5,7 @@
 # Run by hand; not part of the test suite.
 #
 #   bash bench/shop.sh [-d 10s] [-c 16] [-w WORKERS] [--warmup 3s] [--rounds 17] [-v]
+#   bash bench/shop.sh --sweep-only [-d 5s]   seed, then only the connection sweep (1, 4, 16)
 #
 # Everything it starts (gunicorn, PostgreSQL, Redis, temp dirs) is stopped on exit or Ctrl-C.
 set -euo pipefail
@@ -22,6 +23,8 @@ PRODUCTS=100
 COMMON_Q="ca thu"
 FUZZY_Q="banh trnag"
 VERBOSE=0
+SWEEP_ONLY=0
+SWEEP="1 4 16"
 
 usage() {
   sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
@@ -34,6 +37,8 @@ Options:
       --rounds N        in-process rounds over the ~30 queries (default $ROUNDS, ~500 searches)
       --merchants N     merchants to seed (default $MERCHANTS), --products N each (default $PRODUCTS)
   -v, --verbose         full EXPLAIN plans, SQL of each page, wrk output
+      --sweep "1 4 16"      connection counts of the p95 sweep (default "$SWEEP")
+      --sweep-only        seed, then only the sweep (skips 1a, 1b, 1d and 2; ~2 min after setup)
 EOF
 }
 
@@ -47,6 +52,8 @@ while [ $# -gt 0 ]; do
     --merchants) MERCHANTS=$2; shift 2 ;;
     --products) PRODUCTS=$2; shift 2 ;;
     -v | --verbose) VERBOSE=1; shift ;;
+    --sweep) SWEEP=$2; shift 2 ;;
+    --sweep-only) SWEEP_ONLY=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -63,13 +70,15 @@ PY=.venv/bin/python
 echo "» seed: $MERCHANTS merchants × $PRODUCTS products"
 $PY bench/shop.py seed --merchants "$MERCHANTS" --products "$PRODUCTS"
 
-echo
-echo "## 1a. Search, in-process (ORM on PostgreSQL, no HTTP)"
-$PY bench/shop.py search --rounds "$ROUNDS"
+if [ "$SWEEP_ONLY" = 0 ]; then
+  echo
+  echo "## 1a. Search, in-process (ORM on PostgreSQL, no HTTP)"
+  $PY bench/shop.py search --rounds "$ROUNDS"
 
-echo
-echo "## 1b. EXPLAIN ANALYZE"
-$PY bench/shop.py explain --common "$COMMON_Q" --fuzzy "$FUZZY_Q" "${V[@]}"
+  echo
+  echo "## 1b. EXPLAIN ANALYZE"
+  $PY bench/shop.py explain --common "$COMMON_Q" --fuzzy "$FUZZY_Q" "${V[@]}"
+fi
 
 echo "## 1c. SQL statements per page (CaptureQueriesContext, Django test client, in-process)"
 $PY bench/shop.py pages --fuzzy "$FUZZY_Q" --paths-file "$WORK/paths" "${V[@]}"
@@ -104,6 +113,53 @@ for entry in "${ENDPOINTS[@]}"; do
   CHECKED+=("$entry")
 done
 
+# wrk prints p50/75/90/99 only: this script adds the p95 (microseconds) at the end.
+cat >"$WORK/p95.lua" <<'LUA'
+done = function(summary, latency, requests)
+  io.write(string.format("p95_us %d\n", latency:percentile(95)))
+end
+LUA
+drain() {
+  for _ in $(seq 100); do
+    [ "$(curl -s -o /dev/null -w '%{time_total}' "$BASE/api/v1/health" | cut -d. -f1)" = 0 ] && break
+    sleep 0.5
+  done
+  sleep 1
+}
+
+echo
+echo "## 1e. Connection sweep: p95 per number of connections (wrk $DURATION, warm-up $WARMUP)"
+SWEEP_ENDPOINTS=(
+  "bare (health)|/api/v1/health"
+  "/mua/?q=$COMMON_Q|/mua/?q=$(enc "$COMMON_Q")"
+  "/mua/?q=ca|/mua/?q=ca"
+  "/mua/?q=banh trang|/mua/?q=banh+trang"
+  "storefront, 99 products|$SEEDED_SHOP"
+)
+printf '| %-24s | %5s | %7s | %9s | %9s | %9s | %11s |\n' endpoint conns req/s p50 p95 p99 "p95 vs bare"
+echo "|--------------------------|------:|--------:|----------:|----------:|----------:|------------:|"
+LOAD_SWEEP=$(cut -d' ' -f1 /proc/loadavg)
+for c in $SWEEP; do
+  bare_p95=
+  for entry in "${SWEEP_ENDPOINTS[@]}"; do
+    name=${entry%%|*} path=${entry#*|}
+    drain
+    if [ "$WARMUP" != 0 ] && [ "$WARMUP" != 0s ]; then
+      wrk -t 1 -c "$c" -d "$WARMUP" --timeout "$TIMEOUT" "$BASE$path" >/dev/null
+    fi
+    wrk -t 1 -c "$c" -d "$DURATION" --timeout "$TIMEOUT" --latency -s "$WORK/p95.lua" "$BASE$path" >"$WORK/wrk.out"
+    read -r rps p50 p99 err <<<"$(parse_wrk <"$WORK/wrk.out")"
+    p95=$(awk '$1 == "p95_us" { printf "%.2f", $2 / 1000 }' "$WORK/wrk.out")
+    [ -n "$bare_p95" ] || bare_p95=$p95
+    printf '| %-24s | %5s | %7.0f | %6.2f ms | %6.2f ms | %6.2f ms | %10.2f× |%s\n' "$name" "$c" "$rps" "$p50" "$p95" "$p99" \
+      "$(awk -v a="$p95" -v b="$bare_p95" 'BEGIN { print a / b }')" "$([ "$err" = 0 ] || echo " $err errors")"
+  done
+done
+echo "  gunicorn $WORKERS sync workers, wrk -t1 -d$DURATION --timeout $TIMEOUT; load average when the sweep started: $LOAD_SWEEP"
+if [ "$SWEEP_ONLY" = 1 ]; then
+  echo "  $(nproc) cores, $(date +%F), load average before the run: $LOAD, now: $(cut -d' ' -f1-3 /proc/loadavg)"
+  exit 0
+fi
 
 echo
 echo "## 1d. Search over HTTP: wrk $DURATION per endpoint (warm-up $WARMUP), $THREADS thread, $CONNECTIONS connections"

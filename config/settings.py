@@ -95,6 +95,16 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    # PostgreSQL with psycopg 3: parameters sent apart from the statement (server-side binding)
+    # instead of interpolated by the driver, and, after DATABASE_PREPARE_THRESHOLD executions of
+    # one statement on a connection, a named prepared statement that PostgreSQL plans once.
+    # Both off by default; see README "Configuration" for pgbouncer (transaction pooling).
+    if env_bool("DATABASE_SERVER_SIDE_BINDING", default=False):
+        DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+    if env_str("DATABASE_PREPARE_THRESHOLD"):
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = env_int(
+            "DATABASE_PREPARE_THRESHOLD", 0
+        )
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -125,6 +135,9 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# A web-shop search's rendered results are kept this long (0: not cached); see
+# market/shop_views.py. New goods and prices show up in search at most this late.
+SHOP_RESULTS_CACHE_SECONDS = env_int("SHOP_RESULTS_CACHE_SECONDS", 30)
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None

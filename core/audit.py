@@ -7,6 +7,30 @@ from django.db import models
 from .models import AuditLog
 
 
+def audit_entry(
+    *,
+    actor: Any,
+    action: str,
+    target: models.Model,
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+    actor_label: str = "",
+) -> AuditLog:
+    """One audit row, not yet saved: for a service that writes several in one insert
+    (``AuditLog.objects.bulk_create``) inside the transaction of the change they describe."""
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    label = actor_label or (f"user:{user.pk}" if user else "system")
+    return AuditLog(
+        actor=user,
+        actor_label=label,
+        action=action,
+        target_type=target._meta.label_lower,
+        target_id=str(target.pk),
+        reason=reason,
+        data=data or {},
+    )
+
+
 def audit_record(
     *,
     actor: Any,
@@ -17,14 +41,8 @@ def audit_record(
     actor_label: str = "",
 ) -> AuditLog:
     """Write one audit row. Call it inside the transaction of the change it describes."""
-    user = actor if getattr(actor, "is_authenticated", False) else None
-    label = actor_label or (f"user:{user.pk}" if user else "system")
-    return AuditLog.objects.create(
-        actor=user,
-        actor_label=label,
-        action=action,
-        target_type=target._meta.label_lower,
-        target_id=str(target.pk),
-        reason=reason,
-        data=data or {},
+    entry = audit_entry(
+        actor=actor, action=action, target=target, reason=reason, data=data, actor_label=actor_label
     )
+    entry.save(force_insert=True)
+    return entry

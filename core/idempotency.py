@@ -24,11 +24,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .db import one_statement
 from .errors import Conflict, ValidationFailed
 from .models import IdempotencyKey
 
@@ -143,7 +144,7 @@ def _claim(*, scope: str, key: str, fingerprint: str) -> IdempotencyKey | tuple[
     for _attempt in range(_CLAIM_ATTEMPTS):
         now = timezone.now()
         try:
-            with transaction.atomic():
+            with one_statement():  # no BEGIN/COMMIT round trips around the one INSERT
                 return IdempotencyKey.objects.create(
                     scope=scope, key=key, fingerprint=fingerprint, locked_at=now
                 )

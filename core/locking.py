@@ -31,3 +31,14 @@ def lock_row(model: type[M], pk: int) -> M:
     if not rows:
         raise model.DoesNotExist(f"{model.__name__} {pk} does not exist")  # type: ignore[attr-defined]
     return rows[0]
+
+
+def lock_where(model: type[M], condition: models.Q) -> list[M]:
+    """Lock the rows matching ``condition`` in primary-key order, in one statement.
+
+    Same order as ``lock_rows`` (PostgreSQL locks the rows as the sorted scan returns them), for
+    a set known by a condition rather than by ids: no read of the ids first.
+    """
+    if not connection.in_atomic_block:
+        raise LockOutsideTransaction("lock_where() must run inside transaction.atomic()")
+    return list(model._default_manager.select_for_update().filter(condition).order_by("pk"))

@@ -213,7 +213,8 @@ def create_order(
             buyer=BuyerInput(**payload.buyer.dict()) if payload.buyer else None,
             request_key=effect_key(who.label, idempotency_key),
         )
-        return 201, OrderOut.model_validate(_out(order.pk)).model_dump(mode="json")
+        # Built from the order in hand (its lines and intent came back from the insert).
+        return 201, OrderOut.model_validate(order_out(order)).model_dump(mode="json")
 
     return idempotent_post(
         request, scope=who.label, key=idempotency_key, payload=payload.dict(), handler=handler

@@ -252,6 +252,10 @@ def get_merchant(request: HttpRequest, response: HttpResponse, slug: str):
 class ShopProductPage(PageOut):
     query: str
     fuzzy: bool
+    more: bool = Field(
+        description="More results than `count`: searches count up to 200 (10 pages); "
+        "add a word to narrow them down"
+    )
     items: list[ShopProductOut]
 
 
@@ -277,6 +281,7 @@ def search_products(
         "pages": result.page.paginator.num_pages,
         "query": result.key,
         "fuzzy": result.fuzzy,
+        "more": result.more,
         "items": [_product_out(p) for p in result.page.object_list],
     }
 

@@ -19,16 +19,18 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Sum, Value, When
+from django.db.models import Case, F, OuterRef, Subquery, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.audit import audit_record
+from core.audit import audit_entry, audit_record
+from core.db import update_returning
 from core.errors import Conflict, ValidationFailed
 from core.locking import lock_row
+from core.models import AuditLog
 from core.taxcode import is_personal_id, normalize_tax_code
 from core.text import nfc
-from merchants.models import Merchant, Product, User
+from merchants.models import BankAccount, Merchant, Product, User
 from payments import services as payments
 from payments.models import Refund
 
@@ -218,18 +220,14 @@ def order_create(
     """Record a sale and ask to be paid: a bank-QR or e-wallet intent for the total, or, for
     cash, paid at once (the cashier took the notes; ``payments`` records it).
 
+    A bank-QR sale is one transaction: the order, its lines, its intent and both audit rows
+    (issue 15: two reads before it, one insert per table in it). The order comes back with its
+    lines and intent in hand, so the answer needs no read.
+
     ``request_key`` binds the sale to the request that made it: the same request again (after a
-    crash or a lost answer) resumes this sale instead of making a second one.
+    crash or a lost answer) resumes this sale instead of making a second one. The unique column
+    says so: a second insert with the key fails and the first sale is resumed.
     """
-    if request_key:
-        existing = Order.objects.filter(request_key=request_key).first()
-        if existing is not None:
-            if existing.merchant_id != merchant.pk:
-                raise ValidationFailed(
-                    _("Idempotency-Key này đã được dùng cho một yêu cầu khác."),
-                    code="idempotency_key_reused",
-                )
-            return _resume(existing, actor=actor, actor_label=actor_label)
     if payment_method not in M.values:
         raise ValidationFailed(
             fields={"payment_method": [_("Chọn chuyển khoản, ví điện tử hoặc tiền mặt.")]}
@@ -240,21 +238,30 @@ def order_create(
         raise ValidationFailed(fields={"lines": [_("Tổng đơn tối đa 500.000.000 đ.")]})
     if payment_method != M.CASH:  # no sale for an amount no bank or wallet would carry
         payments.intent_amount_check(amount=total, method=payment_method)
-    if payment_method == M.BANK_QR and not merchant.bank_accounts.filter(is_default=True).exists():
-        raise ValidationFailed(
-            _("Cửa hàng chưa có tài khoản ngân hàng nhận tiền."), code="no_bank_account"
-        )
     buyer_fields = _clean_buyer(buyer)
-    if stall is None and channel == Order.Channel.POS:
-        stall = merchant.stalls.order_by("pk").first()
+    stall_id = stall.pk if stall is not None else None
+    account: BankAccount | None = None
+    first_stall = stall is None and channel == Order.Channel.POS
+    if payment_method == M.BANK_QR:
+        account = _default_account(merchant, with_first_stall=first_stall)
+        if account is None:
+            raise ValidationFailed(
+                _("Cửa hàng chưa có tài khoản ngân hàng nhận tiền."), code="no_bank_account"
+            )
+        if first_stall:
+            stall_id = account.first_stall_id  # type: ignore[attr-defined]
+    elif first_stall:
+        stall_id = (
+            merchant.stalls.order_by("pk").values_list("pk", flat=True).first()  # type: ignore[attr-defined]
+        )
     label = f"user:{actor.pk}" if actor is not None else (actor_label or "system")
     now = timezone.now()
     for _attempt in range(5):
         try:
-            with transaction.atomic():
-                order = Order.objects.create(
+            with transaction.atomic(durable=True):
+                order = Order(
                     merchant=merchant,
-                    stall=stall,
+                    stall_id=stall_id,
                     number=_new_number(),
                     channel=channel,
                     status=S.AWAITING_PAYMENT,
@@ -268,27 +275,74 @@ def order_create(
                     **buyer_fields,
                     **(online.fields() if online else {}),
                 )
+                audits = []
+                if account is not None:  # the QR first: the order refers to it
+                    intent, intent_audit = payments.intent_add_bank_qr(
+                        merchant=merchant,
+                        account=account,
+                        amount=total,
+                        reference=order.number,
+                        description=f"{merchant.display_name} {order.number}"[:140],
+                        actor=actor,
+                        actor_label=label,
+                    )
+                    order.intent = intent
+                    audits.append(intent_audit)
+                order.save(force_insert=True)
                 for line in built:
                     line.order = order
                 OrderLine.objects.bulk_create(built)
-                audit_record(
-                    actor=actor,
-                    actor_label=label,
-                    action="order.create",
-                    target=order,
-                    data={"total": total, "method": payment_method, "lines": len(built)},
+                audits.insert(
+                    0,
+                    audit_entry(
+                        actor=actor,
+                        actor_label=label,
+                        action="order.create",
+                        target=order,
+                        data={"total": total, "method": payment_method, "lines": len(built)},
+                    ),
                 )
+                AuditLog.objects.bulk_create(audits)
             break
         except IntegrityError:
-            if request_key and Order.objects.filter(request_key=request_key).exists():
-                # The same request, racing: the other one made the sale.
-                return _resume(
-                    Order.objects.get(request_key=request_key), actor=actor, actor_label=label
-                )
-            continue  # number collision: draw again
+            if request_key:
+                existing = Order.objects.filter(request_key=request_key).first()
+                if existing is not None:  # the same request again, or racing: resume that sale
+                    if existing.merchant_id != merchant.pk:
+                        raise ValidationFailed(
+                            _("Idempotency-Key này đã được dùng cho một yêu cầu khác."),
+                            code="idempotency_key_reused",
+                        ) from None
+                    return _resume(existing, actor=actor, actor_label=label)
+            continue  # an order number or reference code drawn twice: draw again
     else:  # pragma: no cover
         raise Conflict(_("Không tạo được đơn, vui lòng thử lại."))
+    if account is not None:
+        _in_hand(order, built)
+        return order
     return order_request_payment(order=order, actor=actor, actor_label=label)
+
+
+def _default_account(merchant: Merchant, *, with_first_stall: bool) -> BankAccount | None:
+    """The account a QR pays into, and (for a POS sale with no stall named) the merchant's first
+    stall as ``first_stall_id``, in one read."""
+    accounts = BankAccount.objects.filter(merchant=merchant, is_default=True)
+    if with_first_stall:
+        first = Stall.objects.filter(merchant_id=OuterRef("merchant_id")).order_by("pk")
+        accounts = accounts.annotate(first_stall_id=Subquery(first.values("pk")[:1]))
+    return accounts.order_by("pk").first()
+
+
+def _in_hand(order: Order, lines: list[OrderLine]) -> None:
+    """Fill ``order.lines.all()`` and ``order.refunds.all()`` (none yet) from what was just
+    written, as ``prefetch_related`` would, so the answer is built without reading them back."""
+    cache: dict[str, Any] = {}
+    for name, rows in (("lines", lines), ("refunds", [])):
+        queryset = getattr(order, name).all()
+        queryset._result_cache = list(rows)
+        queryset._prefetch_done = True
+        cache[name] = queryset
+    order._prefetched_objects_cache = cache  # type: ignore[attr-defined]
 
 
 def _resume(order: Order, *, actor: User | None, actor_label: str) -> Order:
@@ -431,14 +485,19 @@ def on_payment_settled(
         "updated_at": succeeded_at,
     }
     if reference:
-        updated = Order.objects.filter(
-            merchant_id=merchant_id,
-            number=reference,
-            status__in=[S.AWAITING_PAYMENT, S.CANCELED],
-        ).update(**paid)
+        # One statement: the conditional update answers which order it paid, and its channel.
+        updated = update_returning(
+            Order.objects.filter(
+                merchant_id=merchant_id,
+                number=reference,
+                status__in=[S.AWAITING_PAYMENT, S.CANCELED],
+            ),
+            ("id", "channel"),
+            **paid,
+        )
         if updated:
-            order_id = Order.objects.filter(number=reference).values_list("pk", flat=True)[0]
-            transaction.on_commit(partial(_announce_paid_id, order_id, merchant_id))
+            order_id, channel = updated[0]
+            transaction.on_commit(partial(_announce_paid_id, order_id, merchant_id, channel))
             return
         if Order.objects.filter(merchant_id=merchant_id, number=reference).exists():
             # payments pays a reference once, so this cannot happen; refuse rather than guess.
@@ -450,7 +509,7 @@ def on_payment_settled(
         source_ref=f"intent:{intent_id}",
         paid=paid,
     )
-    transaction.on_commit(partial(_announce_paid_id, order.pk, merchant_id))
+    transaction.on_commit(partial(_announce_paid_id, order.pk, merchant_id, order.channel))
 
 
 def _amount_sale(
@@ -564,10 +623,12 @@ def on_refund_settled(
             transaction.on_commit(partial(_announce_refunded, order_id, order_refund_id))
 
 
-def _announce_paid_id(order_id: int, merchant_id: int) -> None:
+def _announce_paid_id(order_id: int, merchant_id: int, channel: str) -> None:
     from .signals import order_paid
 
-    order_paid.send_robust(sender=Order, order_id=order_id, merchant_id=merchant_id)
+    order_paid.send_robust(
+        sender=Order, order_id=order_id, merchant_id=merchant_id, channel=channel
+    )
 
 
 def _announce_refunded(order_id: int, refund_id: int) -> None:

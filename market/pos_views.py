@@ -65,6 +65,8 @@ def quick_collect(request: AuthedRequest, merchant_id: int) -> HttpResponse:
         description = request.POST.get("description", "")
         form_key = request.POST.get("idempotency_key") or None
 
+        made: list[Order] = []
+
         def collect() -> tuple[int, Any]:
             payment_services.intent_amount_check(amount=amount, method=method)
             sale = orders.order_create(
@@ -74,6 +76,7 @@ def quick_collect(request: AuthedRequest, merchant_id: int) -> HttpResponse:
                 actor=request.user,
                 request_key=effect_key(f"collect:{merchant.pk}", form_key),
             )
+            made.append(sale)
             return 201, {"order_id": sale.pk}
 
         try:
@@ -86,7 +89,8 @@ def quick_collect(request: AuthedRequest, merchant_id: int) -> HttpResponse:
                 payload={"amount": amount, "method": method, "description": description},
                 handler=collect,
             )
-            order = Order.objects.get(pk=body["order_id"])
+            # The sale in hand, or, for a replayed answer, the sale as it stands now.
+            order = made[0] if made else Order.objects.get(pk=body["order_id"])
         except ApplicationError as exc:
             error = _message(exc)
         else:

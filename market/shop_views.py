@@ -3,23 +3,36 @@ order page reached by its link (no account needed)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
+from django.db.models import Count, Max
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core import ratelimits
 from core.errors import ApplicationError, NotFound
-from core.text import parse_digits
+from core.templatetags.money import format_vnd
+from core.text import parse_digits, search_key
 from merchants.banks import bank_by_bin
-from merchants.models import Merchant
+from merchants.models import Merchant, Product
 from payments import vietqr
 from payments.models import PaymentIntent
 from payments.views import _sandbox_link
@@ -32,37 +45,120 @@ def _message(exc: ApplicationError) -> str:
     return "; ".join(str(m) for msgs in exc.fields.values() for m in msgs) or str(exc.message)
 
 
+# Stand-ins for what differs per shopper in a cached result fragment, filled in per request.
+_CSRF_SLOT = "csrf0slot0c7e1"
+_NEXT_SLOT = "next0slot0c7e1"
+_PARAMS_SLOT = "params0slot0c7e1"
+
+
+def _card_context(*, csrf_token: str, next_path: str) -> dict[str, Any]:
+    """What every product card of a page shares, computed once per page, not once per card."""
+    return {
+        "csrf_token": csrf_token,
+        "next_path": next_path,
+        "cart_add_url": reverse("cart_add"),
+        "qty_label": _("Số lượng"),
+        "add_label": _("Thêm"),
+        "out_label": _("Hết hàng"),
+    }
+
+
+def _prepare_cards(products: list[Any]) -> None:
+    """Money formatted once per product in Python (not by a filter per render)."""
+    for p in products:
+        p.price_text = format_vnd(p.price)
+
+
+def _search_results(*, query: str, market: str, category: str, page: str) -> dict[str, Any]:
+    """The result list and pager of a search as HTML, with its count; cached for
+    ``SHOP_RESULTS_CACHE_SECONDS`` per normalised query (``search_key``), market, kind of goods,
+    page and language. A new product or price shows up within that time; the cart always
+    re-reads the product and its price."""
+    seconds = settings.SHOP_RESULTS_CACHE_SECONDS
+    parts = [search_key(query)[: search.MAX_QUERY], market, category, page, get_language()]
+    cache_key = "shop:results:" + hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
+    cached = cache.get(cache_key) if seconds > 0 else None
+    if cached is not None:
+        return cached
+    result = search.product_search(query, market=market, category=category, page=page)
+    products = list(result.page.object_list)
+    ratings = search.merchant_ratings(sorted({p.merchant_id for p in products}))
+    stalls = _stalls_of({p.merchant_id for p in products})
+    _prepare_cards(products)
+    for p in products:
+        stall = stalls.get(p.merchant_id)
+        rating = ratings.get(p.merchant_id)
+        label = p.merchant.display_name
+        if stall:
+            p.shop_url = reverse("shop", args=[stall.market.slug, p.merchant.slug])
+            label += f" · {stall.market.name}"
+        if rating:
+            label += f" · ★ {number_format(rating[0])}"
+        p.merchant_label = label
+    html = render_to_string(
+        "market/shop/_results.html",
+        {
+            "products": products,
+            "page": result.page,
+            "params_html": _PARAMS_SLOT,
+            **_card_context(csrf_token=_CSRF_SLOT, next_path=_NEXT_SLOT),
+        },
+    )
+    found = {
+        "html": html,
+        "count": result.page.paginator.count,
+        "more": result.more,
+        "fuzzy": result.fuzzy,
+    }
+    if seconds > 0:
+        cache.set(cache_key, found, seconds)
+    return found
+
+
 def marketplace(request: HttpRequest) -> HttpResponse:
     """ "Chợ Số trực tuyến": search every open stall's goods, by market and by kind of goods."""
     query = request.GET.get("q", "")
     market = request.GET.get("cho", "")
     category = request.GET.get("nganh", "")
-    result = search.product_search(
-        query, market=market, category=category, page=request.GET.get("trang", 1)
-    )
-    products = list(result.page.object_list)
-    ratings = search.merchant_ratings(sorted({p.merchant_id for p in products}))
-    stalls = _stalls_of({p.merchant_id for p in products})
+    page = request.GET.get("trang", "1")[:8]
+    found = _search_results(query=query, market=market, category=category, page=page)
     params = {k: v for k, v in (("q", query), ("cho", market), ("nganh", category)) if v}
+    params_html = "".join(f"{escape(k)}={escape(quote(v))}&amp;" for k, v in params.items())
+    html = (
+        found["html"]
+        .replace(_CSRF_SLOT, escape(get_token(request)))
+        .replace(_NEXT_SLOT, escape(request.get_full_path()))
+        .replace(_PARAMS_SLOT, params_html)
+    )
     response = render(
         request,
         "market/shop/marketplace.html",
         {
-            "result": result,
-            "products": [
-                (p, ratings.get(p.merchant_id), stalls.get(p.merchant_id)) for p in products
-            ],
+            "results_html": mark_safe(html),  # noqa: S308 (rendered by our template, escaped)
+            "count": found["count"],
+            "more": found["more"],
+            "fuzzy": found["fuzzy"],
             "markets": Market.objects.filter(is_active=True),
-            "categories": GoodsCategory.choices,
+            "categories": _category_choices(),
             "market": market,
             "category": category,
             "query": query,
-            "params": params,
             "cart_count": storefront.cart_count(request.session),
         },
     )
     response["Cache-Control"] = "private, max-age=30"
     return response
+
+
+def _category_choices() -> list[tuple[str, str]]:
+    """The kinds of goods with their labels in the active language, built once per language."""
+    language = get_language()
+    if language not in _CATEGORY_LABELS:
+        _CATEGORY_LABELS[language] = [(v, str(label)) for v, label in GoodsCategory.choices]
+    return _CATEGORY_LABELS[language]
+
+
+_CATEGORY_LABELS: dict[str | None, list[tuple[str, str]]] = {}
 
 
 def _stalls_of(merchant_ids: set[int]) -> dict[int, Any]:
@@ -87,7 +183,11 @@ def shop(request: HttpRequest, market_slug: str, merchant_slug: str) -> HttpResp
     if merchant is None:
         raise NotFound(_("Cửa hàng này chưa bán trực tuyến hoặc không ở chợ này."))
     stall = merchant.stalls.select_related("market").filter(market__slug=market_slug).first()
-    products = search.open_products().filter(merchant=merchant).order_by("-in_stock", "name")
+    goods = (
+        _storefront_goods(merchant)
+        .replace(_CSRF_SLOT, escape(get_token(request)))
+        .replace(_NEXT_SLOT, escape(request.get_full_path()))
+    )
     rating = search.merchant_ratings([merchant.pk]).get(merchant.pk)
     # A reported review stays up until staff hide it: a report alone must not silence a shopper.
     reviews = (
@@ -102,12 +202,39 @@ def shop(request: HttpRequest, market_slug: str, merchant_slug: str) -> HttpResp
             "merchant": merchant,
             "storefront": merchant.storefront,
             "stall": stall,
-            "products": products,
+            "goods_html": mark_safe(goods),  # noqa: S308 (rendered by our template, escaped)
             "rating": rating,
             "reviews": reviews,
             "cart_count": storefront.cart_count(request.session),
         },
     )
+
+
+def _storefront_goods(merchant: Merchant) -> str:
+    """A storefront's goods as HTML (with the CSRF and path slots), cached per merchant and
+    language under a version of its catalogue (how many products, the last change): a price or
+    stock change shows at once. One small aggregate query instead of the products on a hit."""
+    seconds = settings.SHOP_RESULTS_CACHE_SECONDS
+    cache_key = ""
+    if seconds > 0:
+        version = Product.objects.filter(merchant=merchant).aggregate(
+            n=Count("pk"), last=Max("updated_at")
+        )
+        last = version["last"].isoformat() if version["last"] else ""
+        parts = [merchant.pk, version["n"], last, get_language()]
+        cache_key = "shop:goods:" + hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
+        cached = cache.get(cache_key)
+        if cached is not None:
+            return str(cached)
+    products = list(search.open_products().filter(merchant=merchant).order_by("-in_stock", "name"))
+    _prepare_cards(products)
+    html = render_to_string(
+        "market/shop/_goods.html",
+        {"products": products, **_card_context(csrf_token=_CSRF_SLOT, next_path=_NEXT_SLOT)},
+    )
+    if cache_key:
+        cache.set(cache_key, html, seconds)
+    return html
 
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:

@@ -1,6 +1,7 @@
 """News from sales, sent after commit.
 
-``order_paid``: sender=Order, order_id, merchant_id. ``invoice_requested``: sender=Order, order_id
+``order_paid``: sender=Order, order_id, merchant_id, channel (a POS sale needs no fulfilment, and
+its listeners need not read it to know). ``invoice_requested``: sender=Order, order_id
 (the shopper gave their details on the receipt). ``order_refunded``: sender=Order, order_id,
 refund_id (a refund now counts on the order).
 

@@ -335,10 +335,14 @@ NEXT_STEPS: dict[str, dict[str, set[str]]] = {
 }
 
 
-def on_order_paid(sender: Any, *, order_id: int, merchant_id: int, **_: Any) -> None:
+def on_order_paid(
+    sender: Any, *, order_id: int, merchant_id: int, channel: str = "", **_: Any
+) -> None:
     """A paid online order is news for the merchant: it enters their queue, live, with a sound."""
     from payments import events
 
+    if channel == Order.Channel.POS:  # a stall sale: no queue, and no lock to learn it
+        return
     with transaction.atomic():
         order = lock_row(Order, order_id)
         if order.channel == Order.Channel.POS or order.fulfilment_status:

@@ -15,13 +15,15 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.audit import audit_record
+from core.audit import audit_entry, audit_record
+from core.db import one_statement
 from core.errors import Conflict, ValidationFailed
-from core.locking import lock_row, lock_rows
+from core.locking import lock_row, lock_where
+from core.models import AuditLog
 from merchants.models import BankAccount, Merchant, User
 
 from . import events, vietqr
@@ -173,6 +175,57 @@ def intent_create(
     return intent
 
 
+def intent_add_bank_qr(
+    *,
+    merchant: Merchant,
+    account: BankAccount,
+    amount: int,
+    reference: str,
+    description: str,
+    actor: User | None,
+    actor_label: str,
+) -> tuple[PaymentIntent, AuditLog]:
+    """A sale's own QR, in the sale's transaction: insert a bank-QR intent for ``reference``
+    (paid once, ``one_per_reference``) and return it with its audit row, not yet saved, for the
+    caller's one audit insert.
+
+    The caller holds a durable transaction and has checked ``amount`` (``intent_amount_check``)
+    and that ``account`` is the merchant's default. A reference code drawn twice raises
+    IntegrityError, which rolls the caller's transaction back: it draws again.
+    """
+    assert transaction.get_connection().in_atomic_block, "inside the sale's transaction"
+    code = new_reference_code()
+    created_via = _actor_label(actor, actor_label or "system")
+    intent = PaymentIntent(
+        merchant=merchant,
+        amount=amount,
+        method=PaymentIntent.Method.BANK_QR,
+        reference_code=code,
+        reference=reference[:64],
+        one_per_reference=bool(reference),
+        description=description[:140],
+        expires_at=timezone.now() + timedelta(minutes=settings.PAYMENT_INTENT_TTL_MINUTES),
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_via=created_via,
+        bank_account=account,
+        bank_bin=account.bank_bin,
+        account_number=account.account_number,
+        account_holder=account.holder_name,
+        qr_payload=vietqr.build(
+            bin=account.bank_bin, account=account.account_number, amount=amount, purpose=code
+        ),
+    )
+    intent.save(force_insert=True)
+    entry = audit_entry(
+        actor=actor,
+        actor_label=created_via,
+        action="intent.create",
+        target=intent,
+        data={"amount": amount, "code": code, "method": PaymentIntent.Method.BANK_QR},
+    )
+    return intent, entry
+
+
 def _intent_of_request(*, merchant: Merchant, request_key: str) -> PaymentIntent | None:
     intent = PaymentIntent.objects.filter(request_key=request_key).first()
     if intent is None:
@@ -269,21 +322,16 @@ def intent_record_cash(
 def _lock_group(
     *, merchant_id: int, reference: str, also: int | None = None
 ) -> list[PaymentIntent]:
-    """Lock every intent of one reference (one sale) in primary-key order, and ``also``.
+    """Lock every intent of one reference (one sale) in primary-key order, and ``also``, in one
+    statement.
 
     A reference is paid once: whichever intent of it settles first is the sale's payment, and
     money for any other is booked as unmatched for the trader to give back.
     """
-    ids = set()
-    if reference:
-        ids |= set(
-            PaymentIntent.objects.filter(
-                merchant_id=merchant_id, reference=reference, one_per_reference=True
-            ).values_list("pk", flat=True)
-        )
-    if also is not None:
-        ids.add(also)
-    return lock_rows(PaymentIntent, ids) if ids else []
+    members = Q(merchant_id=merchant_id, reference=reference, one_per_reference=True)
+    if also is None:
+        return lock_where(PaymentIntent, members) if reference else []
+    return lock_where(PaymentIntent, (members | Q(pk=also)) if reference else Q(pk=also))
 
 
 def _group_paid_elsewhere(group: list[PaymentIntent], intent: PaymentIntent) -> bool:
@@ -552,7 +600,7 @@ def notification_store(
 ) -> tuple[BankNotification, bool]:
     """Store a notification exactly once. Returns (row, created)."""
     try:
-        with transaction.atomic():
+        with one_statement():  # no BEGIN/COMMIT round trips around the one INSERT
             row = BankNotification.objects.create(
                 provider_id=tx.provider_id,
                 payload=tx.raw,
@@ -572,25 +620,30 @@ def notification_store(
 
 
 def _match_intent(notification: BankNotification, merchant_id: int) -> PaymentIntent | None:
+    """The intent a transfer pays, locked with every intent of its reference (its sale), in one
+    statement: the intents of the codes in the message and the other intents of their sales,
+    in primary-key order (``core.locking.lock_where``). Several codes of this merchant in one
+    message: the first one written wins (the others' rows are locked too, and left alone)."""
     codes = find_reference_codes(notification.description)
     if not codes:
         return None
-    found = dict(
-        PaymentIntent.objects.filter(merchant_id=merchant_id, reference_code__in=codes).values_list(
-            "reference_code", "id"
-        )
+    of_merchant = PaymentIntent.objects.filter(merchant_id=merchant_id)
+    sales = of_merchant.filter(reference_code__in=codes, one_per_reference=True).values("reference")
+    locked = lock_where(
+        PaymentIntent,
+        Q(merchant_id=merchant_id)
+        & (Q(reference_code__in=codes) | Q(one_per_reference=True, reference__in=sales)),
     )
-    # Several codes of this merchant in one message: the first one written wins.
-    candidate_id = next((found[code] for code in codes if code in found), None)
-    if candidate_id is None:
+    by_code = {i.reference_code: i for i in locked}
+    intent = next((by_code[code] for code in codes if code in by_code), None)
+    if intent is None:
         return None
-    reference, one = PaymentIntent.objects.filter(pk=candidate_id).values_list(
-        "reference", "one_per_reference"
-    )[0]
-    reference = reference if one else ""
-    group = _lock_group(merchant_id=merchant_id, reference=reference, also=candidate_id)
-    intent = next(i for i in group if i.pk == candidate_id)
-    intent._group = group  # type: ignore[attr-defined]
+    intent._group = [  # type: ignore[attr-defined]
+        i
+        for i in locked
+        if i.pk == intent.pk
+        or (intent.one_per_reference and i.one_per_reference and i.reference == intent.reference)
+    ]
     return intent
 
 
@@ -598,25 +651,29 @@ def notification_process(*, notification_id: int) -> BankNotification:
     """Settle, record a walk-in, or flag — exactly once per notification."""
     after_commit: list[tuple[str, dict[str, Any]]] = []
     with transaction.atomic(durable=True):
-        n = lock_row(BankNotification, notification_id)
+        # The row under lock, and whose account it names, in one statement.
+        account_merchant = BankAccount.objects.filter(
+            bank_bin=OuterRef("bank_bin"), account_number=OuterRef("account_number")
+        ).order_by("id")
+        n = (
+            BankNotification.objects.select_for_update()
+            .annotate(account_merchant_id=Subquery(account_merchant.values("merchant_id")[:1]))
+            .get(pk=notification_id)
+        )
         if n.processed_at is not None:
             return n
         label = f"webhook:{n.source}:{n.provider_id}"
-        account = (
-            BankAccount.objects.filter(bank_bin=n.bank_bin, account_number=n.account_number)
-            .order_by("id")
-            .first()
-        )
+        merchant_id: int | None = n.account_merchant_id  # type: ignore[attr-defined]
         if n.transfer_type != "in":
             n.outcome = O.OUTGOING
-        elif account is None:
+        elif merchant_id is None:
             n.outcome = O.UNKNOWN_ACCOUNT
             log.warning(
                 "bank notification %s for an unknown account %s", n.provider_id, n.account_number
             )
         else:
-            n.merchant_id = account.merchant_id
-            intent = _match_intent(n, account.merchant_id)
+            n.merchant_id = merchant_id
+            intent = _match_intent(n, merchant_id)
             n.outcome, entry = _apply(n, intent, label)
             if entry is not None:
                 entry.save()

@@ -501,3 +501,44 @@ def test_a_sale_left_without_a_payment_request_gets_one_or_is_canceled(client, m
     orders.orders_sweep()
     stale.refresh_from_db()
     assert stale.status == S.CANCELED
+
+
+def test_a_bank_qr_sale_and_its_qr_commit_together_or_not_at_all(merchant, greens, monkeypatch):
+    from core.models import AuditLog
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("database hiccup at the last insert")
+
+    monkeypatch.setattr(AuditLog.objects, "bulk_create", crash)
+    with pytest.raises(RuntimeError):
+        orders.order_create(
+            merchant=merchant,
+            lines=[LineInput(product_id=greens.pk)],
+            payment_method="bank_qr",
+            actor=None,
+            actor_label="test",
+        )
+    assert not Order.objects.exists()
+    assert not PaymentIntent.objects.exists()
+
+
+def test_the_same_request_key_resumes_the_first_sale_and_its_qr(merchant):
+    def sell(on_merchant):
+        return orders.order_create(
+            merchant=on_merchant,
+            lines=[LineInput(unit_price=10_000, name="Rau")],
+            payment_method="bank_qr",
+            actor=None,
+            actor_label="test",
+            request_key="idem:same-request",
+        )
+
+    first = sell(merchant)
+    again = sell(merchant)
+
+    assert again.pk == first.pk and again.intent_id == first.intent_id
+    assert Order.objects.count() == 1 and PaymentIntent.objects.count() == 1
+    with pytest.raises(ValidationFailed) as refused:
+        sell(merchant_with_account())
+    assert refused.value.code == "idempotency_key_reused"
+    assert Order.objects.count() == 1 and PaymentIntent.objects.count() == 1

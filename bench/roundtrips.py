@@ -1,0 +1,131 @@
+"""Round trips and CPU per request of the sale and settlement paths (issue 15).
+
+Run by hand, prints figures, asserts nothing (tests/market/test_roundtrips.py holds the maxima):
+
+    CHOSO_VAR_DIR=$(mktemp -d) .venv/bin/python -m pytest -p no:xdist bench/roundtrips.py -q -s
+    # on PostgreSQL (bin/_services.sh starts a throw-away server), with and without
+    # server-side binding:
+    source bin/_services.sh
+    DATABASE_URL="$PG_SERVICE_URL" CHOSO_VAR_DIR=$(mktemp -d) .venv/bin/python -m pytest \\
+        -p no:xdist bench/roundtrips.py -q -s
+    DATABASE_URL="$PG_SERVICE_URL" DATABASE_SERVER_SIDE_BINDING=true ...
+
+CPU is ``time.process_time`` of this process over ``ROUNDS`` requests through Django's test
+client (the whole request: middleware, view, ORM, driver); the database server's own CPU is not
+in it on PostgreSQL, and is on SQLite (in-process). Short and single-threaded on purpose: the
+machine is shared, so this counts work rather than measuring throughput.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from market import orders
+from market.models import Order
+from tests.factories import (
+    ProductFactory,
+    api_key_for,
+    banknotify_deliver,
+    banknotify_payload,
+    member_of,
+    merchant_with_account,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROUNDS = 40
+
+
+@pytest.fixture(autouse=True)
+def _quiet(settings, monkeypatch):
+    from django.core.cache import cache
+
+    import market.tasks
+    from config.celery import app
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.RATELIMIT_ENABLE = False
+    app.conf.task_always_eager = True
+    # The invoice task is a worker's work, not the request's.
+    monkeypatch.setattr(market.tasks.issue_order_invoice, "delay", lambda *a, **k: None)
+    cache.clear()
+
+
+def measure(name: str, request: Callable[[int], object]) -> None:
+    request(-1)  # warm: content types, translations, compiled templates
+    with CaptureQueriesContext(connection) as captured:
+        request(0)
+    trips = len(captured.captured_queries)
+    samples = []
+    for i in range(1, ROUNDS + 1):
+        start = time.process_time()
+        request(i)
+        samples.append((time.process_time() - start) * 1000)
+    print(
+        f"\n{connection.vendor:10} {name:46} {trips:3} round trips   "
+        f"CPU/request median {statistics.median(samples):5.1f} ms, "
+        f"mean {statistics.mean(samples):5.1f} ms"
+    )
+
+
+def test_roundtrips_and_cpu(client):
+    merchant = merchant_with_account(display_name="Cá tươi Bà Lan")
+    account = merchant.bank_accounts.get()
+    fish = ProductFactory(merchant=merchant, name="Cá thu", unit="kg", price=180_000)
+    auth = {"Authorization": f"Bearer {api_key_for(merchant)}"}
+    body = {"merchant_id": merchant.pk, "lines": [{"product_id": fish.pk, "quantity": "0,35"}]}
+
+    def api_order(i: int) -> None:
+        response = client.post(
+            "/api/v1/market/orders",
+            body,
+            content_type="application/json",
+            headers={**auth, "Idempotency-Key": f"bench-{i}"},
+        )
+        assert response.status_code == 201, response.content
+
+    measure("POST /api/v1/market/orders + Idempotency-Key", api_order)
+
+    cashier = client.__class__()
+    cashier.force_login(member_of(merchant, role="cashier"))
+
+    def keypad(i: int) -> None:
+        response = cashier.post(
+            f"/cua-hang/{merchant.pk}/thu-tien/",
+            {"amount": "150.000", "method": "bank_qr", "idempotency_key": f"tap-{i}"},
+        )
+        assert response.status_code == 302
+
+    measure("POST Thu tiền (keypad sale + QR)", keypad)
+
+    sales: dict[int, Order] = {}
+    for i in range(-1, ROUNDS + 1):
+        sales[i] = orders.order_create(
+            merchant=merchant,
+            lines=[orders.LineInput(product_id=fish.pk, quantity=orders.parse_quantity("0,35"))],
+            payment_method="bank_qr",
+            actor=None,
+            actor_label="bench",
+        )
+    payloads = {
+        i: banknotify_payload(
+            account=account, amount=63_000, description=f"CK {sale.intent.reference_code}"
+        )
+        for i, sale in sales.items()
+    }
+
+    def notify(i: int) -> None:
+        assert banknotify_deliver(client, payloads[i]).json()["outcome"] == "settled"
+
+    measure("bank notification → POS sale paid", notify)
+
+    def again(i: int) -> None:
+        assert banknotify_deliver(client, payloads[i]).json()["outcome"] == "settled"
+
+    measure("the same notification again", again)

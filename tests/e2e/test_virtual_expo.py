@@ -164,6 +164,7 @@ def test_an_exhibition_from_curation_to_a_paid_order_and_an_answered_inquiry(
     page.locator(".booth-card").get_by_text("Gốm Thanh Hà").click()
     expect(page.get_by_role("heading", name="Gốm Thanh Hà")).to_be_visible()
     assert not page.evaluate("() => !!window.pannellum")  # not loaded until asked for
+    page.wait_for_load_state()  # the page's deferred script listens for the tap only once run
     page.get_by_role("button", name="Xem 360°").click()
     expect(page.locator("#pano canvas")).to_be_visible(timeout=10_000)
     page.wait_for_timeout(800)

@@ -22,6 +22,7 @@ HKDF); the PKCS#12 password is never stored.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import threading
 from dataclasses import dataclass
@@ -68,6 +69,9 @@ class SigningMaterial:
     certificate_pem: str
     key: rsa.RSAPrivateKey
     public_key: rsa.RSAPublicKey | None = None  # the certificate's; None: read from the PEM
+    # The parsed certificate, handed to signxml as is (a PEM string is split and parsed again on
+    # every signature); None: signxml reads the PEM.
+    certificate: x509.Certificate | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,12 +241,15 @@ def material(cert: SigningCertificate) -> SigningMaterial:
     if found is not None:
         return found
     key = decrypt_key(cert)
-    public = x509.load_pem_x509_certificate(cert.certificate_pem.encode("ascii")).public_key()
+    parsed = x509.load_pem_x509_certificate(cert.certificate_pem.encode("ascii"))
+    public = parsed.public_key()
     if not isinstance(public, rsa.RSAPublicKey) or (
         public.public_numbers() != key.public_key().public_numbers()
     ):
         raise SignatureBroken(f"certificate {cert.pk}: the stored key is not the certificate's")
-    found = SigningMaterial(certificate_pem=cert.certificate_pem, key=key, public_key=public)
+    found = SigningMaterial(
+        certificate_pem=cert.certificate_pem, key=key, public_key=public, certificate=parsed
+    )
     with _keys_lock:
         _materials[cache_key] = found
     return found
@@ -262,7 +269,10 @@ def material_of(*, certificate_id: int, fingerprint: str) -> SigningMaterial:
 # Sign and verify
 
 
+@functools.cache
 def _signer() -> XMLSigner:
+    """One signer per process: it holds only its algorithms (signxml's sign keeps no state on it
+    between calls)."""
     return XMLSigner(
         method=SignatureConstructionMethod.enveloped,
         signature_algorithm="rsa-sha256",
@@ -296,7 +306,7 @@ def sign(root: etree._Element, signer: SigningMaterial, signing_time: datetime) 
     signed = _signer().sign(
         root,
         key=signer.key,
-        cert=signer.certificate_pem,
+        cert=[signer.certificate] if signer.certificate is not None else signer.certificate_pem,
         reference_uri=[f"#{DATA_ID}", f"#{SIGNING_TIME_ID}"],
     )
     signature = signed.find(f"DSCKS/NBan/{{{DS}}}Signature")

@@ -8,7 +8,10 @@ Issuing runs in one transaction: allocate the number under the series counter's 
 the XML, validate it against ``schema/hdon.xsd``, sign it (not cash-register invoices), store the
 invoice, its lines and an ``issued`` event. After commit the PDF is rendered by a task and the
 ``invoice_issued`` signal tells transmission. A failure anywhere leaves nothing behind (the
-number goes back with the rollback, so numbers stay gapless).
+number goes back with the rollback, so numbers stay gapless). A caller issuing many invoices at
+once (market/invoicing.py's batch) wraps them in ``after_issue_deferred()`` and hands the
+committed ids to ``after_issue_many``: one PDF task and one transmission task for the batch
+instead of two messages per invoice.
 
 ``invoice_issue`` uses ``transaction.atomic()`` (not durable) so a caller may issue inside its own
 transaction; the series lock is then held until the caller commits.
@@ -18,7 +21,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 import uuid as uuid_lib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -43,7 +49,7 @@ from merchants.models import Merchant
 from . import rounding, signing, xmlbuild
 from .models import Form, Invoice, InvoiceEvent, InvoiceLine, Series
 from .numbering import number_allocate, register_code
-from .signals import invoice_issued
+from .signals import invoice_issued, invoices_issued
 from .types import Buyer, LineInput
 
 __all__ = [
@@ -813,8 +819,8 @@ def _issue(
                         "reason": correction.reason,
                     },
                 )
-            invoice_id = invoice.pk
-            transaction.on_commit(lambda: _after_issue(invoice_id))
+            invoice_id, collector = invoice.pk, getattr(_deferred, "ids", None)
+            transaction.on_commit(lambda: _after_issue(invoice_id, collector))
     except IntegrityError:
         # A concurrent issue with the same source_ref in another series won the race.
         found = _existing(merchant, source_ref)
@@ -824,11 +830,44 @@ def _issue(
     return invoice
 
 
-def _after_issue(invoice_id: int) -> None:
+# The ids collected by ``after_issue_deferred`` in this thread (None: not deferring).
+_deferred = threading.local()
+
+
+def _after_issue(invoice_id: int, collector: list[int] | None = None) -> None:
+    if collector is not None:  # committed inside after_issue_deferred(): the caller sends
+        collector.append(invoice_id)
+        return
     from .pdf_tasks import render_invoice_pdf
 
     render_invoice_pdf.delay(invoice_id)
     invoice_issued.send(sender=Invoice, invoice_id=invoice_id)
+
+
+@contextmanager
+def after_issue_deferred() -> Iterator[list[int]]:
+    """Invoices issued inside do not each queue their PDF and transmission: their ids are
+    collected (once their transaction commits; a rolled-back invoice is not) into the yielded
+    list, which the caller hands to ``after_issue_many`` after its own commit."""
+    ids: list[int] = []
+    previous = getattr(_deferred, "ids", None)
+    _deferred.ids = ids
+    try:
+        yield ids
+    finally:
+        _deferred.ids = previous
+
+
+def after_issue_many(invoice_ids: list[int]) -> None:
+    """After commit, for invoices issued together: one task renders their PDFs and the
+    ``invoices_issued`` signal tells transmission once (einvoice/tasks.py: one task)."""
+    ids = list(invoice_ids)
+    if not ids:
+        return
+    from .pdf_tasks import render_invoice_pdfs
+
+    render_invoice_pdfs.delay(ids)
+    invoices_issued.send(sender=Invoice, invoice_ids=ids)
 
 
 def invoice_issue(

@@ -16,17 +16,24 @@ from celery import shared_task
 from django.db import close_old_connections
 
 from . import transmission
-from .signals import invoice_issued
+from .signals import invoice_issued, invoices_issued
 
 log = logging.getLogger(__name__)
 
 # Every issued invoice is queued for transmission after its issuing transaction commits.
 invoice_issued.connect(transmission.on_invoice_issued, dispatch_uid="einvoice.transmission")
+# Invoices issued in one batch (market/invoicing.py): one task for them all.
+invoices_issued.connect(transmission.on_invoices_issued, dispatch_uid="einvoice.transmission_batch")
 
 
 @shared_task(name="einvoice.transmit_invoice", ignore_result=True)
 def transmit_invoice_task(invoice_id: int) -> str:
     return transmission.transmit_invoice(invoice_id=invoice_id)
+
+
+@shared_task(name="einvoice.transmit_invoices", ignore_result=True)
+def transmit_invoices_task(invoice_ids: list[int]) -> dict[str, int]:
+    return transmission.transmit_invoices(invoice_ids=invoice_ids)
 
 
 @shared_task(name="einvoice.transmit_due", ignore_result=True)

@@ -1,9 +1,11 @@
 """Celery tasks of e-invoice transmission: thin, they take ids and call einvoice.transmission.
 
-Beat (config/celery.py): ``einvoice.transmit_due`` (every 30 s: retries, lost first sends,
-cancellations), ``einvoice.poll_answers`` (every 30 s), ``einvoice.cash_register_batch``
-(nightly, yesterday's cash-register invoices). ``run_periodic_forever`` does the same in one
-process for the embedded default (no Redis, no beat): bin/run starts it.
+``einvoice.transmit_invoices`` sends the invoices of one issuing batch (market/invoicing.py)
+after it commits, one message for the batch. Beat (config/celery.py): ``einvoice.transmit_due``
+(every 30 s: retries, lost first sends, cancellations), ``einvoice.poll_answers`` (every 30 s),
+``einvoice.cash_register_batch`` (nightly, yesterday's cash-register invoices).
+``run_periodic_forever`` does the same in one process for the embedded default (no Redis, no
+beat): bin/run starts it.
 """
 
 from __future__ import annotations

@@ -163,3 +163,95 @@ def test_messages_and_cpu_per_invoice(broker, monkeypatch):
             f"{key} {statistics.median(row[key] for row in rows):.3g}" for key in rows[0]
         )
         print(f"  {mode:13} {line}")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="threads need PostgreSQL")
+def test_a_steady_rate_of_sales(broker, monkeypatch):
+    """Sales paid at RATE/s for SECONDS s (one sender thread, each due at a fixed time) while a
+    worker thread runs the market messages when their countdown is up: messages per sale at that
+    rate, and how long after its payment each sale's invoice was issued (``issued_at`` −
+    ``paid_at``; the trader sees it at its batch's commit, a few ms later)."""
+    import threading
+
+    from django.db import connections
+
+    rate = float(os.environ.get("RATE", "20"))
+    seconds = float(os.environ.get("SECONDS", "10"))
+    stalls = []
+    for i in range(STALLS):
+        merchant = merchant_with_account(display_name=f"Sạp {i}")
+        einvoice.series_create(
+            merchant=merchant, form="2", symbol=f"C26T{'ABCDEFGHIJ'[i]}B", auto_issue=True
+        )
+        signing.certificate_for(merchant)
+        stalls.append(merchant)
+
+    lock = threading.Lock()
+    pending: list[tuple[float, Task, tuple[Any, ...], dict[str, Any]]] = []
+
+    def apply_async(self, args=None, kwargs=None, **options):
+        with lock:
+            broker.sent.append(self.name)
+            due = time.monotonic() + float(options.get("countdown") or 0)
+            pending.append((due, self, tuple(args or ()), dict(kwargs or {})))
+
+    monkeypatch.setattr(Task, "apply_async", apply_async)
+    made: list[int] = []
+    sent_in: list[float] = []
+    sending = threading.Event()
+    sending.set()
+
+    def sender() -> None:
+        try:
+            start = time.monotonic()
+            for n in range(int(rate * seconds)):
+                wait = start + n / rate - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+                made.extend(o.pk for o in sales([stalls[n % STALLS]], 1, start=n))
+            sent_in.append(time.monotonic() - start)
+        finally:
+            sending.clear()
+            connections.close_all()
+
+    def worker() -> None:
+        try:
+            while sending.is_set() or pending:
+                now = time.monotonic()
+                with lock:
+                    ready = [p for p in pending if p[0] <= now]
+                    for p in ready:
+                        pending.remove(p)
+                for _, task, args, kwargs in sorted(ready, key=lambda p: p[0]):
+                    if task.name.startswith("market."):
+                        task.apply(args=args, kwargs=kwargs, throw=True)
+                time.sleep(0.01)
+        finally:
+            connections.close_all()
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=sender), threading.Thread(target=worker)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(600)
+    took = time.monotonic() - started
+    invoiced = dict(
+        Invoice.objects.filter(
+            source_ref__in=Order.objects.filter(pk__in=made).values("number")
+        ).values_list("source_ref", "issued_at")
+    )
+    lags = sorted(
+        (invoiced[number] - paid).total_seconds()
+        for number, paid in Order.objects.filter(pk__in=made).values_list("number", "paid_at")
+    )
+    assert len(lags) == len(made)
+    kinds = Counter(broker.sent)
+    print(
+        f"\n{connection.vendor}: {len(made)} sales at {rate:g}/s offered, "
+        f"{len(made) / sent_in[0]:.1f}/s achieved ({sent_in[0]:.1f} s), the worker done "
+        f"{took:.1f} s after the first; "
+        f"messages/sale {len(broker.sent) / len(made):.3f} ({dict(kinds)}); "
+        f"payment → invoice issued p50 {statistics.median(lags):.2f} s, "
+        f"p95 {lags[int(0.95 * (len(lags) - 1))]:.2f} s, max {lags[-1]:.2f} s"
+    )

@@ -820,7 +820,10 @@ def _issue(
                     },
                 )
             invoice_id, collector = invoice.pk, getattr(_deferred, "ids", None)
-            transaction.on_commit(lambda: _after_issue(invoice_id, collector))
+            if collector is not None:  # inside after_issue_deferred(): the caller sends
+                transaction.on_commit(lambda: collector.append(invoice_id))
+            else:
+                transaction.on_commit(lambda: _after_issue(invoice_id))
     except IntegrityError:
         # A concurrent issue with the same source_ref in another series won the race.
         found = _existing(merchant, source_ref)
@@ -834,10 +837,7 @@ def _issue(
 _deferred = threading.local()
 
 
-def _after_issue(invoice_id: int, collector: list[int] | None = None) -> None:
-    if collector is not None:  # committed inside after_issue_deferred(): the caller sends
-        collector.append(invoice_id)
-        return
+def _after_issue(invoice_id: int) -> None:
     from .pdf_tasks import render_invoice_pdf
 
     render_invoice_pdf.delay(invoice_id)

@@ -196,6 +196,12 @@ def test_a_steady_rate_of_sales(broker, monkeypatch):
             pending.append((due, self, tuple(args or ()), dict(kwargs or {})))
 
     monkeypatch.setattr(Task, "apply_async", apply_async)
+    # MODE=per_sale: the path before (a message per paid sale), for the same figures.
+    per_sale = os.environ.get("MODE") == "per_sale"
+    if per_sale:
+        monkeypatch.setattr(invoicing, "invoices_due_kick", lambda: None)
+    from market.tasks import issue_order_invoice
+
     made: list[int] = []
     sent_in: list[float] = []
     sending = threading.Event()
@@ -208,7 +214,10 @@ def test_a_steady_rate_of_sales(broker, monkeypatch):
                 wait = start + n / rate - time.monotonic()
                 if wait > 0:
                     time.sleep(wait)
-                made.extend(o.pk for o in sales([stalls[n % STALLS]], 1, start=n))
+                (order,) = sales([stalls[n % STALLS]], 1, start=n)
+                made.append(order.pk)
+                if per_sale:
+                    issue_order_invoice.delay(order.pk)
             sent_in.append(time.monotonic() - start)
         finally:
             sending.clear()
@@ -248,7 +257,8 @@ def test_a_steady_rate_of_sales(broker, monkeypatch):
     assert len(lags) == len(made)
     kinds = Counter(broker.sent)
     print(
-        f"\n{connection.vendor}: {len(made)} sales at {rate:g}/s offered, "
+        f"\n{connection.vendor} {'one per sale' if per_sale else 'batches'}: "
+        f"{len(made)} sales at {rate:g}/s offered, "
         f"{len(made) / sent_in[0]:.1f}/s achieved ({sent_in[0]:.1f} s), the worker done "
         f"{took:.1f} s after the first; "
         f"messages/sale {len(broker.sent) / len(made):.3f} ({dict(kinds)}); "

@@ -52,6 +52,13 @@ def broker(monkeypatch) -> RecordingBroker:
         recorder.queue.append((self, args, kwargs))
 
     monkeypatch.setattr(Task, "apply_async", apply_async)
+    # A task's own send methods (another test's patch left behind) would bypass the recorder.
+    from config.celery import app
+
+    for task in app.tasks.values():
+        for name in ("apply_async", "delay"):
+            if name in vars(task):
+                monkeypatch.delitem(vars(task), name)
     return recorder
 
 

@@ -74,11 +74,16 @@ def trips(monkeypatch) -> Trips:
     from payments import events
 
     found = Trips()
+    # setitem on the instance's __dict__: undone by deleting the key, so no bound method is left
+    # behind on the task (setattr's undo would leave one, and later tests' patches of the
+    # Task class would not reach this task).
     task = market.tasks.issue_order_invoice
-    monkeypatch.setattr(task, "delay", lambda *args, **kw: found.tasks.append((task.name, args)))
+    monkeypatch.setitem(
+        vars(task), "delay", lambda *args, **kw: found.tasks.append((task.name, args))
+    )
     batch = market.tasks.issue_due_invoices
-    monkeypatch.setattr(
-        batch, "apply_async", lambda *args, **kw: found.tasks.append((batch.name, args))
+    monkeypatch.setitem(
+        vars(batch), "apply_async", lambda *args, **kw: found.tasks.append((batch.name, args))
     )
     publish = events.publish
 

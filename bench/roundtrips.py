@@ -54,6 +54,7 @@ def _quiet(settings, monkeypatch):
     app.conf.task_always_eager = True
     # The invoice task is a worker's work, not the request's.
     monkeypatch.setattr(market.tasks.issue_order_invoice, "delay", lambda *a, **k: None)
+    monkeypatch.setitem(vars(market.tasks.issue_due_invoices), "apply_async", lambda *a, **k: None)
     cache.clear()
 
 

@@ -145,6 +145,11 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=not REDI
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "Asia/Ho_Chi_Minh"
+# Paid sales' automatic e-invoices go in batches (market/invoicing.py): the first sale paid in
+# a burst queues one task this many milliseconds later, which issues every due sale, this many
+# per transaction. A shopper's explicit request and a refund's adjustment keep a task each.
+INVOICE_BATCH_DELAY_MS = env_int("INVOICE_BATCH_DELAY_MS", 1000)
+INVOICE_BATCH_SIZE = max(1, env_int("INVOICE_BATCH_SIZE", 50))
 
 # --- auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "merchants.User"

@@ -9,7 +9,10 @@ UPDATE … RETURNING, which also reads the active signing certificate), build th
 against ``schema/hdon.xsd``, sign and check it (not cash-register invoices), store the invoice,
 its lines and its events (one INSERT each). After commit the PDF is rendered by a task and the
 ``invoice_issued`` signal tells transmission. A failure anywhere leaves nothing behind (the
-number goes back with the rollback, so numbers stay gapless).
+number goes back with the rollback, so numbers stay gapless). A caller issuing many invoices at
+once (market/invoicing.py's batch) wraps them in ``after_issue_deferred()`` and hands the
+committed ids to ``after_issue_many``: one PDF task and one transmission task for the batch
+instead of two messages per invoice.
 
 ``invoice_issue`` uses ``transaction.atomic()`` (not durable) so a caller may issue inside its own
 transaction; the series lock is then held until the caller commits.
@@ -19,7 +22,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 import uuid as uuid_lib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -45,7 +51,7 @@ from merchants.models import Merchant
 from . import rounding, signing, xmlbuild
 from .models import Form, Invoice, InvoiceEvent, InvoiceLine, Series
 from .numbering import Allocation, number_allocate, register_code
-from .signals import invoice_issued
+from .signals import invoice_issued, invoices_issued
 from .types import Buyer, LineInput
 
 __all__ = [
@@ -834,8 +840,11 @@ def _issue(
                     )
                 )
             InvoiceEvent.objects.bulk_create(events)  # one INSERT
-            invoice_id = invoice.pk
-            transaction.on_commit(lambda: _after_issue(invoice_id))
+            invoice_id, collector = invoice.pk, getattr(_deferred, "ids", None)
+            if collector is not None:  # inside after_issue_deferred(): the caller sends
+                transaction.on_commit(lambda: collector.append(invoice_id))
+            else:
+                transaction.on_commit(lambda: _after_issue(invoice_id))
     except IntegrityError:
         # A concurrent issue with the same source_ref won the race (in this series, after it
         # held the counter; or in another): this one rolled back, its number with it.
@@ -846,11 +855,41 @@ def _issue(
     return invoice
 
 
+# The ids collected by ``after_issue_deferred`` in this thread (None: not deferring).
+_deferred = threading.local()
+
+
 def _after_issue(invoice_id: int) -> None:
     from .pdf_tasks import render_invoice_pdf
 
     render_invoice_pdf.delay(invoice_id)
     invoice_issued.send(sender=Invoice, invoice_id=invoice_id)
+
+
+@contextmanager
+def after_issue_deferred() -> Iterator[list[int]]:
+    """Invoices issued inside do not each queue their PDF and transmission: their ids are
+    collected (once their transaction commits; a rolled-back invoice is not) into the yielded
+    list, which the caller hands to ``after_issue_many`` after its own commit."""
+    ids: list[int] = []
+    previous = getattr(_deferred, "ids", None)
+    _deferred.ids = ids
+    try:
+        yield ids
+    finally:
+        _deferred.ids = previous
+
+
+def after_issue_many(invoice_ids: list[int]) -> None:
+    """After commit, for invoices issued together: one task renders their PDFs and the
+    ``invoices_issued`` signal tells transmission once (einvoice/tasks.py: one task)."""
+    ids = list(invoice_ids)
+    if not ids:
+        return
+    from .pdf_tasks import render_invoice_pdfs
+
+    render_invoice_pdfs.delay(ids)
+    invoices_issued.send(sender=Invoice, invoice_ids=ids)
 
 
 def invoice_issue(

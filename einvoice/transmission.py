@@ -114,6 +114,24 @@ def on_invoice_issued(sender: Any, invoice_id: int, **kwargs: Any) -> None:
     schedule_transmission(invoice)  # outside any transaction: on_commit runs at once
 
 
+def on_invoices_issued(sender: Any, invoice_ids: list[int], **kwargs: Any) -> None:
+    """Receiver of ``einvoice.signals.invoices_issued`` (a batch, sent after commit): one task
+    transmits them all. Cash-register invoices wait for the end-of-day batch."""
+    ids = list(
+        Invoice.objects.filter(pk__in=invoice_ids, is_cash_register=False)
+        .order_by("series_id", "year", "number")
+        .values_list("id", flat=True)
+    )
+    if not ids:
+        return
+    from .tasks import transmit_invoices_task
+
+    try:
+        transmit_invoices_task.delay(ids)
+    except Exception:  # eager mode: never fail the issuing batch; the sweep retries
+        log.exception("e-invoices %s: first transmission failed; the sweep retries", ids)
+
+
 # --------------------------------------------------------------------------------------------
 # Registration
 
@@ -532,6 +550,26 @@ def _batches(rows: Iterable[tuple[int, datetime]], now: datetime) -> dict[str, i
 
 # --------------------------------------------------------------------------------------------
 # Periodic work (the beat)
+
+
+def transmit_invoices(*, invoice_ids: list[int], now: datetime | None = None) -> dict[str, int]:
+    """The first transmission of invoices issued together, one after another (number order).
+    Each is ``transmit_invoice`` (its own claim: safe beside the sweep). After a few gateway
+    errors in a row the gateway is taken as down: the rest are left to ``transmit_due``."""
+    counts: dict[str, int] = defaultdict(int)
+    errors_in_a_row = 0
+    for invoice_id in invoice_ids:
+        try:
+            outcome = transmit_invoice(invoice_id=invoice_id, now=now)
+        except Exception:
+            log.exception("e-invoice %s: transmission failed; the sweep retries", invoice_id)
+            outcome = "error"
+        counts[outcome] += 1
+        errors_in_a_row = errors_in_a_row + 1 if outcome == "error" else 0
+        if errors_in_a_row >= 3:
+            counts["left_to_sweep"] += len(invoice_ids) - sum(counts.values())
+            break
+    return dict(counts)
 
 
 def transmit_due(*, now: datetime | None = None, limit: int = 500) -> dict[str, int]:

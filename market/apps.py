@@ -17,19 +17,22 @@ class MarketConfig(AppConfig):
         refund_opened.connect(orders.on_refund_opened, dispatch_uid="market.order_refund_open")
         refund_settled.connect(orders.on_refund_settled, dispatch_uid="market.order_refunded")
         order_paid.connect(storefront.on_order_paid, dispatch_uid="market.online_order_paid")
-        # E-invoices, issued in the background once the money is in (market/invoicing.py).
+        # E-invoices, issued in the background once the money is in (market/invoicing.py):
+        # paid sales in batches, a shopper's request and a refund's adjustment each by itself.
         order_paid.connect(_invoice_paid_order, dispatch_uid="market.invoice_paid_order")
         invoice_requested.connect(_invoice_requested, dispatch_uid="market.invoice_requested")
         order_refunded.connect(_invoice_refund, dispatch_uid="market.invoice_refund")
 
 
 def _invoice_paid_order(sender, *, order_id: int, **kwargs) -> None:
-    from .tasks import issue_order_invoice
+    # Not a message per sale: one batch task per burst of paid sales (market/invoicing.py).
+    from .invoicing import invoices_due_kick
 
-    issue_order_invoice.delay(order_id)
+    invoices_due_kick()
 
 
 def _invoice_requested(sender, *, order_id: int, **kwargs) -> None:
+    # The shopper waits on the receipt page for it: a message of its own.
     from .tasks import issue_order_invoice
 
     issue_order_invoice.delay(order_id, requested=True)

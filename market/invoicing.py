@@ -1,7 +1,14 @@
 """Orders → e-invoices. ``market`` orchestrates; ``einvoice`` knows nothing of orders.
 
-- A paid order of a merchant whose active series issues automatically gets its invoice (a task
-  queued after the payment commits; a periodic sweep catches any that were missed).
+- A paid order of a merchant whose active series issues automatically gets its invoice from a
+  batch, not a message of its own: the first sale paid in a burst queues one task
+  (``invoices_due_kick``, ``INVOICE_BATCH_DELAY_MS`` later); it claims every due sale with
+  ``SELECT … FOR UPDATE SKIP LOCKED`` (``INVOICE_BATCH_SIZE`` per transaction, merchants in one
+  order so two workers never deadlock on series counters) and issues them in one transaction,
+  then queues one PDF task and one transmission task for the batch. A worker that dies mid-batch
+  rolls the whole batch back (no number used): the next task, or the minute's sweep, takes it.
+- What a person waits for keeps its own message: the shopper's "Yêu cầu hóa đơn" on the receipt
+  and a refund's adjustment (``market.issue_order_invoice``, ``market.adjust_invoice_for_refund``).
 - The shopper's "Yêu cầu hóa đơn" (receipt or checkout): an invoice with their details; if one
   was already issued without a buyer, a replacement carrying the buyer's details.
 - A refund on an invoiced order: an adjustment invoice lowering it by the refunded amount.
@@ -20,11 +27,17 @@ shopper asked days after the sale) names the sale's day ("Ngày bán", ``sold_on
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from django.db.models import Q
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from core.errors import ApplicationError
@@ -38,6 +51,17 @@ from .models import Order, OrderLine, OrderRefund
 log = logging.getLogger(__name__)
 
 SWEEP_DAYS = 3
+# The batch task looks at sales paid this recently (an index range on paid_at); older misses
+# are the minute's sweep's (market.sync_orders, SWEEP_DAYS).
+HOT_WINDOW = timedelta(minutes=5)
+# One task queued for the burst (cache key, set while it waits to start).
+QUEUED_KEY = "market:invoices-batch-queued"
+# Sales the batch task found nothing to issue for, or failed: not retried by it for a minute
+# (the sweep still does). A hint in the cache: {order id: epoch seconds until}.
+RESTING_KEY = "market:invoices-batch-resting"
+RESTING_SECONDS = 60
+# A batch task stops claiming after this long and queues the next (other tasks get a turn).
+TASK_BUDGET_SECONDS = 20.0
 PAYMENT_TEXT: dict[str, str] = {
     Order.PaymentMethod.CASH: "TM",
     Order.PaymentMethod.BANK_QR: "CK",
@@ -111,6 +135,44 @@ def _buyer(order: Order) -> Buyer | None:
     )
 
 
+def _series_to_use(order: Order, requested: bool, series: list[Series]) -> Series | None:
+    """Of the merchant's active series (ordered as ``any_series`` orders them): the automatic
+    one of this year, or for a request any one; None when nothing is to be issued."""
+    auto = _this_year([s for s in series if s.auto_issue])
+    chosen = auto or (_this_year(series) if requested else None)
+    if chosen is None:
+        return None
+    # Automatic invoicing starts when the series is registered, not for earlier sales.
+    if not requested and order.paid_at and order.paid_at < chosen.created_at:
+        return None
+    return chosen
+
+
+def _active_series(merchant_ids: set[int]) -> dict[int, list[Series]]:
+    found: dict[int, list[Series]] = {m: [] for m in merchant_ids}
+    rows = Series.objects.filter(merchant_id__in=merchant_ids, is_active=True).order_by(
+        "merchant_id", "-auto_issue", "form", "pk"
+    )
+    for series in rows:
+        found[series.merchant_id].append(series)
+    return found
+
+
+def _issue_original(order: Order, series: Series) -> Invoice:
+    buyer = _buyer(order) if order.invoice_requested_at else None
+    return einvoice.invoice_issue(
+        merchant=order.merchant,
+        series=series,
+        buyer=buyer,
+        lines=_lines(order),
+        payment_method=PAYMENT_TEXT.get(order.payment_method, "TM/CK"),
+        sold_on=_sold_on(order),  # dated now; the sale's day is named when earlier
+        source_ref=order.number,
+        actor_label=f"order:{order.number}",
+        prices_include_tax=True,
+    )
+
+
 def order_invoice_issue(*, order_id: int, requested: bool = False) -> Invoice | None:
     """Issue (or, for a late buyer request, replace) the order's invoice. Returns None when
     there is nothing to do (not paid, no series, no automatic invoicing and nobody asked)."""
@@ -119,26 +181,15 @@ def order_invoice_issue(*, order_id: int, requested: bool = False) -> Invoice | 
         return None
     # Asked for at checkout (online) before the payment: served when the payment arrives.
     requested = requested or order.invoice_requested_at is not None
-    series = auto_series(order) or (any_series(order) if requested else None)
+    series = _series_to_use(
+        order, requested, _active_series({order.merchant_id})[order.merchant_id]
+    )
     if series is None:
-        return None
-    # Automatic invoicing starts when the series is registered, not for earlier sales.
-    if not requested and order.paid_at and order.paid_at < series.created_at:
         return None
     existing = invoice_of(order)
     buyer = _buyer(order) if order.invoice_requested_at else None
     if existing is None:
-        invoice = einvoice.invoice_issue(
-            merchant=order.merchant,
-            series=series,
-            buyer=buyer,
-            lines=_lines(order),
-            payment_method=PAYMENT_TEXT.get(order.payment_method, "TM/CK"),
-            sold_on=_sold_on(order),  # dated now; the sale's day is named when earlier
-            source_ref=order.number,
-            actor_label=f"order:{order.number}",
-            prices_include_tax=True,
-        )
+        invoice = _issue_original(order, series)
         _refunds_adjust(order)
         return invoice
     if requested and buyer is not None and existing.source_ref == order.number:
@@ -243,23 +294,149 @@ def safely(func: Any, **kwargs: Any) -> Invoice | None:
     return None
 
 
-def invoices_issue_due(*, limit: int = 200) -> int:
-    """The sweep: paid orders of auto-invoicing merchants without an invoice, and buyers'
-    requests not yet served. Returns how many invoices were issued."""
-    auto_merchants = Series.objects.filter(is_active=True, auto_issue=True).values("merchant_id")
-    invoiced = Invoice.objects.values("source_ref")
-    due = (
-        Order.objects.filter(
-            Q(merchant_id__in=auto_merchants) | Q(invoice_requested_at__isnull=False),
-            status__in=[Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED],
-            # Misses are recent: older sales were handled (or predate automatic invoicing).
-            paid_at__gte=timezone.now() - timedelta(days=SWEEP_DAYS),
-        )
-        .exclude(number__in=invoiced)
-        .values_list("pk", "invoice_requested_at")[:limit]
+# --------------------------------------------------------------------------------------------
+# Batches: automatic invoices of paid sales
+
+
+def invoices_due_kick() -> None:
+    """After a sale's payment commits (``order_paid``): make sure one batch task will run soon.
+
+    The first paid sale of a burst queues it, ``INVOICE_BATCH_DELAY_MS`` later; the sales paid
+    until it starts find it queued (a cache key) and send nothing. The task deletes the key
+    before it reads what is due, so a sale committed after that read queues the next task. The
+    key expires on its own if its message is lost; the minute's sweep is the net under both."""
+    from .tasks import issue_due_invoices
+
+    delay = settings.INVOICE_BATCH_DELAY_MS / 1000
+    if not cache.add(QUEUED_KEY, 1, timeout=math.ceil(delay) + 10):
+        return
+    try:
+        issue_due_invoices.apply_async(countdown=delay)
+    except Exception:
+        cache.delete(QUEUED_KEY)  # not queued: the next sale tries again
+        raise
+
+
+def _due(since: datetime) -> QuerySet[Order]:
+    """Paid sales without their invoice: of a merchant with an automatic series registered by
+    the sale's payment, or asked for (at checkout, or on the receipt)."""
+    auto = Series.objects.filter(
+        merchant_id=OuterRef("merchant_id"),
+        is_active=True,
+        auto_issue=True,
+        created_at__lte=OuterRef("paid_at"),
     )
+    invoiced = Invoice.objects.filter(
+        merchant_id=OuterRef("merchant_id"), source_ref=OuterRef("number")
+    )
+    return Order.objects.filter(
+        Q(Exists(auto)) | Q(invoice_requested_at__isnull=False),
+        ~Exists(invoiced),
+        status__in=[Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED],
+        paid_at__gte=since,
+    )
+
+
+@dataclass
+class Batch:
+    claimed: list[int] = field(default_factory=list)  # order ids taken in this batch
+    invoices: list[int] = field(default_factory=list)  # invoices issued (committed)
+    idle: list[int] = field(default_factory=list)  # orders with nothing issued (or a failure)
+
+
+def invoices_issue_batch(
+    *, since: datetime, size: int | None = None, skip: set[int] | frozenset[int] = frozenset()
+) -> Batch:
+    """Claim up to ``size`` due sales paid since ``since`` (not ``skip``) and issue their
+    invoices in one transaction.
+
+    The claim is ``SELECT … FOR UPDATE SKIP LOCKED`` on the orders: a sale another worker holds
+    is left to it, so two batches never take one sale (and ``source_ref`` is unique anyway).
+    Sales are taken in merchant order, so series counters are locked in one order by every
+    batch (no deadlock). One invoice failing is logged and rolled back to its savepoint; the
+    others go on. A worker dying mid-batch rolls the whole batch back: no number is used, and
+    the sales are due again for the next task or sweep. After commit: one PDF task and one
+    transmission task for the batch; refunds settled before the invoices existed adjust them."""
+    size = size or settings.INVOICE_BATCH_SIZE
+    batch = Batch()
+    with einvoice.after_issue_deferred() as issued, transaction.atomic():
+        orders = list(
+            _due(since)
+            .exclude(pk__in=skip)
+            .select_related("merchant")
+            .prefetch_related("lines")
+            .select_for_update(skip_locked=True, of=("self",))
+            .order_by("merchant_id", "pk")[:size]
+        )
+        series = _active_series({o.merchant_id for o in orders})
+        for order in orders:
+            batch.claimed.append(order.pk)
+            invoice = None
+            try:
+                with transaction.atomic():
+                    requested = order.invoice_requested_at is not None
+                    chosen = _series_to_use(order, requested, series[order.merchant_id])
+                    if chosen is not None:
+                        invoice = _issue_original(order, chosen)
+            except ApplicationError as exc:
+                log.warning("e-invoice not issued for order %s: %s", order.pk, exc.message)
+            except Exception:
+                log.exception("e-invoice failed for order %s", order.pk)
+            if invoice is None:
+                batch.idle.append(order.pk)
+        transaction.on_commit(lambda: einvoice.after_issue_many(issued))
+    batch.invoices = list(issued)
+    if batch.invoices:
+        done = [pk for pk in batch.claimed if pk not in batch.idle]
+        refunded = OrderRefund.objects.filter(
+            order_id__in=done, payment_refund__status=OrderRefund.Status.SUCCEEDED
+        )
+        for refund_id in refunded.order_by("pk").values_list("pk", flat=True):
+            safely(refund_invoice_adjust, refund_id=refund_id)
+    return batch
+
+
+def _resting(now: float) -> dict[int, float]:
+    found = cache.get(RESTING_KEY) or {}
+    return {pk: until for pk, until in found.items() if until > now}
+
+
+def invoices_issue_burst(*, budget: float = TASK_BUDGET_SECONDS) -> int:
+    """The batch task (``market.issue_due_invoices``): batches until nothing recent is due, or
+    ``budget`` seconds have gone (then the next task is queued). Returns the invoices issued."""
+    cache.delete(QUEUED_KEY)  # before reading: a sale committed from now on queues the next
+    started = time.monotonic()
+    resting = _resting(time.time())
+    tried: set[int] = set(resting)
     issued = 0
-    for order_id, requested_at in due:
-        if safely(order_invoice_issue, order_id=order_id, requested=requested_at is not None):
-            issued += 1
+    try:
+        while True:
+            batch = invoices_issue_batch(since=timezone.now() - HOT_WINDOW, skip=tried)
+            issued += len(batch.invoices)
+            tried.update(batch.claimed)
+            until = time.time() + RESTING_SECONDS
+            resting.update(dict.fromkeys(batch.idle, until))
+            if len(batch.claimed) < settings.INVOICE_BATCH_SIZE:
+                return issued
+            if time.monotonic() - started > budget:
+                invoices_due_kick()
+                return issued
+    finally:
+        if resting or cache.get(RESTING_KEY):
+            cache.set(RESTING_KEY, _resting(time.time()) | resting, timeout=RESTING_SECONDS)
+
+
+def invoices_issue_due(*, limit: int = 200) -> int:
+    """The sweep (market.sync_orders, every minute): due sales of the last SWEEP_DAYS days, in
+    batches as above, at most ``limit`` looked at per run. Returns how many were issued."""
+    since = timezone.now() - timedelta(days=SWEEP_DAYS)
+    tried: set[int] = set()
+    issued = 0
+    while len(tried) < limit:
+        size = min(settings.INVOICE_BATCH_SIZE, limit - len(tried))
+        batch = invoices_issue_batch(since=since, size=size, skip=tried)
+        issued += len(batch.invoices)
+        tried.update(batch.claimed)
+        if len(batch.claimed) < size:
+            break
     return issued

@@ -24,6 +24,15 @@ def issue_order_invoice(order_id: int, requested: bool = False) -> int | None:
     return invoice.pk if invoice else None
 
 
+@shared_task(name="market.issue_due_invoices", ignore_result=True)
+def issue_due_invoices() -> int:
+    """The automatic invoices of recently paid sales, in batches: queued once per burst of
+    payments (``invoicing.invoices_due_kick``), not once per sale."""
+    from .invoicing import invoices_issue_burst
+
+    return invoices_issue_burst()
+
+
 @shared_task(name="market.adjust_invoice_for_refund")
 def adjust_invoice_for_refund(refund_id: int) -> int | None:
     from .invoicing import refund_invoice_adjust, safely

@@ -204,12 +204,13 @@ def no_invoice_pdfs() -> Iterator[None]:
         def delay(*args: Any, **kwargs: Any) -> None:
             return None
 
-    original = pdf_tasks.render_invoice_pdf
+    original = pdf_tasks.render_invoice_pdf, pdf_tasks.render_invoice_pdfs  # one; a batch's
     pdf_tasks.render_invoice_pdf = Skipped  # type: ignore[assignment]
+    pdf_tasks.render_invoice_pdfs = Skipped  # type: ignore[assignment]
     try:
         yield
     finally:
-        pdf_tasks.render_invoice_pdf = original
+        pdf_tasks.render_invoice_pdf, pdf_tasks.render_invoice_pdfs = original
 
 
 def _reserved(order: Order) -> int:

@@ -1,11 +1,13 @@
 # Sourced by the bench/*.sh scripts (from the repository root, after they parse their options): the
-# stack they measure, started the same way for all, and the wrk helpers parse_wrk / wrk_table.
+# stack they measure, started the same way for all, and the wrk helpers parse_wrk / wrk_table /
+# wrk_p95.
 #
 #   stack_setup                   throw-away PostgreSQL + Redis (bin/_services.sh), production-like
 #                                 settings exported, migrate, `manage.py demo`, collectstatic
 #   stack_gunicorn NAME ARGS...   start `gunicorn config.wsgi` (ARGS: workers, worker class...) on
 #                                 a free loopback port, wait until /api/v1/health answers; sets
 #                                 STACK_URL (http://127.0.0.1:<port>)
+#   wrk_p95 URL CONNS DURATION [WARMUP]   wrk with a p95: "req/s p50 p95 p99 errors" (ms)
 #
 # Sets LOAD (the 1-minute load average seen when sourced) and WORK (a temp dir). Everything it
 # starts (gunicorns, PostgreSQL, Redis, WORK) is stopped on exit or Ctrl-C.
@@ -123,4 +125,24 @@ wrk_table() {
       if (NR == 1) { brps = rps; bp50 = p50; bp99 = p99 }
       row($1, sprintf("%.0f", rps), sprintf("%.2f ms", p50), sprintf("%.2f ms", p99), f[4],
         sprintf("%.2f× bare", rps / brps), sprintf("%.2f×", p50 / bp50), sprintf("%.2f×", p99 / bp99)) }'
+}
+
+# wrk_p95 URL CONNECTIONS DURATION [WARMUP] -> "req_per_s p50_ms p95_ms p99_ms errors" on stdout.
+# wrk prints p50/75/90/99 only: a Lua done() hook adds the p95. Closed loop (wrk), 1 thread,
+# --timeout 10s; WARMUP (default none) is an unmeasured wrk run first.
+wrk_p95() {
+  local url=$1 conns=$2 duration=$3 warmup=${4:-0} out
+  if [ ! -f "$WORK/p95.lua" ]; then
+    cat >"$WORK/p95.lua" <<'LUA'
+done = function(summary, latency, requests)
+  io.write(string.format("p95_us %d\n", latency:percentile(95)))
+end
+LUA
+  fi
+  if [ "$warmup" != 0 ] && [ "$warmup" != 0s ]; then
+    wrk -t 1 -c "$conns" -d "$warmup" --timeout 10s "$url" >/dev/null
+  fi
+  out=$(wrk -t 1 -c "$conns" -d "$duration" --timeout 10s --latency -s "$WORK/p95.lua" "$url")
+  read -r rps p50 p99 err <<<"$(parse_wrk <<<"$out")"
+  printf '%s %s %s %s %s\n' "$rps" "$p50" "$(awk '$1 == "p95_us" { printf "%.3f", $2 / 1000 }' <<<"$out")" "$p99" "$err"
 }

@@ -76,6 +76,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     add("--wrk-duration", default="10s", metavar="D", help="bare endpoint, wrk -d (10s)")
     add("--wrk-warmup", default="3s", metavar="D", help="its warm-up, 0 to skip (3s)")
     add("--trader", default="0905111002", metavar="PHONE", help="whose stream (0905111002)")
+    add(
+        "--sse-open",
+        action="store_true",
+        help="SSE phase open loop: no one-at-a-time probes; every notification of the background "
+        "(the trader's merchant among the others) timed from its due time to its event",
+    )
+    add(
+        "--bare-rps",
+        type=float,
+        metavar="R",
+        help="use this bare figure (measured by the caller, e.g. bench/all.sh) instead of wrk",
+    )
     # Passed by bench/payments.sh.
     for name in ("--api-url", "--sse-url", "--workers", "--sse-workers", "--sse-threads", "--load"):
         add(name, default="?", help=argparse.SUPPRESS)
@@ -89,6 +101,15 @@ def say(msg: str) -> None:
     print(msg, flush=True)
 
 
+def record(kind: str, **figures: Any) -> None:
+    """Append one result line (JSON) to $BENCH_RESULTS when set: bench/all.sh's report reads
+    them. Without the variable nothing is written."""
+    path = os.environ.get("BENCH_RESULTS")
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"kind": kind, **figures}, ensure_ascii=False) + "\n")
+
+
 # --- figures ----------------------------------------------------------------------------------
 
 
@@ -99,7 +120,7 @@ def pct(values: list[float], p: float) -> float:
 
 
 def ms(seconds: float | None) -> str:
-    return "—" if seconds is None else f"{seconds * 1000:.2f} ms"
+    return "—" if seconds is None or math.isnan(seconds) else f"{seconds * 1000:.2f} ms"
 
 
 # --- setup through Django (keys, session, verification) --------------------------------------
@@ -597,13 +618,18 @@ class Background:
         self.lock = threading.Lock()
         self.started = self.ended = 0.0
         self.ran_dry = False
+        self.drained = False
+        self.due: dict[int, float] = {}  # intent id -> perf_counter it was due at
+        self.by_intent: dict[int, Sent] = {}
 
     def _send(self, intent: Intent, when: float) -> None:
         with self.lock:
             self.used.append(intent)
+            self.due[intent.id] = when
         result = post_notification(self.base, self.secret, intent, due=when)
         with self.lock:
             self.sent.append(result)
+            self.by_intent[intent.id] = result
 
     def start(self) -> None:
         self.started = time.perf_counter() + 0.05
@@ -618,6 +644,12 @@ class Background:
         self.ran_dry = self.ended > budget_end
         self.clock.stop()
 
+    def drain(self) -> None:
+        """Send every prepared notification at its time, then wait for every answer."""
+        self.clock.drain()
+        self.ended = time.perf_counter()
+        self.drained = True
+
     @property
     def achieved(self) -> float:
         """Answers per second, from the first due time to the last answer."""
@@ -629,6 +661,8 @@ class Background:
     @property
     def offered(self) -> float:
         """Notifications due per second over the window they were due in."""
+        if self.drained:
+            return self.rate  # all of them, each at start + i / rate
         due = min(len(self.intents), math.floor((self.ended - self.started) * self.rate) + 1)
         return due / max(self.ended - self.started, 1e-9)
 
@@ -649,6 +683,8 @@ class SseResult:
     probes: list[Probe] = field(default_factory=list)
     background: Background | None = None
     stream_counts: dict[str, int] = field(default_factory=dict)
+    open_events: list[float] = field(default_factory=list)  # --sse-open: due -> event, seconds
+    open_missing: list[int] = field(default_factory=list)  # --sse-open: intents with no event
 
 
 def probe(stream: Stream, base: str, secret: str, intent: Intent, wait: float) -> Probe:
@@ -684,11 +720,24 @@ def measure_sse(
         bg = Background(args.api_url, setup.secret, background, args.bg_rate, args.bg_threads)
         out.background = bg
         bg.start()
-        time.sleep(0.5)  # let the background reach its pace
-        for intent in probes:
-            out.probes.append(probe(stream, args.api_url, setup.secret, intent, 5))
-            time.sleep(random.uniform(0.005, 0.025))  # not in lock-step with the background
-        bg.finish()
+        if args.sse_open:
+            # Open loop: the trader's notifications are part of the schedule; each is timed from
+            # the moment it was due to the arrival of its event on the stream.
+            bg.drain()
+            mine = [i for i in bg.used if i.shop is setup.sse_shop]
+            deadline = time.perf_counter() + 5
+            for intent in mine:
+                arrived = stream.wait_for(intent.id, max(0.0, deadline - time.perf_counter()))
+                if arrived is None:
+                    out.open_missing.append(intent.id)
+                else:
+                    out.open_events.append(arrived - bg.due[intent.id])
+        else:
+            time.sleep(0.5)  # let the background reach its pace
+            for intent in probes:
+                out.probes.append(probe(stream, args.api_url, setup.secret, intent, 5))
+                time.sleep(random.uniform(0.005, 0.025))  # not in lock-step with the background
+            bg.finish()
     finally:
         stream.close()
     with stream.cond:
@@ -787,15 +836,21 @@ def main(argv: list[str]) -> int:
     setup = prepare(args.trader)
     others = [s for s in setup.shops if s is not setup.sse_shop]
 
-    say(f"» baseline: wrk -t1 -c{args.concurrency} -d{args.wrk_duration} on {HEALTH}")
-    bare = run_wrk(args.api_url + HEALTH, args.wrk_duration, args.wrk_warmup, args.concurrency)
+    if args.bare_rps:
+        bare = Wrk(args.bare_rps, float("nan"), float("nan"), 0)
+    else:
+        say(f"» baseline: wrk -t1 -c{args.concurrency} -d{args.wrk_duration} on {HEALTH}")
+        bare = run_wrk(args.api_url + HEALTH, args.wrk_duration, args.wrk_warmup, args.concurrency)
 
     n_bg = math.ceil(args.bg_rate * args.bg_budget)
     n_sse_warm = 3
+    if args.sse_open:
+        args.probes = 0
     plan = (
         spread(setup.shops, args.warm + args.notifications)
         + [setup.sse_shop] * (n_sse_warm + args.probes)
-        + spread(others, n_bg)
+        # Open loop: the trader's merchant is one of those the background pays, in turn.
+        + spread(setup.shops if args.sse_open else others, n_bg)
     )
     say(f"» {len(plan)} payment intents through the API ({len(setup.shops)} merchants)")
     t0 = time.perf_counter()
@@ -826,13 +881,20 @@ def main(argv: list[str]) -> int:
     # --- 4. notification → SSE
     say(
         f"» notification → SSE: merchant {setup.sse_shop.merchant_id}'s stream on the gthread "
-        f"server, M={len(probes)} one at a time, background {args.bg_rate:g}/s to the others"
+        + (
+            f"server, open loop: {len(background)} notifications at {args.bg_rate:g}/s to "
+            f"{len(setup.shops)} merchants, the trader's timed from due to event"
+            if args.sse_open
+            else f"server, M={len(probes)} one at a time, background {args.bg_rate:g}/s to the "
+            "others"
+        )
     )
     sse = measure_sse(args, setup, sse_warm, probes, background)
     bg = sse.background
     assert bg is not None
     sse_errors = [f"probe (intent {p.intent.id}): {p.error}" for p in sse.probes if p.error]
     sse_errors += [f"warm-up probe (intent {p.intent.id}): {p.error}" for p in sse.warm if p.error]
+    sse_errors += [f"open loop: no event within 5 s for intent {i}" for i in sse.open_missing]
     bg_errors = [f"background: {s.error}" for s in bg.sent if s.error]
     settled2, problems2 = verify(
         [p.intent for p in sse.warm + sse.probes] + bg.used,
@@ -846,6 +908,8 @@ def main(argv: list[str]) -> int:
     # --- report
     rate = len(batch) / wall
     events = [p.event for p in sse.probes if p.event is not None]
+    if args.sse_open:
+        events = sse.open_events
     bg_rate = bg.achieved
     target = "—"
     if events:
@@ -881,7 +945,9 @@ def main(argv: list[str]) -> int:
     )
     print(
         row(
-            f"notification → SSE, M={len(sse.probes)}",
+            f"notification → SSE, open loop, {len(events)}"
+            if args.sse_open
+            else f"notification → SSE, M={len(sse.probes)}",
             "—",
             *latencies(events),
             len(sse_errors),
@@ -891,7 +957,7 @@ def main(argv: list[str]) -> int:
     print(row("  its webhook calls", "—", *latencies([p.post for p in sse.probes]), "", ""))
     print(
         row(
-            "  background, other merchants",
+            "  all notifications, from due" if args.sse_open else "  background, other merchants",
             f"{bg_rate:.0f}",
             *latencies([s.latency for s in bg.sent]),
             len(bg_errors),
@@ -940,8 +1006,41 @@ def main(argv: list[str]) -> int:
     )
     print()
     failures = errors + problems
-    print(f"verified: {settled} settled, {len(failures)} errors  (throughput, N={len(batch)})")
     failures2 = sse_errors + bg_errors + problems2
+    cpu_ms = {role: secs / len(batch) * 1000 for role, secs in cpu.used.items()}
+    record(
+        "webhook",
+        n=len(batch),
+        c=args.concurrency,
+        rps=rate,
+        bare_rps=bare.rps,
+        p50=pct([s.latency for s in answered], 50) if answered else None,
+        p99=pct([s.latency for s in answered], 99) if answered else None,
+        cpu_ms=cpu_ms,
+        errors=len(failures),
+    )
+    webhook_lat = [s.latency for s in bg.sent if not s.error]
+    record(
+        "sse",
+        open_loop=bool(args.sse_open),
+        asked=args.bg_rate,
+        offered=bg.offered,
+        achieved=bg_rate,
+        sent=len(bg.sent),
+        events=len(events),
+        missing=len(sse.open_missing) if args.sse_open else len(sse.probes) - len(events),
+        p50=pct(events, 50) if events else None,
+        p95=pct(events, 95) if events else None,
+        p99=pct(events, 99) if events else None,
+        max=max(events) if events else None,
+        webhook_p95=pct(webhook_lat, 95) if webhook_lat else None,
+        max_in_flight=bg.clock.max_in_flight,
+        threads=bg.clock.threads,
+        late=bg.clock.late,
+        dropped=bg.clock.dropped,
+        errors=len(failures2),
+    )
+    print(f"verified: {settled} settled, {len(failures)} errors  (throughput, N={len(batch)})")
     print(
         f"verified: {settled2} settled, {len(failures2)} errors  (SSE phase: "
         f"{len(sse.warm) + len(sse.probes)} probes + {len(bg.used)} background; ledger "

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Every row of issue 15's table against its goal, in one command and on one stack: throw-away
+# PostgreSQL + Redis, demo data, gunicorn sync workers with production-like settings
+# (bench/_stack.sh). The bare /api/v1/health is measured in the same run, and every HTTP figure is
+# given as a ratio to it. The steps are the other benches, run with smaller sizes in --quick:
+#
+#   roundtrips   bench/roundtrips.py (pytest, Django test client): round trips + CPU per request
+#   bare         wrk on /api/v1/health at 16 and 4 connections (again at the end, to show drift)
+#   orders       bench/sales.py --only wrk: POST /api/v1/market/orders with an Idempotency-Key
+#   payments     bench/payments.py --sse-open: webhook throughput, then 200 notifications/s open
+#                loop with the trader's SSE stream timed from each notification's due time
+#   morning      bench/morning.py: 2,000 stalls at the morning's peak (~33.5 sales/s), open loop
+#   einvoice     bench/einvoice.py: signed VAT invoices per core, PDF vs raw WeasyPrint
+#   shop         bench/shop.py seed (100k products), wrk p95 of /mua/?q=ca+thu at 4 connections
+#
+# Then a final table: | path | measured | goal | ratio to bare | met? |.
+#
+#   bash bench/all.sh --quick        # ~6-8 min on 2 idle cores
+#   bash bench/all.sh                # full sizes, ~20 min
+#   bash bench/all.sh --quick --only "bare orders"    # some steps only (bare is always run)
+#
+# Run by hand; not part of the test suite. Everything it starts is stopped on exit or Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MODE=full
+WORKERS=$((2 * $(nproc)))
+ONLY="roundtrips orders payments morning einvoice shop"
+
+usage() {
+  sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+  cat <<EOF
+Options:
+  --quick             smaller sizes, same rates (default: full)
+  -w, --workers N     gunicorn sync workers (default 2 x cores = $WORKERS)
+  --only "STEPS"      some of: $ONLY
+EOF
+}
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) MODE=quick; shift ;;
+    --full) MODE=full; shift ;;
+    -w | --workers) WORKERS=$2; shift 2 ;;
+    --only) ONLY=$2; shift 2 ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+if [ "$MODE" = quick ]; then
+  WRK_D=5s WRK_WARM=2s             # each wrk run, and its unmeasured warm-up
+  PAY_N=500 SSE_BUDGET=15          # webhook throughput N; seconds of 200/s open loop
+  MORNING_STALLS=2000 MORNING_D=60 # stalls; seconds at the peak rate
+  EINV_N=100 EINV_T=0 PDFS=5       # invoices, threads on one series (0: skip), PDFs
+else
+  WRK_D=10s WRK_WARM=3s
+  PAY_N=1000 SSE_BUDGET=30
+  MORNING_STALLS=2000 MORNING_D=300
+  EINV_N=300 EINV_T=4 PDFS=10
+fi
+SSE_RATE=200 CONNS=16 SHOP_CONNS=4
+
+STARTED=$(date +%s)
+# Throw-away PostgreSQL + Redis, production-like settings, demo data, gunicorn: bench/_stack.sh.
+source bench/_stack.sh
+command -v wrk >/dev/null 2>&1 || die "wrk not found: apt-get install -y wrk"
+# The drivers sign notifications with the webhook's secret: the same in every process.
+export BANKNOTIFY_WEBHOOK_SECRET="bench-banknotify-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+echo "» bench/all.sh $MODE: load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+stack_setup
+export BENCH_RESULTS="$WORK/results.jsonl"
+: >"$BENCH_RESULTS"
+PY=.venv/bin/python
+FAILED=()
+want() { [[ " $ONLY " == *" $1 "* ]]; }
+step() { echo; echo "## $(date +%T) $*"; }
+
+stack_gunicorn api --workers "$WORKERS" --worker-class sync
+API_URL=$STACK_URL
+echo "» gunicorn: $WORKERS sync workers (API, webhook, pages) on $API_URL"
+stack_gunicorn sse --workers 1 --worker-class gthread --threads 64 --graceful-timeout 3
+SSE_URL=$STACK_URL
+echo "» gunicorn: 1 gthread worker × 64 threads (SSE) on $SSE_URL"
+
+bare() { # bare WHEN CONNS -> records {"kind": "bare", ...}, prints the figures
+  local figures rps p50 p95 p99 err
+  figures=$(wrk_p95 "$API_URL/api/v1/health" "$2" "$WRK_D" "$WRK_WARM")
+  read -r rps p50 p95 p99 err <<<"$figures"
+  printf '{"kind": "bare", "when": "%s", "c": %s, "rps": %s, "p50_ms": %s, "p95_ms": %s, "p99_ms": %s, "errors": %s}\n' \
+    "$1" "$2" "$rps" "$p50" "$p95" "$p99" "$err" >>"$BENCH_RESULTS"
+  echo "  bare (health), C=$2: $rps req/s, p50 $p50 ms, p95 $p95 ms, p99 $p99 ms, errors $err"
+}
+
+if want roundtrips; then
+  step "round trips and CPU per request (bench/roundtrips.py, Django test client on this PostgreSQL)"
+  # pytest makes its own test database on the same server (test_<name>).
+  if ! CHOSO_VAR_DIR="$WORK/rt-var" $PY -m pytest -p no:xdist bench/roundtrips.py -q -s 2>&1 |
+    tail -n 20; then
+    FAILED+=(roundtrips)
+  fi
+fi
+
+step "bare endpoint: wrk -t1 on /api/v1/health, $WRK_D after $WRK_WARM warm-up"
+bare start "$CONNS"
+bare start "$SHOP_CONNS"
+BARE_RPS=$(awk -F'"rps": ' -v c="$CONNS" '/"kind": "bare"/ && $0 ~ "\"c\": " c "," { split($2, a, ","); print a[1]; exit }' "$BENCH_RESULTS")
+
+if want orders; then
+  step "POS order + QR intent over HTTP (bench/sales.py --only wrk, Idempotency-Key on each)"
+  $PY bench/sales.py --api-url "$API_URL" --workers "$WORKERS" --work "$WORK" --load "$LOAD" \
+    --only wrk --levels "$CONNS" --wrk-duration "$WRK_D" --wrk-warmup "$WRK_WARM" \
+    --idempotency --bare-rps "$BARE_RPS" || FAILED+=(orders)
+fi
+
+if want payments; then
+  step "bank notification → order paid, then $SSE_RATE/s open loop to the trader's screen (bench/payments.py --sse-open)"
+  $PY bench/payments.py --api-url "$API_URL" --sse-url "$SSE_URL" --workers "$WORKERS" \
+    --sse-workers 1 --sse-threads 64 --load "$LOAD" -n "$PAY_N" -c "$CONNS" \
+    --bg-rate "$SSE_RATE" --bg-budget "$SSE_BUDGET" --bg-threads 1024 --sse-open \
+    --bare-rps "$BARE_RPS" || FAILED+=(payments)
+fi
+
+if want morning; then
+  step "market morning: $MORNING_STALLS stalls at the peak rate for ${MORNING_D} s (bench/morning.py)"
+  $PY bench/morning.py --api-url "$API_URL" --workers "$WORKERS" --load "$LOAD" \
+    --stalls "$MORNING_STALLS" --duration "$MORNING_D" || FAILED+=(morning)
+fi
+
+if want einvoice; then
+  step "signed VAT e-invoices and the invoice PDF (bench/einvoice.py, in-process)"
+  CELERY_TASK_ALWAYS_EAGER=false $PY bench/einvoice.py -n "$EINV_N" -t "$EINV_T" \
+    --pdfs "$PDFS" || FAILED+=(einvoice)
+fi
+
+if want shop; then
+  step "/mua/?q=ca thu at 100k products (bench/shop.py seed, wrk -c$SHOP_CONNS with p95)"
+  $PY bench/shop.py seed --merchants 1000 --products 100 || FAILED+=(shop)
+  # Served as in production (results cached 30 s) and, for comparison, with the cache off.
+  SHOP_RESULTS_CACHE_SECONDS=0 stack_gunicorn nocache --workers "$WORKERS" --worker-class sync
+  NOCACHE_URL=$STACK_URL
+  for variant in "cache|$API_URL" "nocache|$NOCACHE_URL"; do
+    name=${variant%%|*} base=${variant#*|}
+    # Every worker loads its templates and translations on its first requests: warm them all.
+    wrk -t 1 -c 8 -d 2s --timeout 10s "$base/mua/?q=ca+thu" >/dev/null
+    read -r rps p50 p95 p99 err <<<"$(wrk_p95 "$base/mua/?q=ca+thu" "$SHOP_CONNS" "$WRK_D" "$WRK_WARM")"
+    printf '{"kind": "shop", "variant": "%s", "c": %s, "rps": %s, "p50_ms": %s, "p95_ms": %s, "p99_ms": %s, "errors": %s}\n' \
+      "$name" "$SHOP_CONNS" "$rps" "$p50" "$p95" "$p99" "$err" >>"$BENCH_RESULTS"
+    echo "  /mua/?q=ca thu ($name), C=$SHOP_CONNS: $rps req/s, p50 $p50 ms, p95 $p95 ms, p99 $p99 ms, errors $err"
+  done
+fi
+
+step "bare endpoint again (how much the machine drifted during the run)"
+bare end "$CONNS"
+
+WALL=$(($(date +%s) - STARTED))
+echo
+$PY bench/report.py "$BENCH_RESULTS" --mode "$MODE" --workers "$WORKERS" --load "$LOAD" \
+  --load-now "$(cut -d' ' -f1-3 /proc/loadavg)" --wall "$WALL" --failed "${FAILED[*]:-}" \
+  --steps "$ONLY"

@@ -5,7 +5,7 @@
 # given as a ratio to it. The steps are the other benches, run with smaller sizes in --quick:
 #
 #   roundtrips   bench/roundtrips.py (pytest, Django test client): round trips + CPU per request
-#   bare         wrk on /api/v1/health at 16 and 4 connections (again at the end, to show drift)
+#   bare         wrk on /api/v1/health right before each HTTP step, at that step's connections
 #   orders       bench/sales.py --only wrk: POST /api/v1/market/orders with an Idempotency-Key
 #   payments     bench/payments.py --sse-open: webhook throughput, then 200 notifications/s open
 #                loop with the trader's SSE stream timed from each notification's due time
@@ -83,13 +83,16 @@ stack_gunicorn sse --workers 1 --worker-class gthread --threads 64 --graceful-ti
 SSE_URL=$STACK_URL
 echo "» gunicorn: 1 gthread worker × 64 threads (SSE) on $SSE_URL"
 
-bare() { # bare WHEN CONNS -> records {"kind": "bare", ...}, prints the figures
+# The bare endpoint is measured right before each HTTP step, at that step's concurrency, so each
+# ratio compares two figures taken a few seconds apart (the machine's load drifts: see the footer).
+bare() { # bare STEP CONNS -> records {"kind": "bare", "when": STEP, ...}; sets BARE_RPS
   local figures rps p50 p95 p99 err
   figures=$(wrk_p95 "$API_URL/api/v1/health" "$2" "$WRK_D" "$WRK_WARM")
   read -r rps p50 p95 p99 err <<<"$figures"
   printf '{"kind": "bare", "when": "%s", "c": %s, "rps": %s, "p50_ms": %s, "p95_ms": %s, "p99_ms": %s, "errors": %s}\n' \
     "$1" "$2" "$rps" "$p50" "$p95" "$p99" "$err" >>"$BENCH_RESULTS"
   echo "  bare (health), C=$2: $rps req/s, p50 $p50 ms, p95 $p95 ms, p99 $p99 ms, errors $err"
+  BARE_RPS=$rps
 }
 
 if want roundtrips; then
@@ -101,13 +104,10 @@ if want roundtrips; then
   fi
 fi
 
-step "bare endpoint: wrk -t1 on /api/v1/health, $WRK_D after $WRK_WARM warm-up"
-bare start "$CONNS"
-bare start "$SHOP_CONNS"
-BARE_RPS=$(awk -F'"rps": ' -v c="$CONNS" '/"kind": "bare"/ && $0 ~ "\"c\": " c "," { split($2, a, ","); print a[1]; exit }' "$BENCH_RESULTS")
 
 if want orders; then
   step "POS order + QR intent over HTTP (bench/sales.py --only wrk, Idempotency-Key on each)"
+  bare orders "$CONNS"
   $PY bench/sales.py --api-url "$API_URL" --workers "$WORKERS" --work "$WORK" --load "$LOAD" \
     --only wrk --levels "$CONNS" --wrk-duration "$WRK_D" --wrk-warmup "$WRK_WARM" \
     --idempotency --bare-rps "$BARE_RPS" || FAILED+=(orders)
@@ -115,6 +115,7 @@ fi
 
 if want payments; then
   step "bank notification → order paid, then $SSE_RATE/s open loop to the trader's screen (bench/payments.py --sse-open)"
+  bare payments "$CONNS"
   $PY bench/payments.py --api-url "$API_URL" --sse-url "$SSE_URL" --workers "$WORKERS" \
     --sse-workers 1 --sse-threads 64 --load "$LOAD" -n "$PAY_N" -c "$CONNS" \
     --bg-rate "$SSE_RATE" --bg-budget "$SSE_BUDGET" --bg-threads 1024 --sse-open \
@@ -123,6 +124,7 @@ fi
 
 if want morning; then
   step "market morning: $MORNING_STALLS stalls at the peak rate for ${MORNING_D} s (bench/morning.py)"
+  bare morning "$CONNS"
   $PY bench/morning.py --api-url "$API_URL" --workers "$WORKERS" --load "$LOAD" \
     --stalls "$MORNING_STALLS" --duration "$MORNING_D" || FAILED+=(morning)
 fi
@@ -139,6 +141,7 @@ if want shop; then
   # Served as in production (results cached 30 s) and, for comparison, with the cache off.
   SHOP_RESULTS_CACHE_SECONDS=0 stack_gunicorn nocache --workers "$WORKERS" --worker-class sync
   NOCACHE_URL=$STACK_URL
+  bare shop "$SHOP_CONNS"
   for variant in "cache|$API_URL" "nocache|$NOCACHE_URL"; do
     name=${variant%%|*} base=${variant#*|}
     # Every worker loads its templates and translations on its first requests: warm them all.
@@ -149,9 +152,6 @@ if want shop; then
     echo "  /mua/?q=ca thu ($name), C=$SHOP_CONNS: $rps req/s, p50 $p50 ms, p95 $p95 ms, p99 $p99 ms, errors $err"
   done
 fi
-
-step "bare endpoint again (how much the machine drifted during the run)"
-bare end "$CONNS"
 
 WALL=$(($(date +%s) - STARTED))
 echo

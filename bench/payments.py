@@ -72,6 +72,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     add("--bg-rate", type=float, default=50, metavar="R", help="background notifications/s (50)")
     add("--bg-budget", type=float, default=20, metavar="S", help="background prepared, s (20)")
     add("--bg-threads", type=int, default=256, metavar="T", help="background senders (256)")
+    add(
+        "--max-in-flight",
+        type=int,
+        default=0,
+        metavar="K",
+        help="background: send nothing while K are in flight (shed, reported); 0: no limit",
+    )
     add("--warm", type=int, default=48, metavar="W", help="warm-up notifications (48)")
     add("--wrk-duration", default="10s", metavar="D", help="bare endpoint, wrk -d (10s)")
     add("--wrk-warmup", default="3s", metavar="D", help="its warm-up, 0 to skip (3s)")
@@ -81,6 +88,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="SSE phase open loop: no one-at-a-time probes; every notification of the background "
         "(the trader's merchant among the others) timed from its due time to its event",
+    )
+    add(
+        "--bulk-intents",
+        action="store_true",
+        help="make the intents with bulk_create in-process (same fields as intent_create, no "
+        "audit rows) instead of through the API: faster setup, the API is not what is measured",
     )
     add(
         "--bare-rps",
@@ -378,6 +391,71 @@ def create_intents(base: str, plan: list[Shop], threads: int) -> list[Intent]:
     return results
 
 
+def bulk_intents(plan: list[Shop]) -> list[Intent]:
+    """The intents of `plan` (one per entry) with bulk_create, as `intent_create` fills them for a
+    bank QR (code, QR payload, the default account); no audit rows. For a quick setup only."""
+    from datetime import timedelta as _td
+
+    from django.conf import settings
+    from django.db import connections, transaction
+    from django.utils import timezone
+
+    from merchants.models import BankAccount
+    from payments import vietqr
+    from payments.models import PaymentIntent
+    from payments.services import new_reference_code
+
+    accounts = {
+        a.merchant_id: a
+        for a in BankAccount.objects.filter(
+            is_default=True, merchant_id__in={s.merchant_id for s in plan}
+        )
+    }
+    used: set[tuple[int, str]] = set(
+        PaymentIntent.objects.filter(merchant_id__in=accounts).values_list(
+            "merchant_id", "reference_code"
+        )
+    )
+    expires = timezone.now() + _td(minutes=settings.PAYMENT_INTENT_TTL_MINUTES)
+    rows, amounts = [], []
+    for shop in plan:
+        account = accounts[shop.merchant_id]
+        code = new_reference_code()
+        while (shop.merchant_id, code) in used:
+            code = new_reference_code()
+        used.add((shop.merchant_id, code))
+        amount = random.randrange(10, 500) * 1000
+        amounts.append(amount)
+        rows.append(
+            PaymentIntent(
+                merchant_id=shop.merchant_id,
+                amount=amount,
+                method=PaymentIntent.Method.BANK_QR,
+                reference_code=code,
+                reference="bench",
+                expires_at=expires,
+                created_via="bench",
+                bank_account=account,
+                bank_bin=account.bank_bin,
+                account_number=account.account_number,
+                account_holder=account.holder_name,
+                qr_payload=vietqr.build(
+                    bin=account.bank_bin,
+                    account=account.account_number,
+                    amount=amount,
+                    purpose=code,
+                ),
+            )
+        )
+    with transaction.atomic():
+        made = PaymentIntent.objects.bulk_create(rows, batch_size=1000)
+    connections.close_all()
+    return [
+        Intent(id=row.pk, shop=shop, amount=row.amount, code=row.reference_code)
+        for row, shop in zip(made, plan, strict=True)
+    ]
+
+
 def spread(shops: list[Shop], count: int) -> list[Shop]:
     return [shops[i % len(shops)] for i in range(count)]
 
@@ -516,8 +594,13 @@ class Clock:
     jobs started more than ``LATE`` after their time (``late``, ``worst_lag``), and jobs never
     started because the run was stopped after they were due (``dropped``)."""
 
-    def __init__(self, threads: int) -> None:
+    def __init__(self, threads: int, limit: int = 0) -> None:
         self.threads = threads
+        # With a limit, a job due while `limit` are running is not started (``shed``): the loop
+        # stays open up to that point, and a stack far past its capacity does not build a queue
+        # of thousands of requests that would outlive the run. Shed jobs are reported.
+        self.limit = limit
+        self.shed = 0
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="open-loop")
         self.heap: list[tuple[float, int, Callable[[float], None]]] = []
         self.seq = itertools.count()
@@ -551,12 +634,18 @@ class Clock:
                 if self.stopped:
                     return
                 when, _, job = heapq.heappop(self.heap)
+                if self.limit and self.running >= self.limit:
+                    self.shed += 1
+                    self.outstanding -= 1
+                    self.cond.notify_all()
+                    continue
+                # Counted as running from now: the pool may take a moment to start it.
+                self.running += 1
             self.pool.submit(self._run, when, job)
 
     def _run(self, when: float, job: Callable[[float], None]) -> None:
         lag = time.perf_counter() - when
         with self.cond:
-            self.running += 1
             self.started += 1
             self.max_in_flight = max(self.max_in_flight, self.running)
             self.worst_lag = max(self.worst_lag, lag)
@@ -599,6 +688,7 @@ class Clock:
             f"max in flight {self.max_in_flight} of {self.threads} client threads, "
             f"late (sent > {LATE * 1000:.0f} ms after due) {self.late} of {self.started}, "
             f"worst lag {self.worst_lag * 1000:.0f} ms, dropped {self.dropped}"
+            + (f", shed {self.shed} (not sent: {self.limit} in flight)" if self.limit else "")
         )
 
 
@@ -609,10 +699,16 @@ class Background:
     notification was due; the achieved rate counts answers, not the schedule."""
 
     def __init__(
-        self, base: str, secret: str, intents: list[Intent], rate: float, threads: int
+        self,
+        base: str,
+        secret: str,
+        intents: list[Intent],
+        rate: float,
+        threads: int,
+        limit: int = 0,
     ) -> None:
         self.base, self.secret, self.intents, self.rate = base, secret, intents, rate
-        self.clock = Clock(threads)
+        self.clock = Clock(threads, limit)
         self.sent: list[Sent] = []
         self.used: list[Intent] = []
         self.lock = threading.Lock()
@@ -717,7 +813,14 @@ def measure_sse(
         # Warm-up probes, unmeasured: they also prove the stream's subscription is live.
         for intent in warm:
             out.warm.append(probe(stream, args.api_url, setup.secret, intent, 5))
-        bg = Background(args.api_url, setup.secret, background, args.bg_rate, args.bg_threads)
+        bg = Background(
+            args.api_url,
+            setup.secret,
+            background,
+            args.bg_rate,
+            args.bg_threads,
+            args.max_in_flight,
+        )
         out.background = bg
         bg.start()
         if args.sse_open:
@@ -852,9 +955,13 @@ def main(argv: list[str]) -> int:
         # Open loop: the trader's merchant is one of those the background pays, in turn.
         + spread(setup.shops if args.sse_open else others, n_bg)
     )
-    say(f"» {len(plan)} payment intents through the API ({len(setup.shops)} merchants)")
+    how = "with bulk_create" if args.bulk_intents else "through the API"
+    say(f"» {len(plan)} payment intents {how} ({len(setup.shops)} merchants)")
     t0 = time.perf_counter()
-    intents = create_intents(args.api_url, plan, args.concurrency)
+    if args.bulk_intents:
+        intents = bulk_intents(plan)
+    else:
+        intents = create_intents(args.api_url, plan, args.concurrency)
     created_in = time.perf_counter() - t0
     warm, intents = intents[: args.warm], intents[args.warm :]
     batch, intents = intents[: args.notifications], intents[args.notifications :]
@@ -996,7 +1103,7 @@ def main(argv: list[str]) -> int:
         f"{args.sse_workers} gthread worker(s) × {args.sse_threads} threads; events via Redis"
     )
     print(
-        f"  {len(plan)} intents created through the API in {created_in:.1f} s "
+        f"  {len(plan)} intents created {how} in {created_in:.1f} s "
         f"({len(plan) / created_in:.0f}/s); bare: wrk -t1 -c{args.concurrency} "
         f"-d{args.wrk_duration} after {args.wrk_warmup} warm-up"
     )
@@ -1038,6 +1145,7 @@ def main(argv: list[str]) -> int:
         threads=bg.clock.threads,
         late=bg.clock.late,
         dropped=bg.clock.dropped,
+        shed=bg.clock.shed,
         errors=len(failures2),
     )
     print(f"verified: {settled} settled, {len(failures)} errors  (throughput, N={len(batch)})")

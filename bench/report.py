@@ -163,11 +163,13 @@ def rows(res: Results) -> list[Row]:
             return None
         served = s["achieved"] >= 0.95 * s["asked"]
         ok = s["p95"] is not None and s["p95"] < 1 and served and not s["missing"]
+        ok = ok and not s.get("shed")
         return (
             f"bank notification → trader screen (SSE), {s['asked']:g}/s open loop",
             f"p95 {ms(s['p95'])} (p50 {ms(s['p50'])}, p99 {ms(s['p99'])}) from due, "
             f"{s['events']} events, {s['missing']} missing; achieved {s['achieved']:.0f}/s of "
             f"{s['offered']:.0f}/s offered; max in flight {s['max_in_flight']}/{s['threads']}"
+            + (f", {s['shed']} shed (not sent)" if s.get("shed") else "")
             + (f"; {s['errors']} errors" if s["errors"] else ""),
             "p95 < 1 s at 200/s, all served",
             vs_bare_lat(s["p95"], bare_pay, "p95"),

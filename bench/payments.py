@@ -1154,8 +1154,14 @@ def main(argv: list[str]) -> int:
         f"{len(sse.warm) + len(sse.probes)} probes + {len(bg.used)} background; ledger "
         f"+{ledger_delta} for {sent_total} notifications in all)"
     )
-    for failure in (failures + failures2)[:20]:
-        print(f"  {failure}")
+    # The same error many times (a timeout under overload) once, with its count.
+    seen: dict[str, int] = {}
+    for failure in failures + failures2:
+        short = re.sub(r"HTTPConnectionPool\(host='[\d.]+', port=\d+\): ", "", failure)
+        short = re.sub(r"intent \d+", "intent …", short)
+        seen[short] = seen.get(short, 0) + 1
+    for failure, n in list(seen.items())[:20]:
+        print(f"  {failure}" + (f"  (×{n})" if n > 1 else ""))
     return 1 if failures or failures2 else 0
 
 

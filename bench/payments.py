@@ -1086,13 +1086,21 @@ def main(argv: list[str]) -> int:
         )
         + f"; {sum(cpu.used.values()) / wall:.2f} of {cores} cores"
     )
+    if args.sse_open:
+        print(
+            f"  open loop: {len(events) + len(sse.open_missing)} of the schedule's notifications "
+            f"went to merchant {setup.sse_shop.merchant_id} (trader {args.trader}), each timed "
+            f"from its due time to its event on the stream; {len(sse.open_missing)} never came"
+        )
+    else:
+        print(
+            f"  M={len(sse.probes)} probes to merchant {setup.sse_shop.merchant_id} (trader "
+            f"{args.trader}) one at a time; {early} events arrived before the POST's answer"
+        )
     print(
-        f"  M={len(sse.probes)} probes to merchant {setup.sse_shop.merchant_id} (trader "
-        f"{args.trader}) one at a time; {early} events arrived before the POST's answer"
-    )
-    print(
-        f"  background, open loop: {len(bg.sent)} notifications to {len(others)} other "
-        f"merchants, asked {args.bg_rate:g}/s, offered {bg.offered:.1f}/s, achieved "
+        f"  background, open loop: {len(bg.sent)} notifications to "
+        + (f"{len(setup.shops)}" if args.sse_open else f"{len(others)} other")
+        + f" merchants, asked {args.bg_rate:g}/s, offered {bg.offered:.1f}/s, achieved "
         f"{bg_rate:.1f}/s (answers / time from the first due to the last answer); latency from "
         f"the time each was due" + ("; RAN OUT of intents: raise --bg-budget" if bg.ran_dry else "")
     )

@@ -187,7 +187,10 @@ def stalls_bulk(count: int, seed: int) -> list[Any]:
         StallRow.objects.bulk_create(
             [
                 StallRow(
-                    market=market, code=f"S-{i + 1}", goods_category=GoodsCategory.FOOD, merchant=m
+                    market=market,
+                    code=f"M-{i + 1:04d}",
+                    goods_category=GoodsCategory.FOOD,
+                    merchant=m,
                 )
                 for i, m in enumerate(merchants)
             ],
@@ -218,7 +221,7 @@ def stalls_bulk(count: int, seed: int) -> list[Any]:
         )
         mine = products[i * 4 : i * 4 + 4]
         stalls.append(
-            bs.Stall(f"S-{i + 1}", shop, [(p.pk, p.price, p.sold_by_weight) for p in mine])
+            bs.Stall(f"M-{i + 1:04d}", shop, [(p.pk, p.price, p.sold_by_weight) for p in mine])
         )
     connections.close_all()
     return stalls

@@ -208,7 +208,7 @@ def rows(res: Results) -> list[Row]:
         m = res.get("morning")
         if not m:
             return None
-        all_served = m["served"] == m["sales"]
+        all_served = m["served"] == m["sales"] and not m.get("shed")
         ok = all_served and m["p99"] is not None and m["p99"] < 0.3 and m["paid_once"]
         return (
             f"market morning ({m['stalls']} stalls, {m['asked']:g} sales/s, {m['duration']:g} s)",
@@ -216,7 +216,9 @@ def rows(res: Results) -> list[Row]:
             f"achieved {m['achieved']:.1f}/s; create p99 {ms(m['p99'])} (p50 {ms(m['p50'])}, "
             f"p95 {ms(m['p95'])}); paid once: {'yes' if m['paid_once'] else 'NO'}; late "
             f"{m['late']}, dropped {m['dropped']}, max in flight {m['max_in_flight']}/"
-            f"{m['threads']}" + (f"; {m['errors']} errors" if m["errors"] else ""),
+            f"{m['threads']}"
+            + (f", {m['shed']} shed (not sent)" if m.get("shed") else "")
+            + (f"; {m['errors']} errors" if m["errors"] else ""),
             "all offered served, p99 < 300 ms",
             vs_bare_lat(m["p99"], bare_morning, "p99"),
             yes(ok and not m["errors"]),

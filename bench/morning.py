@@ -343,24 +343,6 @@ class Morning:
 # --- 3. check -------------------------------------------------------------------------------
 
 
-def settle(base: str, limit: float = 120.0) -> None:
-    """Wait until /health answers within 0.5 s: sync workers go on serving the requests a client
-    gave up on (its timeout), and those may still create or pay orders; check after them."""
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < limit:
-        t = time.perf_counter()
-        try:
-            session().get(base + bp.HEALTH, timeout=5)
-        except requests.RequestException:
-            continue
-        if time.perf_counter() - t < 0.5:
-            break
-        time.sleep(0.5)
-    waited = time.perf_counter() - t0
-    if waited > 1:
-        say(f"  (waited {waited:.0f} s for the requests still queued in the stack before checking)")
-
-
 @dataclass
 class Check:
     orders: int = 0
@@ -590,7 +572,7 @@ def main(argv: list[str]) -> int:
     cpu.start()
     morning.run(sales)
     cpu.stop()
-    settle(args.api_url)
+    bp.settle(args.api_url)  # what timed out on the client may still be served: check after it
     check = verify(stalls, sales, args.books_check)
     code = report(args, sales, check, cpu, morning)
     print(

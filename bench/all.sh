@@ -15,9 +15,9 @@
 #
 # Then a final table: | path | measured | goal | ratio to bare | met? |.
 #
-#   bash bench/all.sh --quick        # ~6-8 min on 2 idle cores
-#   bash bench/all.sh                # full sizes, ~20 min
-#   bash bench/all.sh --quick --only "bare orders"    # some steps only (bare is always run)
+#   bash bench/all.sh --quick        # 9 min 52 s at load ~11 (idle: not measured yet)
+#   bash bench/all.sh                # full sizes: 16 min at load 7-10
+#   bash bench/all.sh --quick --only "orders shop"    # some steps only (each with its bare run)
 #
 # Run by hand; not part of the test suite. Everything it starts is stopped on exit or Ctrl-C.
 set -euo pipefail

@@ -1,11 +1,13 @@
 # Sourced by the bench/*.sh scripts (from the repository root, after they parse their options): the
-# stack they measure, started the same way for all, and the wrk helpers parse_wrk / wrk_table.
+# stack they measure, started the same way for all, and the wrk helpers parse_wrk / wrk_table /
+# wrk_p95.
 #
 #   stack_setup                   throw-away PostgreSQL + Redis (bin/_services.sh), production-like
 #                                 settings exported, migrate, `manage.py demo`, collectstatic
 #   stack_gunicorn NAME ARGS...   start `gunicorn config.wsgi` (ARGS: workers, worker class...) on
 #                                 a free loopback port, wait until /api/v1/health answers; sets
 #                                 STACK_URL (http://127.0.0.1:<port>)
+#   wrk_p95 URL CONNS DURATION [WARMUP]   wrk with a p95: "req/s p50 p95 p99 errors" (ms)
 #
 # Sets LOAD (the 1-minute load average seen when sourced) and WORK (a temp dir). Everything it
 # starts (gunicorns, PostgreSQL, Redis, WORK) is stopped on exit or Ctrl-C.
@@ -62,12 +64,34 @@ stack_setup() {
   export CHOSO_VAR_DIR="$WORK/var" STATIC_ROOT="$WORK/static" MEDIA_ROOT="$WORK/media"
 
   echo "» migrate, demo data, collectstatic"
+  local t0=$SECONDS
   .venv/bin/python manage.py migrate --noinput -v0 >"$WORK/setup.log" 2>&1 ||
     { cat "$WORK/setup.log" >&2; die "migrate failed"; }
+  local t1=$SECONDS
   .venv/bin/python manage.py demo >>"$WORK/setup.log" 2>&1 ||
     { cat "$WORK/setup.log" >&2; die "manage.py demo failed"; }
-  .venv/bin/python manage.py collectstatic --noinput -v0 >>"$WORK/setup.log" 2>&1 ||
-    { cat "$WORK/setup.log" >&2; die "collectstatic failed"; }
+  local t2=$SECONDS
+  # collectstatic compresses ~900 files (gzip + brotli): minutes on a loaded machine. Its output
+  # depends only on the sources and the installed packages, so it is kept between runs, keyed
+  # by their content (rm -rf ~/.cache/choso-bench to drop it).
+  local key cache note=""
+  key=$({
+    sha1sum uv.lock package-lock.json config/settings.py 2>/dev/null || true
+    { find static ./*/static node_modules/pannellum/build -type f -print0 2>/dev/null || true; } |
+      sort -z | xargs -0 -r sha1sum
+  } | sha1sum | cut -c1-16)
+  cache="${XDG_CACHE_HOME:-$HOME/.cache}/choso-bench/static-$key"
+  if [ -f "$cache/.complete" ]; then
+    export STATIC_ROOT="$cache"
+    note=" (kept from an earlier run: $cache)"
+  else
+    .venv/bin/python manage.py collectstatic --noinput -v0 >>"$WORK/setup.log" 2>&1 ||
+      { cat "$WORK/setup.log" >&2; die "collectstatic failed"; }
+    mkdir -p "${cache%/*}" && rm -rf "$cache.tmp.$$" &&
+      cp -a "$STATIC_ROOT" "$cache.tmp.$$" && touch "$cache.tmp.$$/.complete" &&
+      { mv -T "$cache.tmp.$$" "$cache" 2>/dev/null || rm -rf "$cache.tmp.$$"; } || true
+  fi
+  echo "  setup: migrate $((t1 - t0)) s, demo $((t2 - t1)) s, collectstatic $((SECONDS - t2)) s$note"
 }
 
 stack_gunicorn() {
@@ -123,4 +147,24 @@ wrk_table() {
       if (NR == 1) { brps = rps; bp50 = p50; bp99 = p99 }
       row($1, sprintf("%.0f", rps), sprintf("%.2f ms", p50), sprintf("%.2f ms", p99), f[4],
         sprintf("%.2f× bare", rps / brps), sprintf("%.2f×", p50 / bp50), sprintf("%.2f×", p99 / bp99)) }'
+}
+
+# wrk_p95 URL CONNECTIONS DURATION [WARMUP] -> "req_per_s p50_ms p95_ms p99_ms errors" on stdout.
+# wrk prints p50/75/90/99 only: a Lua done() hook adds the p95. Closed loop (wrk), 1 thread,
+# --timeout 10s; WARMUP (default none) is an unmeasured wrk run first.
+wrk_p95() {
+  local url=$1 conns=$2 duration=$3 warmup=${4:-0} out
+  if [ ! -f "$WORK/p95.lua" ]; then
+    cat >"$WORK/p95.lua" <<'LUA'
+done = function(summary, latency, requests)
+  io.write(string.format("p95_us %d\n", latency:percentile(95)))
+end
+LUA
+  fi
+  if [ "$warmup" != 0 ] && [ "$warmup" != 0s ]; then
+    wrk -t 1 -c "$conns" -d "$warmup" --timeout 10s "$url" >/dev/null
+  fi
+  out=$(wrk -t 1 -c "$conns" -d "$duration" --timeout 10s --latency -s "$WORK/p95.lua" "$url")
+  read -r rps p50 p99 err <<<"$(parse_wrk <<<"$out")"
+  printf '%s %s %s %s %s\n' "$rps" "$p50" "$(awk '$1 == "p95_us" { printf "%.3f", $2 / 1000 }' <<<"$out")" "$p99" "$err"
 }

@@ -36,7 +36,9 @@ os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("-n", "--invoices", type=int, default=300, help="invoices per issue run")
-    p.add_argument("-t", "--threads", type=int, default=4, help="threads for the concurrent run")
+    p.add_argument(
+        "-t", "--threads", type=int, default=4, help="threads for the concurrent run (0: skip it)"
+    )
     p.add_argument("--pdfs", type=int, default=10, help="PDF renders to time")
     p.add_argument("--lines", type=int, default=5, help="lines per invoice")
     return p.parse_args()
@@ -44,6 +46,26 @@ def parse_args() -> argparse.Namespace:
 
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:7.2f} ms"
+
+
+def record(kind: str, **figures: object) -> None:
+    """One result line for bench/all.sh's report, when $BENCH_RESULTS is set."""
+    import json
+
+    path = os.environ.get("BENCH_RESULTS")
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"kind": kind, **figures}) + "\n")
+
+
+def backend_cpu(pid: int) -> float:
+    """CPU seconds used so far by a PostgreSQL backend on this machine (0 if not readable)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -148,7 +170,15 @@ def main() -> None:
             )
         return time.perf_counter() - t0
 
+    backend = None
+    if vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            backend = cur.fetchone()[0]
+    cpu0, db0 = time.process_time(), backend_cpu(backend) if backend else 0.0
     elapsed = run(vat, args.invoices, with_buyer=True)
+    app_cpu = (time.process_time() - cpu0) / args.invoices
+    db_cpu = ((backend_cpu(backend) - db0) / args.invoices) if backend else 0.0
     register = services.series_create(
         merchant=shop, form="2", symbol=f"C{yy}MAB", register_prefix=f"B{stamp[-4:]}"
     )
@@ -159,12 +189,25 @@ def main() -> None:
         f"({ms(elapsed / args.invoices)} each)"
     )
     print(
+        f"   CPU per VAT invoice: this process {ms(app_cpu)} ({1 / app_cpu:.0f}/s per core), "
+        f"PostgreSQL backend {ms(db_cpu)}"
+        + (f" (both: {1 / (app_cpu + db_cpu):.0f}/s per core)" if backend else "")
+    )
+    record(
+        "einvoice",
+        n=args.invoices,
+        wall_per_s=args.invoices / elapsed,
+        app_cpu_ms=app_cpu * 1000,
+        db_cpu_ms=db_cpu * 1000 if backend else None,
+        per_core=1 / app_cpu,
+    )
+    print(
         f"   cash register, unsigned {args.invoices / elapsed_mtt:6.1f} invoices/s "
         f"({ms(elapsed_mtt / args.invoices)} each)"
     )
 
     # 3. threads, one series
-    if vendor == "postgresql":
+    if vendor == "postgresql" and args.threads > 0:
         shop2 = merchant(2)
         series2 = services.series_create(merchant=shop2, form="1", symbol=f"C{yy}TBB")
         signing.certificate_for(shop2)
@@ -204,7 +247,7 @@ def main() -> None:
             f"   {args.invoices / elapsed_c:7.1f} invoices/s; numbers 1..{args.invoices} "
             f"{'without gaps or duplicates' if ok else 'WRONG'} ({len(errors)} errors)"
         )
-    else:
+    elif args.threads > 0:
         print("\n3. concurrent issue: skipped (needs PostgreSQL: bash bench/einvoice.sh)")
 
     # 4. PDF: on an uncoded (K) series, whose PDF is made at once (a coded invoice's waits for
@@ -214,6 +257,8 @@ def main() -> None:
         services.invoice_issue(merchant=shop, series=uncoded, buyer=buyer, lines=lines(k))
         for k in range(args.pdfs + 1)
     ]
+    if fresh[0].awaits_authority_code:
+        raise SystemExit("bench: the K series' invoice awaits a tax code: no PDF would be made")
     pdf.invoice_pdf_render(invoice_id=fresh[-1].pk)  # warm-up: imports WeasyPrint, loads fonts
     html = pdf.invoice_html(fresh[0])
     ours, raw = [], []
@@ -233,6 +278,15 @@ def main() -> None:
     print(f"   invoice_pdf_render      {ms(statistics.median(ours))}  (HTML + QR + render + store)")
     print(f"   raw WeasyPrint          {ms(statistics.median(raw))}  (same HTML string)")
     print(f"   template + QR only      {ms(t_html)}")
+    ratio = statistics.median(ours) / statistics.median(raw)
+    print(f"   ratio                   {ratio:7.2f}× raw WeasyPrint")
+    record(
+        "pdf",
+        n=args.pdfs,
+        ours_ms=statistics.median(ours) * 1000,
+        raw_ms=statistics.median(raw) * 1000,
+        ratio=ratio,
+    )
 
 
 if __name__ == "__main__":

@@ -72,10 +72,35 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     add("--bg-rate", type=float, default=50, metavar="R", help="background notifications/s (50)")
     add("--bg-budget", type=float, default=20, metavar="S", help="background prepared, s (20)")
     add("--bg-threads", type=int, default=256, metavar="T", help="background senders (256)")
+    add(
+        "--max-in-flight",
+        type=int,
+        default=0,
+        metavar="K",
+        help="background: send nothing while K are in flight (shed, reported); 0: no limit",
+    )
     add("--warm", type=int, default=48, metavar="W", help="warm-up notifications (48)")
     add("--wrk-duration", default="10s", metavar="D", help="bare endpoint, wrk -d (10s)")
     add("--wrk-warmup", default="3s", metavar="D", help="its warm-up, 0 to skip (3s)")
     add("--trader", default="0905111002", metavar="PHONE", help="whose stream (0905111002)")
+    add(
+        "--sse-open",
+        action="store_true",
+        help="SSE phase open loop: no one-at-a-time probes; every notification of the background "
+        "(the trader's merchant among the others) timed from its due time to its event",
+    )
+    add(
+        "--bulk-intents",
+        action="store_true",
+        help="make the intents with bulk_create in-process (same fields as intent_create, no "
+        "audit rows) instead of through the API: faster setup, the API is not what is measured",
+    )
+    add(
+        "--bare-rps",
+        type=float,
+        metavar="R",
+        help="use this bare figure (measured by the caller, e.g. bench/all.sh) instead of wrk",
+    )
     # Passed by bench/payments.sh.
     for name in ("--api-url", "--sse-url", "--workers", "--sse-workers", "--sse-threads", "--load"):
         add(name, default="?", help=argparse.SUPPRESS)
@@ -89,6 +114,15 @@ def say(msg: str) -> None:
     print(msg, flush=True)
 
 
+def record(kind: str, **figures: Any) -> None:
+    """Append one result line (JSON) to $BENCH_RESULTS when set: bench/all.sh's report reads
+    them. Without the variable nothing is written."""
+    path = os.environ.get("BENCH_RESULTS")
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"kind": kind, **figures}, ensure_ascii=False) + "\n")
+
+
 # --- figures ----------------------------------------------------------------------------------
 
 
@@ -99,7 +133,7 @@ def pct(values: list[float], p: float) -> float:
 
 
 def ms(seconds: float | None) -> str:
-    return "—" if seconds is None else f"{seconds * 1000:.2f} ms"
+    return "—" if seconds is None or math.isnan(seconds) else f"{seconds * 1000:.2f} ms"
 
 
 # --- setup through Django (keys, session, verification) --------------------------------------
@@ -357,6 +391,88 @@ def create_intents(base: str, plan: list[Shop], threads: int) -> list[Intent]:
     return results
 
 
+def bulk_intents(plan: list[Shop]) -> list[Intent]:
+    """The intents of `plan` (one per entry) with bulk_create, as `intent_create` fills them for a
+    bank QR (code, QR payload, the default account); no audit rows. For a quick setup only."""
+    from datetime import timedelta as _td
+
+    from django.conf import settings
+    from django.db import connections, transaction
+    from django.utils import timezone
+
+    from merchants.models import BankAccount
+    from payments import vietqr
+    from payments.models import PaymentIntent
+    from payments.services import new_reference_code
+
+    accounts = {
+        a.merchant_id: a
+        for a in BankAccount.objects.filter(
+            is_default=True, merchant_id__in={s.merchant_id for s in plan}
+        )
+    }
+    used: set[tuple[int, str]] = set(
+        PaymentIntent.objects.filter(merchant_id__in=accounts).values_list(
+            "merchant_id", "reference_code"
+        )
+    )
+    expires = timezone.now() + _td(minutes=settings.PAYMENT_INTENT_TTL_MINUTES)
+    rows, amounts = [], []
+    for shop in plan:
+        account = accounts[shop.merchant_id]
+        code = new_reference_code()
+        while (shop.merchant_id, code) in used:
+            code = new_reference_code()
+        used.add((shop.merchant_id, code))
+        amount = random.randrange(10, 500) * 1000
+        amounts.append(amount)
+        rows.append(
+            PaymentIntent(
+                merchant_id=shop.merchant_id,
+                amount=amount,
+                method=PaymentIntent.Method.BANK_QR,
+                reference_code=code,
+                reference="bench",
+                expires_at=expires,
+                created_via="bench",
+                bank_account=account,
+                bank_bin=account.bank_bin,
+                account_number=account.account_number,
+                account_holder=account.holder_name,
+                qr_payload=vietqr.build(
+                    bin=account.bank_bin,
+                    account=account.account_number,
+                    amount=amount,
+                    purpose=code,
+                ),
+            )
+        )
+    with transaction.atomic():
+        made = PaymentIntent.objects.bulk_create(rows, batch_size=1000)
+    connections.close_all()
+    return [
+        Intent(id=row.pk, shop=shop, amount=row.amount, code=row.reference_code)
+        for row, shop in zip(made, plan, strict=True)
+    ]
+
+
+def settle(base: str, limit: float = 120.0) -> None:
+    """Wait until /health answers within 0.5 s: sync workers go on serving the requests a client
+    gave up on (its timeout), and those still settle payments; check the database after them."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < limit:
+        t = time.perf_counter()
+        try:
+            session().get(base + HEALTH, timeout=5)
+        except requests.RequestException:
+            continue
+        if time.perf_counter() - t < 0.5:
+            break
+        time.sleep(0.5)
+    if (waited := time.perf_counter() - t0) > 1:
+        say(f"  (waited {waited:.0f} s for the requests still queued in the stack before checking)")
+
+
 def spread(shops: list[Shop], count: int) -> list[Shop]:
     return [shops[i % len(shops)] for i in range(count)]
 
@@ -495,8 +611,13 @@ class Clock:
     jobs started more than ``LATE`` after their time (``late``, ``worst_lag``), and jobs never
     started because the run was stopped after they were due (``dropped``)."""
 
-    def __init__(self, threads: int) -> None:
+    def __init__(self, threads: int, limit: int = 0) -> None:
         self.threads = threads
+        # With a limit, a job due while `limit` are running is not started (``shed``): the loop
+        # stays open up to that point, and a stack far past its capacity does not build a queue
+        # of thousands of requests that would outlive the run. Shed jobs are reported.
+        self.limit = limit
+        self.shed = 0
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="open-loop")
         self.heap: list[tuple[float, int, Callable[[float], None]]] = []
         self.seq = itertools.count()
@@ -530,12 +651,18 @@ class Clock:
                 if self.stopped:
                     return
                 when, _, job = heapq.heappop(self.heap)
+                if self.limit and self.running >= self.limit:
+                    self.shed += 1
+                    self.outstanding -= 1
+                    self.cond.notify_all()
+                    continue
+                # Counted as running from now: the pool may take a moment to start it.
+                self.running += 1
             self.pool.submit(self._run, when, job)
 
     def _run(self, when: float, job: Callable[[float], None]) -> None:
         lag = time.perf_counter() - when
         with self.cond:
-            self.running += 1
             self.started += 1
             self.max_in_flight = max(self.max_in_flight, self.running)
             self.worst_lag = max(self.worst_lag, lag)
@@ -578,6 +705,7 @@ class Clock:
             f"max in flight {self.max_in_flight} of {self.threads} client threads, "
             f"late (sent > {LATE * 1000:.0f} ms after due) {self.late} of {self.started}, "
             f"worst lag {self.worst_lag * 1000:.0f} ms, dropped {self.dropped}"
+            + (f", shed {self.shed} (not sent: {self.limit} in flight)" if self.limit else "")
         )
 
 
@@ -588,22 +716,33 @@ class Background:
     notification was due; the achieved rate counts answers, not the schedule."""
 
     def __init__(
-        self, base: str, secret: str, intents: list[Intent], rate: float, threads: int
+        self,
+        base: str,
+        secret: str,
+        intents: list[Intent],
+        rate: float,
+        threads: int,
+        limit: int = 0,
     ) -> None:
         self.base, self.secret, self.intents, self.rate = base, secret, intents, rate
-        self.clock = Clock(threads)
+        self.clock = Clock(threads, limit)
         self.sent: list[Sent] = []
         self.used: list[Intent] = []
         self.lock = threading.Lock()
         self.started = self.ended = 0.0
         self.ran_dry = False
+        self.drained = False
+        self.due: dict[int, float] = {}  # intent id -> perf_counter it was due at
+        self.by_intent: dict[int, Sent] = {}
 
     def _send(self, intent: Intent, when: float) -> None:
         with self.lock:
             self.used.append(intent)
+            self.due[intent.id] = when
         result = post_notification(self.base, self.secret, intent, due=when)
         with self.lock:
             self.sent.append(result)
+            self.by_intent[intent.id] = result
 
     def start(self) -> None:
         self.started = time.perf_counter() + 0.05
@@ -618,6 +757,12 @@ class Background:
         self.ran_dry = self.ended > budget_end
         self.clock.stop()
 
+    def drain(self) -> None:
+        """Send every prepared notification at its time, then wait for every answer."""
+        self.clock.drain()
+        self.ended = time.perf_counter()
+        self.drained = True
+
     @property
     def achieved(self) -> float:
         """Answers per second, from the first due time to the last answer."""
@@ -629,6 +774,8 @@ class Background:
     @property
     def offered(self) -> float:
         """Notifications due per second over the window they were due in."""
+        if self.drained:
+            return self.rate  # all of them, each at start + i / rate
         due = min(len(self.intents), math.floor((self.ended - self.started) * self.rate) + 1)
         return due / max(self.ended - self.started, 1e-9)
 
@@ -649,6 +796,8 @@ class SseResult:
     probes: list[Probe] = field(default_factory=list)
     background: Background | None = None
     stream_counts: dict[str, int] = field(default_factory=dict)
+    open_events: list[float] = field(default_factory=list)  # --sse-open: due -> event, seconds
+    open_missing: list[int] = field(default_factory=list)  # --sse-open: intents with no event
 
 
 def probe(stream: Stream, base: str, secret: str, intent: Intent, wait: float) -> Probe:
@@ -681,14 +830,34 @@ def measure_sse(
         # Warm-up probes, unmeasured: they also prove the stream's subscription is live.
         for intent in warm:
             out.warm.append(probe(stream, args.api_url, setup.secret, intent, 5))
-        bg = Background(args.api_url, setup.secret, background, args.bg_rate, args.bg_threads)
+        bg = Background(
+            args.api_url,
+            setup.secret,
+            background,
+            args.bg_rate,
+            args.bg_threads,
+            args.max_in_flight,
+        )
         out.background = bg
         bg.start()
-        time.sleep(0.5)  # let the background reach its pace
-        for intent in probes:
-            out.probes.append(probe(stream, args.api_url, setup.secret, intent, 5))
-            time.sleep(random.uniform(0.005, 0.025))  # not in lock-step with the background
-        bg.finish()
+        if args.sse_open:
+            # Open loop: the trader's notifications are part of the schedule; each is timed from
+            # the moment it was due to the arrival of its event on the stream.
+            bg.drain()
+            mine = [i for i in bg.used if i.shop is setup.sse_shop]
+            deadline = time.perf_counter() + 5
+            for intent in mine:
+                arrived = stream.wait_for(intent.id, max(0.0, deadline - time.perf_counter()))
+                if arrived is None:
+                    out.open_missing.append(intent.id)
+                else:
+                    out.open_events.append(arrived - bg.due[intent.id])
+        else:
+            time.sleep(0.5)  # let the background reach its pace
+            for intent in probes:
+                out.probes.append(probe(stream, args.api_url, setup.secret, intent, 5))
+                time.sleep(random.uniform(0.005, 0.025))  # not in lock-step with the background
+            bg.finish()
     finally:
         stream.close()
     with stream.cond:
@@ -787,19 +956,29 @@ def main(argv: list[str]) -> int:
     setup = prepare(args.trader)
     others = [s for s in setup.shops if s is not setup.sse_shop]
 
-    say(f"» baseline: wrk -t1 -c{args.concurrency} -d{args.wrk_duration} on {HEALTH}")
-    bare = run_wrk(args.api_url + HEALTH, args.wrk_duration, args.wrk_warmup, args.concurrency)
+    if args.bare_rps:
+        bare = Wrk(args.bare_rps, float("nan"), float("nan"), 0)
+    else:
+        say(f"» baseline: wrk -t1 -c{args.concurrency} -d{args.wrk_duration} on {HEALTH}")
+        bare = run_wrk(args.api_url + HEALTH, args.wrk_duration, args.wrk_warmup, args.concurrency)
 
     n_bg = math.ceil(args.bg_rate * args.bg_budget)
     n_sse_warm = 3
+    if args.sse_open:
+        args.probes = 0
     plan = (
         spread(setup.shops, args.warm + args.notifications)
         + [setup.sse_shop] * (n_sse_warm + args.probes)
-        + spread(others, n_bg)
+        # Open loop: the trader's merchant is one of those the background pays, in turn.
+        + spread(setup.shops if args.sse_open else others, n_bg)
     )
-    say(f"» {len(plan)} payment intents through the API ({len(setup.shops)} merchants)")
+    how = "with bulk_create" if args.bulk_intents else "through the API"
+    say(f"» {len(plan)} payment intents {how} ({len(setup.shops)} merchants)")
     t0 = time.perf_counter()
-    intents = create_intents(args.api_url, plan, args.concurrency)
+    if args.bulk_intents:
+        intents = bulk_intents(plan)
+    else:
+        intents = create_intents(args.api_url, plan, args.concurrency)
     created_in = time.perf_counter() - t0
     warm, intents = intents[: args.warm], intents[args.warm :]
     batch, intents = intents[: args.notifications], intents[args.notifications :]
@@ -826,14 +1005,23 @@ def main(argv: list[str]) -> int:
     # --- 4. notification → SSE
     say(
         f"» notification → SSE: merchant {setup.sse_shop.merchant_id}'s stream on the gthread "
-        f"server, M={len(probes)} one at a time, background {args.bg_rate:g}/s to the others"
+        + (
+            f"server, open loop: {len(background)} notifications at {args.bg_rate:g}/s to "
+            f"{len(setup.shops)} merchants, the trader's timed from due to event"
+            if args.sse_open
+            else f"server, M={len(probes)} one at a time, background {args.bg_rate:g}/s to the "
+            "others"
+        )
     )
     sse = measure_sse(args, setup, sse_warm, probes, background)
     bg = sse.background
     assert bg is not None
     sse_errors = [f"probe (intent {p.intent.id}): {p.error}" for p in sse.probes if p.error]
     sse_errors += [f"warm-up probe (intent {p.intent.id}): {p.error}" for p in sse.warm if p.error]
+    sse_errors += [f"open loop: no event within 5 s for intent {i}" for i in sse.open_missing]
     bg_errors = [f"background: {s.error}" for s in bg.sent if s.error]
+    if bg_errors:
+        settle(args.api_url)
     settled2, problems2 = verify(
         [p.intent for p in sse.warm + sse.probes] + bg.used,
         [p.provider_id for p in sse.warm + sse.probes] + [s.provider_id for s in bg.sent],
@@ -846,6 +1034,8 @@ def main(argv: list[str]) -> int:
     # --- report
     rate = len(batch) / wall
     events = [p.event for p in sse.probes if p.event is not None]
+    if args.sse_open:
+        events = sse.open_events
     bg_rate = bg.achieved
     target = "—"
     if events:
@@ -881,7 +1071,9 @@ def main(argv: list[str]) -> int:
     )
     print(
         row(
-            f"notification → SSE, M={len(sse.probes)}",
+            f"notification → SSE, open loop, {len(events)}"
+            if args.sse_open
+            else f"notification → SSE, M={len(sse.probes)}",
             "—",
             *latencies(events),
             len(sse_errors),
@@ -891,7 +1083,7 @@ def main(argv: list[str]) -> int:
     print(row("  its webhook calls", "—", *latencies([p.post for p in sse.probes]), "", ""))
     print(
         row(
-            "  background, other merchants",
+            "  all notifications, from due" if args.sse_open else "  background, other merchants",
             f"{bg_rate:.0f}",
             *latencies([s.latency for s in bg.sent]),
             len(bg_errors),
@@ -913,13 +1105,21 @@ def main(argv: list[str]) -> int:
         )
         + f"; {sum(cpu.used.values()) / wall:.2f} of {cores} cores"
     )
+    if args.sse_open:
+        print(
+            f"  open loop: {len(events) + len(sse.open_missing)} of the schedule's notifications "
+            f"went to merchant {setup.sse_shop.merchant_id} (trader {args.trader}), each timed "
+            f"from its due time to its event on the stream; {len(sse.open_missing)} never came"
+        )
+    else:
+        print(
+            f"  M={len(sse.probes)} probes to merchant {setup.sse_shop.merchant_id} (trader "
+            f"{args.trader}) one at a time; {early} events arrived before the POST's answer"
+        )
     print(
-        f"  M={len(sse.probes)} probes to merchant {setup.sse_shop.merchant_id} (trader "
-        f"{args.trader}) one at a time; {early} events arrived before the POST's answer"
-    )
-    print(
-        f"  background, open loop: {len(bg.sent)} notifications to {len(others)} other "
-        f"merchants, asked {args.bg_rate:g}/s, offered {bg.offered:.1f}/s, achieved "
+        f"  background, open loop: {len(bg.sent)} notifications to "
+        + (f"{len(setup.shops)}" if args.sse_open else f"{len(others)} other")
+        + f" merchants, asked {args.bg_rate:g}/s, offered {bg.offered:.1f}/s, achieved "
         f"{bg_rate:.1f}/s (answers / time from the first due to the last answer); latency from "
         f"the time each was due" + ("; RAN OUT of intents: raise --bg-budget" if bg.ran_dry else "")
     )
@@ -930,7 +1130,7 @@ def main(argv: list[str]) -> int:
         f"{args.sse_workers} gthread worker(s) × {args.sse_threads} threads; events via Redis"
     )
     print(
-        f"  {len(plan)} intents created through the API in {created_in:.1f} s "
+        f"  {len(plan)} intents created {how} in {created_in:.1f} s "
         f"({len(plan) / created_in:.0f}/s); bare: wrk -t1 -c{args.concurrency} "
         f"-d{args.wrk_duration} after {args.wrk_warmup} warm-up"
     )
@@ -940,15 +1140,55 @@ def main(argv: list[str]) -> int:
     )
     print()
     failures = errors + problems
-    print(f"verified: {settled} settled, {len(failures)} errors  (throughput, N={len(batch)})")
     failures2 = sse_errors + bg_errors + problems2
+    cpu_ms = {role: secs / len(batch) * 1000 for role, secs in cpu.used.items()}
+    record(
+        "webhook",
+        n=len(batch),
+        c=args.concurrency,
+        rps=rate,
+        bare_rps=bare.rps,
+        p50=pct([s.latency for s in answered], 50) if answered else None,
+        p99=pct([s.latency for s in answered], 99) if answered else None,
+        cpu_ms=cpu_ms,
+        errors=len(failures),
+    )
+    webhook_lat = [s.latency for s in bg.sent if not s.error]
+    record(
+        "sse",
+        open_loop=bool(args.sse_open),
+        asked=args.bg_rate,
+        offered=bg.offered,
+        achieved=bg_rate,
+        sent=len(bg.sent),
+        events=len(events),
+        missing=len(sse.open_missing) if args.sse_open else len(sse.probes) - len(events),
+        p50=pct(events, 50) if events else None,
+        p95=pct(events, 95) if events else None,
+        p99=pct(events, 99) if events else None,
+        max=max(events) if events else None,
+        webhook_p95=pct(webhook_lat, 95) if webhook_lat else None,
+        max_in_flight=bg.clock.max_in_flight,
+        threads=bg.clock.threads,
+        late=bg.clock.late,
+        dropped=bg.clock.dropped,
+        shed=bg.clock.shed,
+        errors=len(failures2),
+    )
+    print(f"verified: {settled} settled, {len(failures)} errors  (throughput, N={len(batch)})")
     print(
         f"verified: {settled2} settled, {len(failures2)} errors  (SSE phase: "
         f"{len(sse.warm) + len(sse.probes)} probes + {len(bg.used)} background; ledger "
         f"+{ledger_delta} for {sent_total} notifications in all)"
     )
-    for failure in (failures + failures2)[:20]:
-        print(f"  {failure}")
+    # The same error many times (a timeout under overload) once, with its count.
+    seen: dict[str, int] = {}
+    for failure in failures + failures2:
+        short = re.sub(r"HTTPConnectionPool\(host='[\d.]+', port=\d+\): ", "", failure)
+        short = re.sub(r"intent \d+", "intent …", short)
+        seen[short] = seen.get(short, 0) + 1
+    for failure, n in list(seen.items())[:20]:
+        print(f"  {failure}" + (f"  (×{n})" if n > 1 else ""))
     return 1 if failures or failures2 else 0
 
 

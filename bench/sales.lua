@@ -1,14 +1,17 @@
 -- wrk script of bench/sales.sh: POST /api/v1/market/orders, a bank-QR sale of two lines (a weighed
 -- catalogue product, 0.100-2.500 kg, and a free amount of 45.000 đ), rotating over several shops.
 --
---   wrk -s bench/sales.lua http://127.0.0.1:PORT/api/v1/market/orders -- SHOPS_FILE TAG
+--   wrk -s bench/sales.lua http://127.0.0.1:PORT/api/v1/market/orders -- SHOPS_FILE TAG [idem]
 --
 -- SHOPS_FILE: one shop a line, "merchant_id<TAB>api_key<TAB>weighed_product_id". TAG is the free
 -- line's name, so the bench can count this run's orders in the database afterwards. When done it
 -- prints "sales.lua: 2xx=N other=M" (wrk counts only non-2xx/3xx) and the first other answer.
+-- With "idem" every request carries a fresh Idempotency-Key, as the POS till sends one per sale.
 
 local shops = {}
 local tag = "bench"
+local idem = false
+local run = 0
 local n = 0
 local threads = {}
 
@@ -28,7 +31,9 @@ function init(args)
   end
   assert(#shops > 0, "sales.lua: no shop in " .. tostring(args[1]))
   tag = args[2] or tag
+  idem = args[3] == "idem"
   math.randomseed(os.time())
+  run = math.random(1, 2 ^ 30)
 end
 
 function request()
@@ -40,10 +45,14 @@ function request()
       .. '{"unit_price":45000,"name":"%s"}]}',
     shop.id, shop.product, math.floor(grams / 1000), grams % 1000, tag
   )
-  return wrk.format("POST", nil, {
+  local headers = {
     ["Authorization"] = shop.auth,
     ["Content-Type"] = "application/json",
-  }, body)
+  }
+  if idem then
+    headers["Idempotency-Key"] = string.format("wrk-%d-%d", run, n)
+  end
+  return wrk.format("POST", nil, headers, body)
 end
 
 function response(status, headers, body)

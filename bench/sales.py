@@ -85,6 +85,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     add("--poll-share", type=float, default=0.1, metavar="F", help="QR sales polled (0.1)")
     add("--client-threads", type=int, default=512, metavar="T", help="open-loop senders (512)")
     add("--seed", type=int, default=2026, metavar="N", help="random seed of the morning (2026)")
+    add(
+        "--idempotency",
+        action="store_true",
+        help="wrk: a fresh Idempotency-Key on every order, as the POS till sends",
+    )
+    add(
+        "--bare-rps",
+        type=float,
+        metavar="R",
+        help="use this bare figure (measured by the caller, e.g. bench/all.sh) instead of wrk",
+    )
     # Passed by bench/sales.sh.
     for name in ("--api-url", "--workers", "--work", "--load"):
         add(name, default="?", help=argparse.SUPPRESS)
@@ -179,9 +190,12 @@ _WRK_FIGURES = {
 }
 
 
-def wrk_post(url: str, shops_file: Path, tag: str, connections: int, duration: str) -> WrkRun:
+def wrk_post(
+    url: str, shops_file: Path, tag: str, connections: int, duration: str, idem: bool = False
+) -> WrkRun:
     command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}", "--timeout", f"{TIMEOUT:g}s"]
     command += ["--latency", "-s", str(LUA), url, "--", str(shops_file), tag]
+    command += ["idem"] if idem else []
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     found: dict[str, str] = {}
     for name, pattern in _WRK_FIGURES.items():
@@ -267,12 +281,17 @@ def measure_create(args: argparse.Namespace, run_id: str) -> list[Level]:
     url = args.api_url + ORDERS
     levels = []
     for n, c in enumerate(args.levels, start=1):
-        say(f"» C={c}: wrk {bp.HEALTH}, then POST {ORDERS}, -d{args.wrk_duration} each")
-        bare = bp.run_wrk(args.api_url + bp.HEALTH, args.wrk_duration, args.wrk_warmup, c)
+        if args.bare_rps:
+            say(f"» C={c}: POST {ORDERS}, -d{args.wrk_duration} (bare measured by the caller)")
+            bare = bp.Wrk(args.bare_rps, float("nan"), float("nan"), 0)
+        else:
+            say(f"» C={c}: wrk {bp.HEALTH}, then POST {ORDERS}, -d{args.wrk_duration} each")
+            bare = bp.run_wrk(args.api_url + bp.HEALTH, args.wrk_duration, args.wrk_warmup, c)
+        idem = args.idempotency
         if args.wrk_warmup not in ("0", "0s"):
-            wrk_post(url, shops_file, f"bench {run_id} warm {n}", c, args.wrk_warmup)
+            wrk_post(url, shops_file, f"bench {run_id} warm {n}", c, args.wrk_warmup, idem)
         tag = f"bench {run_id} run {n} c{c}"
-        create = wrk_post(url, shops_file, tag, c, args.wrk_duration)
+        create = wrk_post(url, shops_file, tag, c, args.wrk_duration, idem)
         in_db, problems = verify_wrk_orders(tag)
         # A request in flight when wrk stops is still served (and committed), but not counted.
         if not create.ok <= in_db <= create.ok + c:
@@ -331,11 +350,22 @@ def report_create(args: argparse.Namespace, levels: list[Level]) -> list[str]:
                 w.ok,
                 w.other + w.socket_errors,
                 f"{w.rps / b.rps:.2f}× bare",
-                f"{w.p50 / b.p50:.1f}×",
-                f"{w.p99 / b.p99:.1f}×",
+                "—" if b.p50 != b.p50 else f"{w.p50 / b.p50:.1f}×",
+                "—" if b.p99 != b.p99 else f"{w.p99 / b.p99:.1f}×",
             )
         )
         problems += lv.problems
+        bp.record(
+            "orders_wrk",
+            c=lv.connections,
+            rps=w.rps,
+            p50=w.p50,
+            p99=w.p99,
+            bare_rps=b.rps,
+            idempotency=bool(args.idempotency),
+            ok=w.ok,
+            errors=w.other + w.socket_errors + len(lv.problems),
+        )
     print()
     print(
         f"  sale: bank QR, 2 lines (a weighed product 0.100-2.500 kg + a free 45.000 đ), "

@@ -113,12 +113,6 @@ for entry in "${ENDPOINTS[@]}"; do
   CHECKED+=("$entry")
 done
 
-# wrk prints p50/75/90/99 only: this script adds the p95 (microseconds) at the end.
-cat >"$WORK/p95.lua" <<'LUA'
-done = function(summary, latency, requests)
-  io.write(string.format("p95_us %d\n", latency:percentile(95)))
-end
-LUA
 drain() {
   for _ in $(seq 100); do
     [ "$(curl -s -o /dev/null -w '%{time_total}' "$BASE/api/v1/health" | cut -d. -f1)" = 0 ] && break
@@ -144,12 +138,8 @@ for c in $SWEEP; do
   for entry in "${SWEEP_ENDPOINTS[@]}"; do
     name=${entry%%|*} path=${entry#*|}
     drain
-    if [ "$WARMUP" != 0 ] && [ "$WARMUP" != 0s ]; then
-      wrk -t 1 -c "$c" -d "$WARMUP" --timeout "$TIMEOUT" "$BASE$path" >/dev/null
-    fi
-    wrk -t 1 -c "$c" -d "$DURATION" --timeout "$TIMEOUT" --latency -s "$WORK/p95.lua" "$BASE$path" >"$WORK/wrk.out"
-    read -r rps p50 p99 err <<<"$(parse_wrk <"$WORK/wrk.out")"
-    p95=$(awk '$1 == "p95_us" { printf "%.2f", $2 / 1000 }' "$WORK/wrk.out")
+    # wrk with a p95 (bench/_stack.sh; --timeout 10s, the warm-up unmeasured).
+    read -r rps p50 p95 p99 err <<<"$(wrk_p95 "$BASE$path" "$c" "$DURATION" "$WARMUP")"
     [ -n "$bare_p95" ] || bare_p95=$p95
     printf '| %-24s | %5s | %7.0f | %6.2f ms | %6.2f ms | %6.2f ms | %10.2f× |%s\n' "$name" "$c" "$rps" "$p50" "$p95" "$p99" \
       "$(awk -v a="$p95" -v b="$bare_p95" 'BEGIN { print a / b }')" "$([ "$err" = 0 ] || echo " $err errors")"

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.audit import audit_entry, audit_record
-from core.db import one_statement
+from core.db import PkOf, one_statement
 from core.errors import Conflict, ValidationFailed
 from core.locking import lock_row, lock_where
 from core.models import AuditLog
@@ -184,16 +184,19 @@ def intent_add_bank_qr(
     description: str,
     actor: User | None,
     actor_label: str,
+    save: bool = True,
 ) -> tuple[PaymentIntent, AuditLog]:
     """A sale's own QR, in the sale's transaction: insert a bank-QR intent for ``reference``
     (paid once, ``one_per_reference``) and return it with its audit row, not yet saved, for the
-    caller's one audit insert.
+    caller's one audit insert. With ``save=False`` the intent is not inserted either: the caller
+    inserts both in its one statement (``core.db.insert_together``; the audit row's
+    ``target_id`` is a ``PkOf`` the intent).
 
     The caller holds a durable transaction and has checked ``amount`` (``intent_amount_check``)
     and that ``account`` is the merchant's default. A reference code drawn twice raises
     IntegrityError, which rolls the caller's transaction back: it draws again.
     """
-    assert transaction.get_connection().in_atomic_block, "inside the sale's transaction"
+    assert not save or transaction.get_connection().in_atomic_block, "in the sale's transaction"
     code = new_reference_code()
     created_via = _actor_label(actor, actor_label or "system")
     intent = PaymentIntent(
@@ -215,7 +218,8 @@ def intent_add_bank_qr(
             bin=account.bank_bin, account=account.account_number, amount=amount, purpose=code
         ),
     )
-    intent.save(force_insert=True)
+    if save:
+        intent.save(force_insert=True)
     entry = audit_entry(
         actor=actor,
         actor_label=created_via,
@@ -223,6 +227,8 @@ def intent_add_bank_qr(
         target=intent,
         data={"amount": amount, "code": code, "method": PaymentIntent.Method.BANK_QR},
     )
+    if not save:
+        entry.target_id = PkOf(intent, text=True)  # type: ignore[assignment]
     return intent, entry
 
 

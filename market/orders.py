@@ -24,7 +24,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.audit import audit_entry, audit_record
-from core.db import PkOf, can_insert_together, insert_together, update_returning
+from core.db import (
+    PkOf,
+    can_insert_together,
+    insert_together,
+    update_where_returning,
+)
 from core.errors import Conflict, ValidationFailed
 from core.locking import lock_row
 from core.models import AuditLog
@@ -515,6 +520,11 @@ def order_cancel(*, order_id: int, actor: Any, reason: str = "") -> Order:
 _PAID_VIA_METHOD = {"bank": M.BANK_QR, "ewallet": M.EWALLET, "cash": M.CASH}
 
 
+_PAYABLE_BY_NUMBER = (
+    '"merchant_id" = %s AND "number" = %s AND "status" IN (%s, %s)'  # an unpaid sale's number
+)
+
+
 def on_payment_settled(
     sender: Any,
     *,
@@ -544,14 +554,13 @@ def on_payment_settled(
     }
     if reference:
         # One statement: the conditional update answers which order it paid, and its channel.
-        updated = update_returning(
-            Order.objects.filter(
-                merchant_id=merchant_id,
-                number=reference,
-                status__in=[S.AWAITING_PAYMENT, S.CANCELED],
-            ),
+        # The statement's text is built once (core.db), not compiled per notification.
+        updated = update_where_returning(
+            Order,
+            paid,
+            _PAYABLE_BY_NUMBER,
+            [merchant_id, reference, S.AWAITING_PAYMENT, S.CANCELED],
             ("id", "channel"),
-            **paid,
         )
         if updated:
             order_id, channel = updated[0]

@@ -1,4 +1,5 @@
-"""core.db.insert_together: several tables' rows in one atomic statement (PostgreSQL)."""
+"""core.db: several tables' rows in one atomic statement (PostgreSQL); statements written once
+per model (insert_row, update_row, select_rows, update_where_returning) on both databases."""
 
 from __future__ import annotations
 
@@ -10,14 +11,13 @@ from core.models import AuditLog
 from merchants.models import BankAccount, Merchant
 from tests.factories import BankAccountFactory, MerchantFactory
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="data-modifying WITH is PostgreSQL's"
-    ),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="data-modifying WITH is PostgreSQL's"
+)
 
 
+@postgresql_only
 def test_it_inserts_rows_that_refer_to_each_other_in_one_statement(django_assert_num_queries):
     merchant = MerchantFactory.build()
     accounts = [
@@ -43,6 +43,7 @@ def test_it_inserts_rows_that_refer_to_each_other_in_one_statement(django_assert
     assert note.target_id == str(merchant.pk)
 
 
+@postgresql_only
 def test_a_refused_row_leaves_nothing_written():
     taken = MerchantFactory()
     BankAccountFactory(merchant=taken, is_default=True)
@@ -57,3 +58,60 @@ def test_a_refused_row_leaves_nothing_written():
     assert merchant.pk is None
     # The connection is usable: the statement was its own transaction.
     assert Merchant.objects.filter(pk=taken.pk).exists()
+
+
+def test_the_models_written_without_save_have_no_save_signal_receivers():
+    """insert_row, update_row and insert_together send no pre_save/post_save: nothing listens."""
+    from django.db.models import signals
+
+    from market.models import Order, OrderLine
+    from payments.models import BankNotification, LedgerEntry, PaymentIntent
+
+    for model in (AuditLog, BankNotification, LedgerEntry, PaymentIntent, Order, OrderLine):
+        for signal in (signals.pre_save, signals.post_save):
+            assert not signal.has_listeners(model), (model, signal)
+        assert "save" not in vars(model), f"{model.__name__} overrides save()"
+
+
+def test_rows_written_and_read_once_per_model_come_back_as_the_orm_reads_them():
+    from django.utils import timezone
+
+    from core.db import insert_row, select_rows, update_row, update_where_returning
+    from payments.models import BankNotification
+
+    merchant = MerchantFactory()
+    now = timezone.now()
+    row = BankNotification(
+        provider_id="FT-1",
+        payload={"tiền": 63_000, "ok": True},
+        bank_bin="970436",
+        account_number="0041000000001",
+        transfer_type="in",
+        amount=63_000,
+        description="CK ABC",
+        transaction_date=now,
+    )
+    insert_row(row)
+    assert row.pk is not None and row.received_at is not None
+
+    (read,) = select_rows(BankNotification, 'WHERE "payments_banknotification"."id" = %s', [row.pk])
+    orm = BankNotification.objects.get(pk=row.pk)
+    for field in BankNotification._meta.concrete_fields:
+        assert getattr(read, field.attname) == getattr(orm, field.attname), field.name
+    assert read.payload == {"tiền": 63_000, "ok": True} and read.transaction_date == now
+
+    read.merchant_id, read.outcome, read.processed_at = merchant.pk, "settled", now
+    update_row(read, ("outcome", "merchant", "processed_at"))
+    orm.refresh_from_db()
+    assert (orm.merchant_id, orm.outcome, orm.processed_at) == (merchant.pk, "settled", now)
+
+    changed = update_where_returning(
+        BankNotification, {"outcome": "walk_in"}, '"provider_id" = %s', ["FT-1"], ("id", "amount")
+    )
+    assert changed == [(row.pk, 63_000)]
+    assert (
+        update_where_returning(
+            BankNotification, {"outcome": "x"}, '"provider_id" = %s', ["none"], ("id",)
+        )
+        == []
+    )

@@ -359,7 +359,7 @@ def test_a_failing_sale_update_rolls_the_money_back_until_a_retry(
     def broken(*args, **kwargs):
         raise RuntimeError("database hiccup in the sale update")
 
-    monkeypatch.setattr(Order.objects, "filter", broken)
+    monkeypatch.setattr(orders, "update_where_returning", broken)  # the sale's one UPDATE
     with pytest.raises(RuntimeError):
         pay_by_bank(client, order)
     monkeypatch.undo()

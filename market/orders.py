@@ -20,6 +20,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, OuterRef, QuerySet, Subquery, Sum, Value, When
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -28,6 +29,7 @@ from core.db import (
     PkOf,
     can_insert_together,
     insert_together,
+    select_rows,
     update_where_returning,
 )
 from core.errors import Conflict, ValidationFailed
@@ -159,9 +161,17 @@ def _build_lines(
     product_ids = {line.product_id for line in lines if line.product_id is not None}
     products: dict[int, Product] = {}
     if product_ids:
-        rows = Product.objects.filter(merchant=merchant, pk__in=product_ids, is_active=True)
-        if with_account:  # the sale's bank account in the same read
-            rows = with_qr_account(rows)
+        # Written once, not compiled per sale; with the sale's bank account in the same read.
+        ids = list(product_ids)
+        where = (
+            'WHERE "merchants_product"."merchant_id" = %s AND "merchants_product"."is_active" '
+            f'AND "merchants_product"."id" IN ({", ".join(["%s"] * len(ids))})'
+        )
+        rows = select_rows(
+            Product, where, [merchant.pk, *ids], extra=_PRODUCT_QR_ACCOUNT if with_account else ""
+        )
+        for row in rows:
+            row.__dict__.update(zip(_QR_NAMES, row._extra, strict=False))  # type: ignore[attr-defined]
         products = {p.pk: p for p in rows}
     built: list[OrderLine] = []
     for position, line in enumerate(lines, start=1):
@@ -353,21 +363,40 @@ _IN_HAND = "_qr_account_in_hand"
 _UNREAD = object()
 
 
-def with_qr_account(queryset: QuerySet[Any], merchant_ref: str = "merchant_id") -> QuerySet[Any]:
-    """``queryset`` with, on each row, the default bank account (what a QR needs of it) and the
-    first stall of the merchant ``merchant_ref`` names: a sale's account read rides along with a
-    read the request makes anyway (the products, the cashier's membership). Scalar subqueries
-    on the account's and the stall's merchant index; ``qr_account_of`` reads them back."""
-    accounts = BankAccount.objects.filter(
-        merchant_id=OuterRef(merchant_ref), is_default=True
-    ).order_by("pk")
-    stalls = Stall.objects.filter(merchant_id=OuterRef(merchant_ref)).order_by("pk")
-    return queryset.annotate(
-        **{
-            f"qr_account_{name}": Subquery(accounts.values(name)[:1]) for name in _QR_ACCOUNT_FIELDS
-        },
-        qr_first_stall_id=Subquery(stalls.values("pk")[:1]),
+def _qr_account_sql(outer_merchant: str) -> list[str]:
+    """Scalar subqueries for the default bank account of the merchant ``outer_merchant`` names
+    (a column of the outer query), and its first stall."""
+    account = (
+        'SELECT a."{}" FROM "merchants_bankaccount" a WHERE a."merchant_id" = '  # noqa: S608
+        + outer_merchant
+        + ' AND a."is_default" ORDER BY a."id" LIMIT 1'
     )
+    stall = (
+        'SELECT s."id" FROM "market_stall" s WHERE s."merchant_id" = '  # noqa: S608
+        + outer_merchant
+        + ' ORDER BY s."id" LIMIT 1'
+    )
+    return [f"({account.format(name)})" for name in _QR_ACCOUNT_FIELDS] + [f"({stall})"]
+
+
+_QR_NAMES = [f"qr_account_{name}" for name in _QR_ACCOUNT_FIELDS] + ["qr_first_stall_id"]
+
+
+def with_qr_account(queryset: QuerySet[Any]) -> QuerySet[Any]:
+    """``queryset`` (of a model with a ``merchant_id``) with, on each row, its merchant's default
+    bank account (what a QR needs of it) and first stall: a sale's account read rides along with
+    a read the request makes anyway (the cashier's membership; the products read theirs in
+    ``_build_lines``). Scalar subqueries on the account's and the stall's merchant index, as
+    SQL text (compiling them as querysets cost more CPU than the round trip they save);
+    ``qr_account_keep`` reads them back."""
+    outer = f'"{queryset.model._meta.db_table}"."merchant_id"'
+    sqls = _qr_account_sql(outer)
+    return queryset.annotate(
+        **{name: RawSQL(sql, ()) for name, sql in zip(_QR_NAMES, sqls, strict=True)}  # noqa: S611
+    )
+
+
+_PRODUCT_QR_ACCOUNT = ", ".join(_qr_account_sql('"merchants_product"."merchant_id"'))
 
 
 def qr_account_keep(merchant: Merchant, row: Any) -> None:

@@ -162,7 +162,7 @@ def _build_lines(
     products: dict[int, Product] = {}
     if product_ids:
         # Written once, not compiled per sale; with the sale's bank account in the same read.
-        ids = list(product_ids)
+        ids = sorted({int(pk) for pk in product_ids})  # as the ORM would take them
         where = (
             'WHERE "merchants_product"."merchant_id" = %s AND "merchants_product"."is_active" '
             f'AND "merchants_product"."id" IN ({", ".join(["%s"] * len(ids))})'

@@ -61,16 +61,22 @@ def test_a_refused_row_leaves_nothing_written():
 
 
 def test_the_models_written_without_save_have_no_save_signal_receivers():
-    """insert_row, update_row and insert_together send no pre_save/post_save: nothing listens."""
+    """insert_row, update_row and insert_together send no pre_save/post_save, select_rows builds
+    rows with from_db: nothing listens, nothing overrides save()."""
     from django.db.models import signals
 
+    from core.models import IdempotencyKey
     from market.models import Order, OrderLine
+    from merchants.models import ApiKey, Merchant, Product
     from payments.models import BankNotification, LedgerEntry, PaymentIntent
 
-    for model in (AuditLog, BankNotification, LedgerEntry, PaymentIntent, Order, OrderLine):
+    written = (AuditLog, BankNotification, LedgerEntry, PaymentIntent, Order, OrderLine)
+    read = (IdempotencyKey, ApiKey, Merchant, Product)
+    for model in written + read:
         for signal in (signals.pre_save, signals.post_save):
             assert not signal.has_listeners(model), (model, signal)
         assert "save" not in vars(model), f"{model.__name__} overrides save()"
+        assert not signals.post_init.has_listeners(model), model
 
 
 def test_rows_written_and_read_once_per_model_come_back_as_the_orm_reads_them():

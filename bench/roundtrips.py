@@ -14,6 +14,10 @@ CPU is ``time.process_time`` of this process over ``ROUNDS`` requests through Dj
 client (the whole request: middleware, view, ORM, driver); the database server's own CPU is not
 in it on PostgreSQL, and is on SQLite (in-process). Short and single-threaded on purpose: the
 machine is shared, so this counts work rather than measuring throughput.
+
+``test_request_path_of_the_order_post`` weighs Django's request path for the till's order POST:
+the whole stack, 3 middleware, a thin view with no ninja, and the service alone, against the
+bare health endpoint (bench/README.md: the thin route, measured and decided against).
 """
 
 from __future__ import annotations
@@ -192,3 +196,137 @@ def test_einvoice_issue_roundtrips_and_cpu(monkeypatch):
         assert invoicing.order_invoice_issue(order_id=sales[i].pk) is not None
 
     measure("einvoice order_invoice_issue (paid POS sale)", order_invoice)
+
+
+def cpu_median(request: Callable[[int], object], rounds: int = ROUNDS) -> float:
+    request(-1)
+    samples = []
+    for i in range(rounds):
+        start = time.process_time()
+        request(i)
+        samples.append((time.process_time() - start) * 1000)
+    return statistics.median(samples)
+
+
+def test_request_path_of_the_order_post(client, settings):
+    """Where Django's request path is the limit (issue 15): the order POST through the whole
+    stack, with the middleware a thin route would keep, and as a thin view (no ninja: JSON in,
+    the same auth, idempotency and service, JSON out), against the bare health endpoint and the
+    service called directly. Same process, same database, interleaved."""
+    import json
+
+    from django.http import JsonResponse
+    from django.test import Client, RequestFactory
+
+    from core.idempotency import effect_key, run_idempotent
+    from market.api_orders import order_out
+    from merchants.selectors import Principal
+    from merchants.services import api_key_authenticate
+
+    merchant = merchant_with_account(display_name="Cá tươi Bà Lan")
+    fish = ProductFactory(merchant=merchant, name="Cá thu", unit="kg", price=180_000)
+    token = api_key_for(merchant)
+    auth = {"Authorization": f"Bearer {token}"}
+    body = {"merchant_id": merchant.pk, "lines": [{"product_id": fish.pk, "quantity": "0,35"}]}
+    raw = json.dumps(body)
+    full_stack = settings.MIDDLEWARE
+    thin_stack = [  # what the till's POST needs: a request id, JSON errors
+        "core.middleware.RequestIdMiddleware",
+        "core.middleware.ApiErrorShapeMiddleware",
+        "core.middleware.ApplicationErrorMiddleware",
+    ]
+    clients = {"full": client, "thin": None}
+    factory = RequestFactory()
+    counter = iter(range(10**6))
+
+    def post(stack: str) -> Callable[[int], object]:
+        def send(i: int) -> None:
+            response = clients[stack].post(  # type: ignore[union-attr]
+                "/api/v1/market/orders",
+                raw,
+                content_type="application/json",
+                headers={**auth, "Idempotency-Key": f"{stack}-{next(counter)}"},
+            )
+            assert response.status_code == 201, response.content
+
+        return send
+
+    def thin_view(request) -> JsonResponse:
+        key = api_key_authenticate(request.headers["Authorization"].removeprefix("Bearer "))
+        assert key is not None and key.merchant_id == merchant.pk
+        who = Principal(api_key=key)
+        payload = json.loads(request.body)
+        lines = [
+            orders.LineInput(
+                product_id=line["product_id"], quantity=orders.parse_quantity(line["quantity"])
+            )
+            for line in payload["lines"]
+        ]
+        idem = request.headers.get("Idempotency-Key")
+
+        def handler():
+            order = orders.order_create(
+                merchant=key.merchant,
+                lines=lines,
+                payment_method="bank_qr",
+                actor=None,
+                actor_label=who.label,
+                request_key=effect_key(who.label, idem),
+            )
+            return 201, json.loads(json.dumps(order_out(order), default=str))
+
+        status, answer = run_idempotent(
+            scope=who.label,
+            key=idem,
+            method="POST",
+            path=request.path,
+            payload=payload,
+            handler=handler,
+        )
+        return JsonResponse(answer, status=status)
+
+    def thin_route(i: int) -> None:
+        request = factory.post(
+            "/api/v1/market/orders",
+            raw,
+            content_type="application/json",
+            headers={**auth, "Idempotency-Key": f"view-{next(counter)}"},
+        )
+        assert thin_view(request).status_code == 201
+
+    def service(i: int) -> None:
+        orders.order_create(
+            merchant=merchant,
+            lines=[orders.LineInput(product_id=fish.pk, quantity=orders.parse_quantity("0,35"))],
+            payment_method="bank_qr",
+            actor=None,
+            actor_label="bench",
+        )
+
+    def health(i: int) -> None:
+        assert client.get("/api/v1/health").status_code == 200
+
+    def healthz(i: int) -> None:
+        assert client.get("/healthz").status_code == 200
+
+    settings.MIDDLEWARE = thin_stack
+    clients["thin"] = Client()
+    settings.MIDDLEWARE = full_stack
+    paths = {
+        "GET /healthz (answered in the 2nd middleware)": healthz,
+        "GET /api/v1/health (bare: whole stack, SELECT 1)": health,
+        "POST order, whole stack (as served)": post("full"),
+        "POST order, 3 middleware (a thin stack)": post("thin"),
+        "POST order, thin view (no ninja, no middleware)": thin_route,
+        "order_create alone (the service, no request)": service,
+    }
+    figures: dict[str, list[float]] = {name: [] for name in paths}
+    for _round in range(3):  # interleaved: the machine's load drifts
+        for name, request in paths.items():
+            if "3 middleware" in name:
+                settings.MIDDLEWARE = thin_stack
+            figures[name].append(cpu_median(request, rounds=ROUNDS // 2))
+            settings.MIDDLEWARE = full_stack
+    print(f"\n{connection.vendor}: CPU ms/request, median of 3 interleaved medians")
+    for name, values in figures.items():
+        print(f"  {name:52} {statistics.median(values):5.2f}")

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db import models
 
+from .db import insert_row
 from .models import AuditLog
 
 
@@ -44,5 +45,5 @@ def audit_record(
     entry = audit_entry(
         actor=actor, action=action, target=target, reason=reason, data=data, actor_label=actor_label
     )
-    entry.save(force_insert=True)
+    insert_row(entry)  # the INSERT written once (core.db), not compiled per call
     return entry

@@ -24,12 +24,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .db import one_statement
+from .db import insert_row, one_statement, update_where_returning
 from .errors import Conflict, ValidationFailed
 from .models import IdempotencyKey
 
@@ -94,6 +94,20 @@ def _held(record: IdempotencyKey) -> Q:
     return Q(pk=record.pk, state=_IN_PROGRESS, locked_at=record.locked_at)
 
 
+def _save_answer(record: IdempotencyKey, status: int, body: Any) -> int:
+    """``filter(_held(record)).update(state=DONE, response_…)``, written once (core.db): how many
+    rows it changed (0 when the lease was lost)."""
+    held = '"id" = %s AND "state" = %s AND ' + (
+        '"locked_at" IS NULL' if record.locked_at is None else '"locked_at" = %s'
+    )
+    params: list[Any] = [record.pk, _IN_PROGRESS]
+    if record.locked_at is not None:  # as the ORM sends a datetime (SQLite stores text)
+        field = IdempotencyKey._meta.get_field("locked_at")
+        params.append(field.get_db_prep_value(record.locked_at, transaction.get_connection()))
+    values = {"state": _DONE, "response_status": status, "response_body": body}
+    return len(update_where_returning(IdempotencyKey, values, held, params, ("id",)))
+
+
 def idempotency_key_take_over(record: IdempotencyKey, *, now: datetime | None = None) -> bool:
     """Take over an in-progress key whose lease (as read into ``record``) is over.
 
@@ -145,9 +159,11 @@ def _claim(*, scope: str, key: str, fingerprint: str) -> IdempotencyKey | tuple[
         now = timezone.now()
         try:
             with one_statement():  # no BEGIN/COMMIT round trips around the one INSERT
-                return IdempotencyKey.objects.create(
+                record = IdempotencyKey(
                     scope=scope, key=key, fingerprint=fingerprint, locked_at=now
                 )
+                insert_row(record)  # the INSERT written once (core.db), not compiled per call
+                return record
         except IntegrityError:
             pass
         existing = IdempotencyKey.objects.filter(scope=scope, key=key).first()
@@ -197,9 +213,7 @@ def run_idempotent(
         # Only while this run still holds the key: after a takeover the row is another run's.
         IdempotencyKey.objects.filter(_held(record)).delete()
         raise
-    saved = IdempotencyKey.objects.filter(_held(record)).update(
-        state=_DONE, response_status=status, response_body=body
-    )
+    saved = _save_answer(record, status, body)
     if not saved:
         # The lease ran out and another retry took the key over (and may have finished): the
         # answer saved first is the one every retry gets.

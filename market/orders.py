@@ -19,12 +19,19 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, OuterRef, Subquery, Sum, Value, When
+from django.db.models import Case, F, OuterRef, QuerySet, Subquery, Sum, Value, When
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.audit import audit_entry, audit_record
-from core.db import update_returning
+from core.db import (
+    PkOf,
+    can_insert_together,
+    insert_together,
+    select_rows,
+    update_where_returning,
+)
 from core.errors import Conflict, ValidationFailed
 from core.locking import lock_row
 from core.models import AuditLog
@@ -144,16 +151,28 @@ def _clean_buyer(buyer: BuyerInput | None) -> dict[str, str]:
     }
 
 
-def _build_lines(merchant: Merchant, lines: list[LineInput]) -> list[OrderLine]:
+def _build_lines(
+    merchant: Merchant, lines: list[LineInput], *, with_account: bool = False
+) -> list[OrderLine]:
     if not lines:
         raise ValidationFailed(fields={"lines": [_("Đơn hàng chưa có món nào.")]})
     if len(lines) > MAX_LINES:
         raise ValidationFailed(fields={"lines": [_("Mỗi đơn tối đa 50 dòng.")]})
     product_ids = {line.product_id for line in lines if line.product_id is not None}
-    products = {
-        p.pk: p
-        for p in Product.objects.filter(merchant=merchant, pk__in=product_ids, is_active=True)
-    }
+    products: dict[int, Product] = {}
+    if product_ids:
+        # Written once, not compiled per sale; with the sale's bank account in the same read.
+        ids = sorted({int(pk) for pk in product_ids})  # as the ORM would take them
+        where = (
+            'WHERE "merchants_product"."merchant_id" = %s AND "merchants_product"."is_active" '
+            f'AND "merchants_product"."id" IN ({", ".join(["%s"] * len(ids))})'
+        )
+        rows = select_rows(
+            Product, where, [merchant.pk, *ids], extra=_PRODUCT_QR_ACCOUNT if with_account else ""
+        )
+        for row in rows:
+            row.__dict__.update(zip(_QR_NAMES, row._extra, strict=False))  # type: ignore[attr-defined]
+        products = {p.pk: p for p in rows}
     built: list[OrderLine] = []
     for position, line in enumerate(lines, start=1):
         quantity = parse_quantity(line.quantity)
@@ -199,6 +218,8 @@ def _build_lines(merchant: Merchant, lines: list[LineInput]) -> list[OrderLine]:
                 tax_category=tax,
             )
         )
+    if with_account and products:
+        qr_account_keep(merchant, next(iter(products.values())))
     return built
 
 
@@ -221,7 +242,8 @@ def order_create(
     cash, paid at once (the cashier took the notes; ``payments`` records it).
 
     A bank-QR sale is one transaction: the order, its lines, its intent and both audit rows
-    (issue 15: two reads before it, one insert per table in it). The order comes back with its
+    (issue 15: two reads before it, one insert per table in it; on PostgreSQL one statement,
+    ``core.db.insert_together``, with no BEGIN and COMMIT). The order comes back with its
     lines and intent in hand, so the answer needs no read.
 
     ``request_key`` binds the sale to the request that made it: the same request again (after a
@@ -232,7 +254,10 @@ def order_create(
         raise ValidationFailed(
             fields={"payment_method": [_("Chọn chuyển khoản, ví điện tử hoặc tiền mặt.")]}
         )
-    built = _build_lines(merchant, lines)
+    # An account read with an earlier read of this request (``with_qr_account``): taken once.
+    in_hand = merchant.__dict__.pop(_IN_HAND, _UNREAD)
+    built = _build_lines(merchant, lines, with_account=payment_method == M.BANK_QR)
+    in_hand = merchant.__dict__.pop(_IN_HAND, in_hand)
     total = sum(line.amount for line in built)
     if total > MAX_ORDER_TOTAL:
         raise ValidationFailed(fields={"lines": [_("Tổng đơn tối đa 500.000.000 đ.")]})
@@ -243,13 +268,17 @@ def order_create(
     account: BankAccount | None = None
     first_stall = stall is None and channel == Order.Channel.POS
     if payment_method == M.BANK_QR:
-        account = _default_account(merchant, with_first_stall=first_stall)
+        account = (
+            _default_account(merchant, with_first_stall=first_stall)
+            if in_hand is _UNREAD
+            else in_hand
+        )
         if account is None:
             raise ValidationFailed(
                 _("Cửa hàng chưa có tài khoản ngân hàng nhận tiền."), code="no_bank_account"
             )
         if first_stall:
-            stall_id = account.first_stall_id  # type: ignore[attr-defined]
+            stall_id = account.first_stall_id  # type: ignore[attr-defined,union-attr]
     elif first_stall:
         stall_id = (
             merchant.stalls.order_by("pk").values_list("pk", flat=True).first()  # type: ignore[attr-defined]
@@ -257,8 +286,10 @@ def order_create(
     label = f"user:{actor.pk}" if actor is not None else (actor_label or "system")
     now = timezone.now()
     for _attempt in range(5):
+        # PostgreSQL, a bank-QR sale: every insert in one statement, atomic by itself.
+        together = account is not None and can_insert_together()
         try:
-            with transaction.atomic(durable=True):
+            with contextlib.nullcontext() if together else transaction.atomic(durable=True):
                 order = Order(
                     merchant=merchant,
                     stall_id=stall_id,
@@ -285,24 +316,28 @@ def order_create(
                         description=f"{merchant.display_name} {order.number}"[:140],
                         actor=actor,
                         actor_label=label,
+                        save=not together,
                     )
                     order.intent = intent
                     audits.append(intent_audit)
-                order.save(force_insert=True)
+                if not together:
+                    order.save(force_insert=True)
                 for line in built:
                     line.order = order
-                OrderLine.objects.bulk_create(built)
-                audits.insert(
-                    0,
-                    audit_entry(
-                        actor=actor,
-                        actor_label=label,
-                        action="order.create",
-                        target=order,
-                        data={"total": total, "method": payment_method, "lines": len(built)},
-                    ),
+                order_audit = audit_entry(
+                    actor=actor,
+                    actor_label=label,
+                    action="order.create",
+                    target=order,
+                    data={"total": total, "method": payment_method, "lines": len(built)},
                 )
-                AuditLog.objects.bulk_create(audits)
+                audits.insert(0, order_audit)
+                if together:
+                    order_audit.target_id = PkOf(order, text=True)  # type: ignore[assignment]
+                    insert_together([[intent], [order], built, audits])
+                else:
+                    OrderLine.objects.bulk_create(built)
+                    AuditLog.objects.bulk_create(audits)
             break
         except IntegrityError:
             if request_key:
@@ -321,6 +356,63 @@ def order_create(
         _in_hand(order, built)
         return order
     return order_request_payment(order=order, actor=actor, actor_label=label)
+
+
+_QR_ACCOUNT_FIELDS = ("id", "bank_bin", "account_number", "holder_name")
+_IN_HAND = "_qr_account_in_hand"
+_UNREAD = object()
+
+
+def _qr_account_sql(outer_merchant: str) -> list[str]:
+    """Scalar subqueries for the default bank account of the merchant ``outer_merchant`` names
+    (a column of the outer query), and its first stall."""
+    account = (
+        'SELECT a."{}" FROM "merchants_bankaccount" a WHERE a."merchant_id" = '  # noqa: S608
+        + outer_merchant
+        + ' AND a."is_default" ORDER BY a."id" LIMIT 1'
+    )
+    stall = (
+        'SELECT s."id" FROM "market_stall" s WHERE s."merchant_id" = '  # noqa: S608
+        + outer_merchant
+        + ' ORDER BY s."id" LIMIT 1'
+    )
+    return [f"({account.format(name)})" for name in _QR_ACCOUNT_FIELDS] + [f"({stall})"]
+
+
+_QR_NAMES = [f"qr_account_{name}" for name in _QR_ACCOUNT_FIELDS] + ["qr_first_stall_id"]
+
+
+def with_qr_account(queryset: QuerySet[Any]) -> QuerySet[Any]:
+    """``queryset`` (of a model with a ``merchant_id``) with, on each row, its merchant's default
+    bank account (what a QR needs of it) and first stall: a sale's account read rides along with
+    a read the request makes anyway (the cashier's membership; the products read theirs in
+    ``_build_lines``). Scalar subqueries on the account's and the stall's merchant index, as
+    SQL text (compiling them as querysets cost more CPU than the round trip they save);
+    ``qr_account_keep`` reads them back."""
+    outer = f'"{queryset.model._meta.db_table}"."merchant_id"'
+    sqls = _qr_account_sql(outer)
+    return queryset.annotate(
+        **{name: RawSQL(sql, ()) for name, sql in zip(_QR_NAMES, sqls, strict=True)}  # noqa: S611
+    )
+
+
+_PRODUCT_QR_ACCOUNT = ", ".join(_qr_account_sql('"merchants_product"."merchant_id"'))
+
+
+def qr_account_keep(merchant: Merchant, row: Any) -> None:
+    """Keep on ``merchant`` (for this request) the account ``with_qr_account`` read on ``row``:
+    ``order_create`` then makes no read of its own."""
+    account = None
+    if row.qr_account_id is not None:
+        account = BankAccount(
+            merchant_id=merchant.pk,
+            is_default=True,
+            **{name: getattr(row, f"qr_account_{name}") for name in _QR_ACCOUNT_FIELDS},
+        )
+        account._state.adding = False
+        account._state.db = row._state.db
+        account.first_stall_id = row.qr_first_stall_id  # type: ignore[attr-defined]
+    setattr(merchant, _IN_HAND, account)
 
 
 def _default_account(merchant: Merchant, *, with_first_stall: bool) -> BankAccount | None:
@@ -457,6 +549,11 @@ def order_cancel(*, order_id: int, actor: Any, reason: str = "") -> Order:
 _PAID_VIA_METHOD = {"bank": M.BANK_QR, "ewallet": M.EWALLET, "cash": M.CASH}
 
 
+_PAYABLE_BY_NUMBER = (
+    '"merchant_id" = %s AND "number" = %s AND "status" IN (%s, %s)'  # an unpaid sale's number
+)
+
+
 def on_payment_settled(
     sender: Any,
     *,
@@ -486,14 +583,13 @@ def on_payment_settled(
     }
     if reference:
         # One statement: the conditional update answers which order it paid, and its channel.
-        updated = update_returning(
-            Order.objects.filter(
-                merchant_id=merchant_id,
-                number=reference,
-                status__in=[S.AWAITING_PAYMENT, S.CANCELED],
-            ),
+        # The statement's text is built once (core.db), not compiled per notification.
+        updated = update_where_returning(
+            Order,
+            paid,
+            _PAYABLE_BY_NUMBER,
+            [merchant_id, reference, S.AWAITING_PAYMENT, S.CANCELED],
             ("id", "channel"),
-            **paid,
         )
         if updated:
             order_id, channel = updated[0]

@@ -53,7 +53,15 @@ def quick_collect(request: AuthedRequest, merchant_id: int) -> HttpResponse:
     """The trader keys only an amount: a POS sale of one amount line, so the money reaches the
     takings, the daily close, the tax estimate and the e-invoice like any other sale. Its QR and
     live confirmation are the payment's full-screen page."""
-    merchant = _merchant(request, merchant_id)
+    if request.method == "POST":  # the sale's bank account read with the membership
+        merchant = merchant_for(
+            principal=Principal(user=request.user),
+            merchant_id=merchant_id,
+            along=orders.with_qr_account,
+            keep=orders.qr_account_keep,
+        )
+    else:
+        merchant = _merchant(request, merchant_id)
     error = ""
     amount_text = ""
     if request.method == "POST":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
@@ -39,11 +40,20 @@ def memberships_for_user(*, user: User) -> QuerySet[Membership]:
     )
 
 
-def merchant_for(*, principal: Principal, merchant_id: int, owner: bool = False) -> Merchant:
+def merchant_for(
+    *,
+    principal: Principal,
+    merchant_id: int,
+    owner: bool = False,
+    along: Callable[[QuerySet[Membership]], QuerySet[Membership]] | None = None,
+    keep: Callable[[Merchant, Membership], None] | None = None,
+) -> Merchant:
     """The merchant if the caller may act for it (as an owner when owner=True).
 
     Another merchant is reported "not found", never "forbidden", so ids cannot be probed.
-    An API key acts with owner rights for its own merchant only.
+    An API key acts with owner rights for its own merchant only. For a signed-in user,
+    ``along`` adds to the membership read what the request needs next (in the same statement)
+    and ``keep`` takes it from the membership read.
     """
     if principal.api_key is not None:
         if principal.api_key.merchant_id != merchant_id:
@@ -51,15 +61,16 @@ def merchant_for(*, principal: Principal, merchant_id: int, owner: bool = False)
         return principal.api_key.merchant
     if principal.user is None:
         raise NotFound(_("Không tìm thấy cửa hàng."))
-    membership = (
-        Membership.objects.select_related("merchant")
-        .filter(user_id=principal.user.pk, merchant_id=merchant_id)
-        .first()
+    rows = Membership.objects.select_related("merchant").filter(
+        user_id=principal.user.pk, merchant_id=merchant_id
     )
+    membership = (along(rows) if along is not None else rows).first()
     if membership is None:
         raise NotFound(_("Không tìm thấy cửa hàng."))
     if owner and membership.role != Membership.Role.OWNER:
         raise PermissionDenied(_("Chỉ chủ cửa hàng mới được làm việc này."))
+    if keep is not None:
+        keep(membership.merchant, membership)
     return membership.merchant
 
 

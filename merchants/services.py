@@ -10,13 +10,14 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from core import uploads
 from core.audit import audit_record
+from core.db import select_rows, table
 from core.errors import Conflict, ValidationFailed
 from core.locking import lock_row
 from core.phone import normalize_vn_mobile
@@ -465,12 +466,19 @@ def api_key_revoke(*, actor: User, key: ApiKey) -> ApiKey:
 def api_key_authenticate(raw: str) -> ApiKey | None:
     if not raw or not raw.startswith(API_KEY_PREFIX):
         return None
-    key = (
-        ApiKey.objects.select_related("merchant")
-        .filter(key_hash=hash_api_key(raw), revoked_at__isnull=True)
-        .first()
+    # The key with its merchant (select_related), written once rather than compiled per request.
+    merchants = table(Merchant)
+    found = select_rows(
+        ApiKey,
+        f'INNER JOIN {merchants.name} ON {merchants.name}."id" = "merchants_apikey"."merchant_id" '
+        'WHERE "merchants_apikey"."key_hash" = %s AND "merchants_apikey"."revoked_at" IS NULL '
+        'ORDER BY "merchants_apikey"."id" LIMIT 1',
+        [hash_api_key(raw)],
+        extra=merchants.select_list,
     )
+    key = found[0] if found else None
     if key is not None:
+        key.merchant = merchants.instances([key._extra], connection)[0]  # type: ignore[attr-defined]
         now = timezone.now()
         if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
             ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)

@@ -7,6 +7,7 @@ once and writes the ledger; news is published after commit.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import secrets
@@ -15,14 +16,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Q, Subquery, Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.audit import audit_entry, audit_record
-from core.db import one_statement
+from core.db import PkOf, insert_row, one_statement, select_rows, update_row
 from core.errors import Conflict, ValidationFailed
-from core.locking import lock_row, lock_where
+from core.locking import lock_row, lock_sql, lock_where
 from core.models import AuditLog
 from merchants.models import BankAccount, Merchant, User
 
@@ -184,16 +185,19 @@ def intent_add_bank_qr(
     description: str,
     actor: User | None,
     actor_label: str,
+    save: bool = True,
 ) -> tuple[PaymentIntent, AuditLog]:
     """A sale's own QR, in the sale's transaction: insert a bank-QR intent for ``reference``
     (paid once, ``one_per_reference``) and return it with its audit row, not yet saved, for the
-    caller's one audit insert.
+    caller's one audit insert. With ``save=False`` the intent is not inserted either: the caller
+    inserts both in its one statement (``core.db.insert_together``; the audit row's
+    ``target_id`` is a ``PkOf`` the intent).
 
     The caller holds a durable transaction and has checked ``amount`` (``intent_amount_check``)
     and that ``account`` is the merchant's default. A reference code drawn twice raises
     IntegrityError, which rolls the caller's transaction back: it draws again.
     """
-    assert transaction.get_connection().in_atomic_block, "inside the sale's transaction"
+    assert not save or transaction.get_connection().in_atomic_block, "in the sale's transaction"
     code = new_reference_code()
     created_via = _actor_label(actor, actor_label or "system")
     intent = PaymentIntent(
@@ -215,7 +219,8 @@ def intent_add_bank_qr(
             bin=account.bank_bin, account=account.account_number, amount=amount, purpose=code
         ),
     )
-    intent.save(force_insert=True)
+    if save:
+        intent.save(force_insert=True)
     entry = audit_entry(
         actor=actor,
         actor_label=created_via,
@@ -223,6 +228,8 @@ def intent_add_bank_qr(
         target=intent,
         data={"amount": amount, "code": code, "method": PaymentIntent.Method.BANK_QR},
     )
+    if not save:
+        entry.target_id = PkOf(intent, text=True)  # type: ignore[assignment]
     return intent, entry
 
 
@@ -601,7 +608,7 @@ def notification_store(
     """Store a notification exactly once. Returns (row, created)."""
     try:
         with one_statement():  # no BEGIN/COMMIT round trips around the one INSERT
-            row = BankNotification.objects.create(
+            row = BankNotification(
                 provider_id=tx.provider_id,
                 payload=tx.raw,
                 bank_bin=tx.bank_bin,
@@ -614,9 +621,33 @@ def notification_store(
                 transaction_date=tx.transaction_date,
                 received_via=via,
             )
+            insert_row(row)  # the INSERT written once (core.db), not compiled per call
         return row, True
     except IntegrityError:
-        return BankNotification.objects.get(provider_id=tx.provider_id), False
+        stored = select_rows(
+            BankNotification,
+            'WHERE "payments_banknotification"."provider_id" = %s',
+            [tx.provider_id],
+        )
+        if not stored:  # pragma: no cover - the row that refused the insert is never deleted
+            raise
+        return stored[0], False
+
+
+@functools.cache
+def _match_sql(count: int) -> str:
+    """The intents of these codes of this merchant and the other intents of their sales:
+    ``merchant_id = %s AND (reference_code IN codes OR (one_per_reference AND reference IN (the
+    references of the codes' one-per-reference intents)))``, parameters (merchant, *codes) twice.
+    """
+    codes = ", ".join(["%s"] * count)
+    return (
+        '"payments_paymentintent"."merchant_id" = %s AND ('  # noqa: S608 (placeholders only)
+        f'"payments_paymentintent"."reference_code" IN ({codes}) OR ('
+        '"payments_paymentintent"."one_per_reference" AND "payments_paymentintent"."reference" IN '
+        '(SELECT U0."reference" FROM "payments_paymentintent" U0 WHERE U0."merchant_id" = %s '
+        f'AND U0."reference_code" IN ({codes}) AND U0."one_per_reference")))'
+    )
 
 
 def _match_intent(notification: BankNotification, merchant_id: int) -> PaymentIntent | None:
@@ -627,13 +658,7 @@ def _match_intent(notification: BankNotification, merchant_id: int) -> PaymentIn
     codes = find_reference_codes(notification.description)
     if not codes:
         return None
-    of_merchant = PaymentIntent.objects.filter(merchant_id=merchant_id)
-    sales = of_merchant.filter(reference_code__in=codes, one_per_reference=True).values("reference")
-    locked = lock_where(
-        PaymentIntent,
-        Q(merchant_id=merchant_id)
-        & (Q(reference_code__in=codes) | Q(one_per_reference=True, reference__in=sales)),
-    )
+    locked = lock_sql(PaymentIntent, _match_sql(len(codes)), [merchant_id, *codes] * 2)
     by_code = {i.reference_code: i for i in locked}
     intent = next((by_code[code] for code in codes if code in by_code), None)
     if intent is None:
@@ -647,23 +672,36 @@ def _match_intent(notification: BankNotification, merchant_id: int) -> PaymentIn
     return intent
 
 
+_PROCESSED = ("outcome", "merchant", "intent", "processed_at")
+
+
+# The merchant of the account a notification names, read with the notification.
+_ACCOUNT_MERCHANT = (
+    '(SELECT U0."merchant_id" FROM "merchants_bankaccount" U0 '
+    'WHERE U0."bank_bin" = "payments_banknotification"."bank_bin" '
+    'AND U0."account_number" = "payments_banknotification"."account_number" '
+    'ORDER BY U0."id" LIMIT 1)'
+)
+
+
 def notification_process(*, notification_id: int) -> BankNotification:
     """Settle, record a walk-in, or flag — exactly once per notification."""
     after_commit: list[tuple[str, dict[str, Any]]] = []
     with transaction.atomic(durable=True):
         # The row under lock, and whose account it names, in one statement.
-        account_merchant = BankAccount.objects.filter(
-            bank_bin=OuterRef("bank_bin"), account_number=OuterRef("account_number")
-        ).order_by("id")
-        n = (
-            BankNotification.objects.select_for_update()
-            .annotate(account_merchant_id=Subquery(account_merchant.values("merchant_id")[:1]))
-            .get(pk=notification_id)
+        found = lock_sql(
+            BankNotification,
+            '"payments_banknotification"."id" = %s',
+            [notification_id],
+            extra=_ACCOUNT_MERCHANT,
         )
+        if not found:
+            raise BankNotification.DoesNotExist(f"BankNotification {notification_id}")
+        n = found[0]
         if n.processed_at is not None:
             return n
         label = f"webhook:{n.source}:{n.provider_id}"
-        merchant_id: int | None = n.account_merchant_id  # type: ignore[attr-defined]
+        merchant_id: int | None = n._extra[0]  # type: ignore[attr-defined]
         if n.transfer_type != "in":
             n.outcome = O.OUTGOING
         elif merchant_id is None:
@@ -676,13 +714,13 @@ def notification_process(*, notification_id: int) -> BankNotification:
             intent = _match_intent(n, merchant_id)
             n.outcome, entry = _apply(n, intent, label)
             if entry is not None:
-                entry.save()
+                insert_row(entry)
             if n.outcome in (O.SETTLED, O.LATE) and entry is not None:
                 after_commit.append(("payment_succeeded", _event(n, intent, flag=entry.flag)))
             elif entry is not None:
                 after_commit.append(("payment_received", _event(n, intent, flag=entry.flag)))
         n.processed_at = timezone.now()
-        n.save(update_fields=["outcome", "merchant", "intent", "processed_at"])
+        update_row(n, _PROCESSED)
         audit_record(
             actor=None,
             actor_label=label,
@@ -735,6 +773,16 @@ def _apply(
     return (O.LATE if late else O.SETTLED), entry(LedgerEntry.Kind.SETTLEMENT, flag=flag)
 
 
+_SUCCEEDED = (
+    "status",
+    "amount_received",
+    "paid_via",
+    "bank_reference",
+    "succeeded_at",
+    "updated_at",
+)
+
+
 def intent_mark_succeeded(intent: PaymentIntent, *, amount: int, reference: str, via: str) -> bool:
     """Settle a locked, payable intent (the one step shared by every way of paying).
 
@@ -749,16 +797,7 @@ def intent_mark_succeeded(intent: PaymentIntent, *, amount: int, reference: str,
     intent.paid_via = via
     intent.bank_reference = reference[:64]
     intent.succeeded_at = timezone.now()
-    intent.save(
-        update_fields=[
-            "status",
-            "amount_received",
-            "paid_via",
-            "bank_reference",
-            "succeeded_at",
-            "updated_at",
-        ]
-    )
+    update_row(intent, _SUCCEEDED)
     payment_settled.send(
         sender=PaymentIntent,
         intent_id=intent.pk,

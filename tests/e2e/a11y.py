@@ -41,7 +41,10 @@ _SMALL_TARGETS = """(min) => {
       if (text.length > 0) continue;  // a link in running text
     }
     if (r.height < min - 0.5 || r.width < min - 0.5) {
-      out.push(`${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}.${[...el.classList].join(".")} "${(el.textContent || el.value || "").trim().slice(0, 30)}" ${Math.round(r.width)}×${Math.round(r.height)}`);
+      const id = el.id ? "#" + el.id : "";
+      const name = `${el.tagName.toLowerCase()}${id}.${[...el.classList].join(".")}`;
+      const text = (el.textContent || el.value || "").trim().slice(0, 30);
+      out.push(`${name} "${text}" ${Math.round(r.width)}×${Math.round(r.height)}`);
     }
   }
   return out;

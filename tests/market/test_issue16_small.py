@@ -233,3 +233,23 @@ def test_the_web_invoice_writes_weights_with_a_decimal_comma(client):
 
     assert "0,35 kg" in page
     assert "0.35 kg" not in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_shoppers_page_of_an_e_wallet_order_credits_the_wallet(owner_client, client, merchant):
+    from django.utils import timezone
+
+    order = _sale(owner_client, merchant)
+    Order.objects.filter(pk=order.pk).update(
+        channel="online",
+        status="paid",
+        payment_method="ewallet",
+        bank_reference="W-123",
+        amount_paid=order.total,
+        paid_at=timezone.now(),
+    )
+
+    page = client.get(f"/don-hang/{order.receipt_token}/").content.decode()
+
+    assert "Đã xác nhận bởi ví điện tử · W-123" in page
+    assert "Đã xác nhận bởi ngân hàng" not in page

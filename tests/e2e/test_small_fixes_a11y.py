@@ -93,6 +93,26 @@ def _smallest_chart_label_px(page: Page) -> float:
     )
 
 
+def _overlapping_chart_labels(page: Page) -> list[str]:
+    """Axis labels of one chart closer than a space: at 12 px they must still read apart."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('.chart svg')].flatMap(svg => {
+          const boxes = [...svg.querySelectorAll('text.axis')]
+            .map(t => [t.textContent, t.getBoundingClientRect()])
+            .filter(([, r]) => r.width > 0);
+          const out = [];
+          for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+            const [a, ra] = boxes[i], [b, rb] = boxes[j];
+            const gap = 4;  // px: a space between two dates, not just no overlap
+            const apart = ra.right + gap <= rb.left || rb.right + gap <= ra.left
+              || ra.bottom <= rb.top || rb.bottom <= ra.top;
+            if (!apart) out.push(`${a} / ${b}`);
+          }
+          return out;
+        })"""
+    )
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_small_fixes_hold_in_the_browser(
     chromium_available, live_server, browser, artifacts_dir
@@ -162,6 +182,7 @@ def test_the_small_fixes_hold_in_the_browser(
         # Books with charts: every axis label at least 12 px on the phone.
         _check(page, steps, "doanh-thu", f"{base}/cua-hang/{seller.pk}/doanh-thu/")
         assert _smallest_chart_label_px(page) >= 12
+        assert not _overlapping_chart_labels(page)
         _check(page, steps, "thue", f"{base}/cua-hang/{seller.pk}/thue/")
         expect(page.locator("#rules")).not_to_contain_text(".md")
         _check(page, steps, "hoa-don", f"{base}/cua-hang/{seller.pk}/hoa-don/")
@@ -197,6 +218,6 @@ def test_the_small_fixes_hold_in_the_browser(
         # The booth table is a stack of cards on the phone: no column is cut off.
         assert page.locator("#booth-table").evaluate("t => t.scrollWidth <= t.clientWidth")
         _check(page, steps, "bao-cao-cho", f"{base}/quan-ly/cho/cho-han/bao-cao/")
-        if page.locator(".chart svg").count():
-            assert _smallest_chart_label_px(page) >= 12
+        assert _smallest_chart_label_px(page) >= 12
+        assert not _overlapping_chart_labels(page)
         ctx.close()

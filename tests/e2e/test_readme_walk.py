@@ -162,6 +162,9 @@ def test_the_readme_demo_walk_is_true(
         assert n < 3
     invoice = Invoice.objects.get(merchant=seller, source_ref=sale.number)
     expect(page.locator("main")).to_contain_text(invoice.number_display)
+    # "a cash-register invoice goes there in the nightly batch, so today's read Đã lập"
+    assert invoice.is_cash_register and invoice.status == Invoice.Status.ISSUED
+    expect(page.locator("main")).to_contain_text("Đã lập")
 
     # --- "Shop online" ---------------------------------------------------------------------------
     trader_ctx = browser.new_context(

@@ -344,10 +344,12 @@ def close_csv(request: AuthedRequest, merchant_id: int, close_id: int) -> HttpRe
 
 
 def _tick(i: int, day: date, count: int) -> str:
-    """Every seventh day counted back from today is labelled; today says so."""
+    """Every seventh day counted back from today is labelled; today says so. The date a week
+    ago is left out: at a readable size on a phone it would run into "Hôm nay"."""
     if i == count - 1:
         return _("Hôm nay")
-    return day.strftime("%d/%m") if (count - 1 - i) % 7 == 0 else ""
+    back = count - 1 - i
+    return day.strftime("%d/%m") if back % 7 == 0 and back >= 14 else ""
 
 
 def takings_chart(days: list[reports.DayTakings]) -> BarChart:
@@ -537,7 +539,12 @@ def trend_chart(weeks: list[reports.WeekShare]) -> BarChart:
             f"{w.share_by_value}%".replace(".", ",") if w.share_by_value is not None else "—"
             for w in weeks
         ],
-        tick_labels=[w.week_start.strftime("%d/%m") for w in weeks],
+        # Every other week, counted back from the last: eight dates side by side do not fit a
+        # phone's width at a readable size.
+        tick_labels=[
+            w.week_start.strftime("%d/%m") if (len(weeks) - 1 - i) % 2 == 0 else ""
+            for i, w in enumerate(weeks)
+        ],
         top_label="100%",
         max_value=100,
     )

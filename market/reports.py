@@ -670,7 +670,7 @@ def rule_rows(*, rule_set: tax_rules.TaxRuleSet, sector: str) -> list[RuleRow]:
                 name=name,
                 label=label,
                 value=_rule_value(rule.value),
-                source=rule.source,
+                source=tax_rules.public_source(rule.source),
                 confidence=rule.confidence.marker,
                 note=rule.note,
             )

@@ -378,9 +378,24 @@ def checkout(request: HttpRequest, merchant_id: int) -> HttpResponse:
             "values": values,
             "errors": errors,
             "changed": any(line.price_changed for line in lines),
+            "pickup_place": _pickup_place(merchant),
         },
         status=status,
     )
+
+
+def _pickup_place(merchant: Merchant) -> str:
+    """Where a pickup order is collected: the stall, or, for a seller with none (an exhibitor
+    selling from a fair booth), the shop's address."""
+    stall = merchant.stalls.select_related("market").order_by("pk").first()
+    if stall is not None:
+        return _("Lấy tại sạp %(code)s · %(market)s") % {
+            "code": stall.code,
+            "market": stall.market.name,
+        }
+    if merchant.address:
+        return _("Lấy tại cửa hàng · %(address)s") % {"address": merchant.address}
+    return _("Lấy tại cửa hàng")
 
 
 def _slot(text: str, slots: list[datetime]) -> datetime | None:

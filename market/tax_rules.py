@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
@@ -733,3 +734,28 @@ def _with_explanation(e: TaxEstimate) -> TaxEstimate:
         f"{rs.effective_from:%d/%m/%Y}; nguồn và độ tin cậy của từng con số xem bên dưới."
     )
     return replace(e, explanation=tuple(lines))
+
+
+_INTERNAL_REFERENCES = (
+    # The research notes the rules were checked against: for whoever maintains this table, not
+    # for a trader (``shared/reference/einvoice.md §1: [L] …``, ``tnt eafca0db99fcf8bf.md``).
+    re.compile(
+        r"shared/reference/[\w./-]+\.md(?:\s*§\s*\d+)?(?::\s*\[[VLU]\][^;)]*)?(?:\s*không nêu)?"
+    ),
+    re.compile(r"(?:theo\s+)?(?:tnt\s+)?[0-9a-f]{16}\.md"),
+    re.compile(r"\s*…\d+\.html"),  # "vir.com.vn …142706.html": the site's name is enough
+)
+
+
+def public_source(source: str) -> str:
+    """A rule's source as shown to traders: the laws and the sites, without the file names of the
+    team's research notes."""
+    text = source
+    for pattern in _INTERNAL_REFERENCES:
+        text = pattern.sub("", text)
+    # Tidy the separators the references leave behind.
+    text = re.sub(r"\s*[,;]\s*(?=[,;)])", "", text)
+    text = re.sub(r"\(\s*[,;]\s*", "(", text)
+    text = re.sub(r"\s*\(\s*\)", "", text)
+    text = re.sub(r"\s{2,}", " ", text)
+    return text.strip()

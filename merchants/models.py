@@ -6,6 +6,8 @@ nghiệp* an enterprise; *mã số thuế* (MST) the tax code; *sạp* a market 
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models import Q
@@ -72,7 +74,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.full_name
 
     def get_short_name(self) -> str:
-        return self.full_name.split(" ")[-1] if self.full_name else self.phone
+        """The given name people are greeted by: the last word of the name, leaving out a note
+        in brackets ("Ngô Minh Quân (Sở Công Thương)" -> "Quân")."""
+        name = re.sub(r"\([^)]*\)?", " ", self.full_name or "").split()
+        return name[-1] if name else self.phone_display
 
 
 class Merchant(models.Model):

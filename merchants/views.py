@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -95,8 +97,15 @@ def signup(request: HttpRequest) -> HttpResponse:
     return render(request, "merchants/signup.html", {"form": form})
 
 
-@login_required
-def home(request: AuthedRequest) -> HttpResponse:
+def home(request: HttpRequest) -> HttpResponse:
+    """A trader's home; a visitor who is not signed in (most likely a shopper) lands on the
+    marketplace, which has its own way in for traders."""
+    if not request.user.is_authenticated:
+        return redirect("marketplace")
+    return _trader_home(cast(AuthedRequest, request))
+
+
+def _trader_home(request: AuthedRequest) -> HttpResponse:
     user = request.user
     memberships = list(selectors.memberships_for_user(user=user))
     merchants = [m.merchant for m in memberships]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import math
-from datetime import timedelta
+from datetime import time, timedelta
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
@@ -104,9 +104,25 @@ def _pottery_merchant() -> tuple[Merchant, User] | None:
             account_number="0041000765432",
             holder_name="Cong ty TNHH Dac san Song Han",
         )
-    shop = storefront_of(merchant)  # the web shop open, so booth visitors can buy
+    # The web shop open, so booth visitors can buy. The company has no market stall: it keeps
+    # office hours at its address and delivers across the city.
+    shop = storefront_of(merchant)
     shop.is_open, shop.tagline = True, "Gốm Thanh Hà và quà Đà Nẵng"
-    shop.save(update_fields=["is_open", "tagline", "updated_at"])
+    shop.opens_at, shop.closes_at = time(8, 0), time(20, 0)
+    shop.delivers, shop.delivery_fee = True, 30_000
+    shop.delivery_area = "Toàn Đà Nẵng"
+    shop.save(
+        update_fields=[
+            "is_open",
+            "tagline",
+            "opens_at",
+            "closes_at",
+            "delivers",
+            "delivery_fee",
+            "delivery_area",
+            "updated_at",
+        ]
+    )
     for name, unit, price, color in [
         ("Bình gốm Thanh Hà men nâu", Product.Unit.PIECE, 350_000, (150, 75, 40)),
         ("Bộ ấm chén gốm đỏ", Product.Unit.SET, 480_000, (180, 60, 40)),

@@ -150,7 +150,9 @@ class BoothForm(CleanTextMixin, forms.Form):
 
 
 class MediaForm(CleanTextMixin, forms.Form):
-    kind = forms.ChoiceField(choices=[("photo", _("Ảnh")), ("document", _("Tài liệu PDF"))])
+    kind = forms.ChoiceField(
+        label=_("Loại tệp"), choices=[("photo", _("Ảnh")), ("document", _("Tài liệu PDF"))]
+    )
     file = forms.FileField(label=_("Tệp"))
     caption = forms.CharField(label=_("Chú thích"), max_length=160, required=False)
 

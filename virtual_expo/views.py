@@ -16,6 +16,7 @@ from core.clientip import client_ip
 from core.errors import ApplicationError, RateLimited
 from core.forms import apply_error
 from core.text import parse_digits
+from market import storefront
 from merchants.auth import AuthedRequest
 from merchants.models import Merchant
 from merchants.selectors import Principal, merchant_for
@@ -106,6 +107,7 @@ def _booth_context(request: HttpRequest, exhibition: Exhibition, page, form=None
         "documents": page.documents,
         "form": form or InquiryForm(products=page.products),
         "buy_url": buy_url() if page.sells_online else "",
+        "cart_count": storefront.cart_count(request.session),
         "source": booth.source_ref,
         "here": request.get_full_path(),
         "video_embed": _video_embed(booth.video_url),

@@ -36,3 +36,13 @@ def qty(value) -> str:
         return ""
     text = f"{Decimal(value).normalize():f}"
     return text.replace(".", ",")
+
+
+@register.filter
+def vn_phone(value) -> str:
+    """A stored number shown to people as they write it: "+84905111002" -> "0905 111 002"."""
+    if not value:
+        return ""
+    from core.phone import display_vn_phone
+
+    return display_vn_phone(str(value))

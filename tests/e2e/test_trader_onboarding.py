@@ -81,12 +81,14 @@ def test_trader_onboarding_to_approved_stall(
     factories.staff_reviewer(phone="+84935111222", full_name="Trần Văn Hùng")
     steps = Steps(page, artifacts_dir, "e2e-onboarding")
 
-    # A new trader opens the site: it asks them to sign in, with a way to sign up.
+    # A new trader opens the site: the marketplace (where shoppers land), with the traders' way
+    # in at the top: sign in, or sign up.
     page.goto(live_server.url + "/")
-    expect(page).to_have_url(re.compile(r"/dang-nhap/"))
-    expect(page.get_by_role("heading", name="Đăng nhập")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/mua/"))
+    entry = page.locator("#trader-entry")
+    expect(entry.get_by_role("link", name="Đăng nhập", exact=True)).to_be_in_viewport()
     steps.shot("mo-trang")
-    page.get_by_role("link", name="Đăng ký bằng số điện thoại").click()
+    entry.get_by_role("link", name="Đăng ký bán hàng").click()
 
     # Sign up with a phone number as people write it.
     expect(page.get_by_role("heading", name="Đăng ký tài khoản")).to_be_visible()

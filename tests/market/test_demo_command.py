@@ -155,3 +155,41 @@ def test_it_makes_a_few_days_of_real_sales_once() -> None:
     count = orders.count()
     call_command("demo", sales_days=2, stdout=io.StringIO())
     assert Order.objects.count() == count
+
+
+def test_the_readme_trader_sells_by_weight_and_by_the_piece() -> None:
+    """README: trader 0905 111 002 keys a fish by weight, then taps an item sold by the piece."""
+    _demo()
+
+    seller = Merchant.objects.get(memberships__user__phone="+84905111002")
+    products = {p.name: p for p in seller.products.all()}
+    assert products["Cá thu"].sold_by_weight
+    assert not products["Ghẹ xanh"].sold_by_weight and products["Ghẹ xanh"].unit == "con"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_first_three_stalls_have_an_invoice_for_every_paid_sale_since_their_series() -> None:
+    """README: "Hóa đơn" lists the invoices of the first three stalls' recent sales at once,
+    not only those made after ``bin/run`` started."""
+    from einvoice.models import Invoice
+    from market.models import Order
+
+    call_command("demo", sales_days=2, stdout=io.StringIO())
+
+    for phone in ("+84905111001", "+84905111002", "+84905111003"):
+        merchant = Merchant.objects.get(
+            memberships__user__phone=phone, kind=Merchant.Kind.HOUSEHOLD
+        )
+        series = merchant.invoice_series.get()
+        paid = set(
+            Order.objects.filter(
+                merchant=merchant, status=Order.Status.PAID, paid_at__gte=series.created_at
+            ).values_list("number", flat=True)
+        )
+        invoiced = set(merchant.invoices.values_list("source_ref", flat=True))
+        assert paid, f"{merchant}: no sale since the series was registered"
+        assert paid <= invoiced
+    # The other stalls do not invoice automatically.
+    assert not Invoice.objects.exclude(
+        merchant__memberships__user__phone__in=["+84905111001", "+84905111002", "+84905111003"]
+    ).exists()

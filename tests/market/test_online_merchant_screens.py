@@ -142,8 +142,10 @@ def test_the_trader_gets_an_online_order_live_and_hands_it_over(
     # Catalogue: one tap marks cá thu sold out.
     page.goto(f"{base}/cua-hang/{merchant.pk}/")
     row = page.locator(f"#product-{fish.pk}")
-    row.get_by_role("button", name="Hết hàng").click()
-    expect(row.get_by_role("button", name="Còn hàng")).to_be_visible()
+    expect(row.locator(".stock-state")).to_have_text("Còn hàng")
+    row.get_by_role("button", name="Đánh dấu hết hàng").click()
+    expect(row.locator(".stock-state")).to_have_text("Hết hàng")
+    expect(row.get_by_role("button", name="Đánh dấu còn hàng")).to_be_visible()
     steps.shot("catalogue")
 
     # Staff moderation.

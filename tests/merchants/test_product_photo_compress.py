@@ -210,13 +210,13 @@ def test_one_tap_marks_a_product_sold_out_and_back(client):
     url = f"/cua-hang/{merchant.pk}/san-pham/{product.pk}/con-hang/"
 
     page = client.get(f"/cua-hang/{merchant.pk}/").content.decode()
-    assert url in page and "Hết hàng" in page
+    assert url in page and "Đánh dấu hết hàng" in page
     response = client.post(url, {"in_stock": "0"})
     assert response.status_code == 302
     assert response["Location"].endswith(f"#product-{product.pk}")
     product.refresh_from_db()
     assert not product.in_stock
-    assert "Còn hàng" in client.get(f"/cua-hang/{merchant.pk}/").content.decode()
+    assert "Đánh dấu còn hàng" in client.get(f"/cua-hang/{merchant.pk}/").content.decode()
     client.post(url, {"in_stock": "1"})
     product.refresh_from_db()
     assert product.in_stock

@@ -6,7 +6,7 @@ Idempotent: run it again and nothing is duplicated.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import time
+from datetime import datetime, time, timedelta
 
 from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
@@ -122,6 +122,8 @@ TRADERS = [
             ("Mực lá", "kg", 320000, True, KCT),
             ("Tôm sú", "kg", 280000, True, KCT),
             ("Cá nục", "kg", 60000, True, KCT),
+            # Sold by the piece: the README's sale keys a weight and taps this twice.
+            ("Ghẹ xanh", "con", 45000, False, KCT),
         ],
     ),
     Trader(
@@ -380,16 +382,25 @@ class Command(BaseCommand):
             )
 
     def _invoicing(self, traders: list[tuple[Merchant, User]]) -> None:
-        """E-invoices from now on: the first three stalls issue a cash-register sales invoice for
-        every paid sale (prefix as if the tax authority had assigned it); the enterprise has a VAT
-        invoice series for invoices made on request."""
+        """E-invoices: the first three stalls issue a cash-register sales invoice for every paid
+        sale (prefix as if the tax authority had assigned it). They registered their series
+        yesterday morning, so yesterday's and today's demo sales have their invoices already
+        (automatic invoicing covers sales from the series' registration on); every sale made in
+        the demo gets one too. The enterprise has a VAT invoice series for invoices on request."""
         from einvoice.models import Series
         from einvoice.services import series_create
+        from market.invoicing import invoices_issue_due
 
-        year = timezone.localdate().strftime("%y")
+        today = timezone.localdate()
+        year = today.strftime("%y")
+        registered = timezone.make_aware(
+            datetime.combine(today - timedelta(days=1), time(0, 0)), timezone.get_current_timezone()
+        )
+        if registered.year != today.year:  # 1 January: a series is for one year
+            registered = timezone.make_aware(datetime.combine(today, time(0, 0)))
         for n, (merchant, _user) in enumerate(traders[:3]):
             if not Series.objects.filter(merchant=merchant).exists():
-                series_create(
+                series = series_create(
                     merchant=merchant,
                     form="2",
                     symbol=f"C{year}MA{'ABC'[n]}",
@@ -397,6 +408,8 @@ class Command(BaseCommand):
                     auto_issue=True,
                     actor_label="demo",
                 )
+                Series.objects.filter(pk=series.pk).update(created_at=registered)
+        invoices_issue_due()
         enterprise = Merchant.objects.filter(kind=Merchant.Kind.ENTERPRISE).first()
         if enterprise and not Series.objects.filter(merchant=enterprise).exists():
             series_create(merchant=enterprise, form="1", symbol=f"C{year}TSH", actor_label="demo")

@@ -158,6 +158,7 @@ def test_the_proxy_routes_the_path_the_app_keeps_for_live():
 
     assert route and route.group(1) == LIVE_PATH.pattern
     assert LIVE_PATH.match(reverse("live_events", args=[7]))
+    assert LIVE_PATH.match(reverse("trader_events"))  # the trader-wide channel, every page
     assert not LIVE_PATH.match(reverse("collect", args=[7]))
     assert re.search(
         r"handle @live \{\s*reverse_proxy \S+ \{\s*(#.*\s*)*flush_interval -1", caddyfile

@@ -1,0 +1,69 @@
+// The trader-wide live channel (issue 16): on every page of a trader's, each payment to any of
+// their shops is said aloud ("Đã nhận … đồng") and shown as a toast at the top of the screen, so
+// a shopper who pays after the trader left the QR screen is still heard and seen. The page may
+// listen too: a "choso:payment" DOM event carries each payment (the POS refreshes its open sale
+// and recent sales with it).
+//
+// Pages that already announce payments themselves do not do it twice: trader home (#announce,
+// every shop) and the QR screens (#collect, their own shop).
+(function () {
+  var box = document.getElementById("live");
+  if (!box || !window.EventSource) return;
+  var homeAnnounces = !!document.getElementById("announce");
+  var collect = document.getElementById("collect");
+  var collectShop = collect ? Number(collect.dataset.merchant || 0) : 0;
+
+  function say(text) {
+    if (!text || !("speechSynthesis" in window)) return;
+    var u = new SpeechSynthesisUtterance(text);
+    u.lang = "vi-VN";
+    window.speechSynthesis.speak(u);
+  }
+
+  function toast(ev) {
+    var p = document.createElement("p");
+    var warn = ev.flag === "small" || ev.flag === "underpaid";
+    p.className = "flash toast" + (warn ? " error" : "");
+    p.setAttribute("role", "status");
+    var when = ev.at ? new Date(ev.at).toLocaleTimeString("vi-VN", { timeZone: "Asia/Ho_Chi_Minh" }) : "";
+    var text = document.createElement("span");
+    text.textContent = "✓ " + ev.spoken + (when ? " · " + when : "") +
+      (ev.flag === "small" ? " · " + box.dataset.smallLabel : "");
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "link toast-close";
+    close.textContent = "✕";
+    close.setAttribute("aria-label", box.dataset.closeLabel);
+    close.addEventListener("click", function () { p.remove(); });
+    p.appendChild(text);
+    p.appendChild(close);
+    box.prepend(p);
+    setTimeout(function () { p.remove(); }, 12000);
+  }
+
+  var seen = {};
+  function payment(e) {
+    var ev = JSON.parse(e.data);
+    // One payment, one announcement (a reconnecting stream may not repeat it, but be sure).
+    var id = ev.notification_id || ev.intent_id;
+    if (id && seen[e.type + id]) return;
+    if (id) seen[e.type + id] = true;
+    document.dispatchEvent(new CustomEvent("choso:payment", { detail: ev }));
+    if (homeAnnounces || (collectShop && ev.merchant_id === collectShop)) return;
+    toast(ev);
+    say(ev.spoken);
+  }
+
+  var source = null;
+  function listen() {
+    source = new EventSource(box.dataset.url);
+    ["payment_succeeded", "payment_received"].forEach(function (type) {
+      source.addEventListener(type, payment);
+    });
+  }
+  listen();
+  // Back from another page (bfcache): the stream may have been cut; a fresh one takes over.
+  window.addEventListener("pageshow", function (e) {
+    if (e.persisted && source.readyState === EventSource.CLOSED) listen();
+  });
+})();

@@ -134,7 +134,7 @@
     });
     totalEl.textContent = vnd(total + pendingAmount());
     summaryEl.hidden = !cart.length;
-    document.getElementById("pos-cart-count").textContent = form.dataset.cartCount.replace("%(n)s", cart.length);
+    document.getElementById("pos-cart-count").textContent = form.dataset.cartCount.replace("{n}", cart.length);
     document.getElementById("pos-cart-total").textContent = vnd(total);
   }
 

@@ -226,7 +226,9 @@ def test_back_from_the_qr_the_pos_offers_the_open_sale_and_announces_its_payment
     time.sleep(0.5)  # the stream subscribes
     intent = PaymentIntent.objects.filter(merchant=shop, amount=30_000).get()
     bank.transfer(
-        bin="970436", account_number="0041000999888", amount=30_000,
+        bin="970436",
+        account_number="0041000999888",
+        amount=30_000,
         description=intent.reference_code,
     )
     expect(page.locator("#live .toast").first).to_contain_text(

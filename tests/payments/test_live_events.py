@@ -404,9 +404,7 @@ def test_the_trader_wide_stream_carries_every_shop_of_theirs_and_no_one_elses(
     assert response["Content-Type"].startswith("text/event-stream")
     try:
         result: queue.Queue[list[tuple[str, dict[str, Any]]]] = queue.Queue()
-        threading.Thread(
-            target=lambda: result.put(_read_events(response, 2)), daemon=True
-        ).start()
+        threading.Thread(target=lambda: result.put(_read_events(response, 2)), daemon=True).start()
         _wait_subscribed(merchant.pk, second.pk)
         # Another merchant's payment first: it must never come down this trader's stream.
         for shop, amount in ((stranger, 70_000), (merchant, 30_000), (second, 40_000)):

@@ -5,11 +5,12 @@
 // and recent sales with it).
 //
 // Pages that already announce payments themselves do not do it twice: trader home (#announce,
-// every shop) and the QR screens (#collect, their own shop).
+// every shop: no trader-wide stream there) and the QR screens (#collect: its own shop's payments
+// are collect.js's, the trader's other shops' are ours).
 (function () {
   var box = document.getElementById("live");
-  if (!box || !window.EventSource) return;
-  var homeAnnounces = !!document.getElementById("announce");
+  // Trader home listens to every shop already (announce.js): one stream is enough.
+  if (!box || !window.EventSource || document.getElementById("announce")) return;
   var collect = document.getElementById("collect");
   var collectShop = collect ? Number(collect.dataset.merchant || 0) : 0;
 
@@ -49,7 +50,7 @@
     if (id && seen[e.type + id]) return;
     if (id) seen[e.type + id] = true;
     document.dispatchEvent(new CustomEvent("choso:payment", { detail: ev }));
-    if (homeAnnounces || (collectShop && ev.merchant_id === collectShop)) return;
+    if (collectShop && ev.merchant_id === collectShop) return;
     toast(ev);
     say(ev.spoken);
   }

@@ -203,7 +203,7 @@ def test_it_settles_even_when_the_event_bus_is_unreachable(
 class Listener(threading.Thread):
     """Reads `events.listen` in a thread, as the SSE view does, until one event arrives."""
 
-    def __init__(self, merchant_id: int, *, deadline: float = 10.0) -> None:
+    def __init__(self, merchant_id: int | list[int], *, deadline: float = 10.0) -> None:
         super().__init__(daemon=True)
         self.merchant_id = merchant_id
         self.deadline = deadline
@@ -326,6 +326,22 @@ def test_it_relays_a_redis_event_published_by_another_process(merchant, settings
             f"choso:payments:merchant:{merchant.pk}", json.dumps(event)
         )
         assert listener.next_event() == event
+
+
+@pytest.mark.redis
+def test_a_trader_wide_listener_hears_each_of_its_shops_through_redis_and_no_other(settings):
+    import os
+
+    import redis
+
+    settings.REDIS_URL = os.environ["REDIS_URL"]
+    publisher = redis.Redis.from_url(settings.REDIS_URL)
+    event = {"type": "payment_received", "amount": 20_000}
+
+    with Listener([41, 42]) as listener:
+        publisher.publish("choso:payments:merchant:43", json.dumps(event))  # not theirs
+        publisher.publish("choso:payments:merchant:42", json.dumps(event))
+        assert listener.next_event() == {**event, "merchant_id": 42}
 
 
 # --- the SSE page relays the event ------------------------------------------------------------

@@ -289,3 +289,33 @@ def test_network_lost_after_payment_shows_the_receipt_when_back(
     assert time.monotonic() - back < 8
     expect(page.locator("#net-notice")).to_be_hidden()
     page.screenshot(path=str(artifacts_dir / "e2e-pos-mat-mang-sau-khi-tra-02.png"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_english_an_offline_charge_and_the_open_sale(
+    chromium_available, live_server, page: Page, context, shop, artifacts_dir
+):
+    base = live_server.url
+    _login(page, base)
+    page.goto(f"{base}/cua-hang/{shop.pk}/ban-hang/")
+    page.get_by_role("button", name="EN").click()
+    page.wait_for_load_state("load")
+    _key(page, "1", "4", "0", "000")
+    context.set_offline(True)
+    page.get_by_role("button", name="QR payment").click()
+    expect(page.locator("#pos-failed")).to_contain_text("No network: the sale was not sent")
+    expect(page.locator("#net-notice")).to_contain_text("No network")
+    expect(page.locator("#pos-cart-summary")).to_contain_text("In the cart: 1")
+    page.evaluate("() => window.scrollTo(0, 0)")
+    page.screenshot(path=str(artifacts_dir / "e2e-pos-mat-mang-en-01.png"))
+    sideways = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    assert page.evaluate(sideways) <= 0, "the page scrolls sideways at 360 px"
+    context.set_offline(False)
+    page.get_by_role("button", name="QR payment").click()
+    expect(page.locator("#amount")).to_have_text("140.000 đ")
+    page.go_back()
+    expect(page.locator("#open-sale")).to_contain_text("Sale waiting for the customer to pay")
+    expect(page.get_by_role("link", name="Show the QR again")).to_be_visible()
+    page.evaluate("() => window.scrollTo(0, 0)")
+    page.screenshot(path=str(artifacts_dir / "e2e-pos-mat-mang-en-02.png"))
+    assert Order.objects.get().total == 140_000

@@ -364,11 +364,13 @@ def post_notification(port: int, payload: dict[str, Any], secret: str) -> tuple[
 class Screen:
     """A trader's open screen: an authenticated EventSource request, read as raw bytes."""
 
-    def __init__(self, port: int, merchant_id: int, session: str) -> None:
+    def __init__(self, port: int, merchant_id: int, session: str, path: str | None = None) -> None:
+        # One shop's stream, or another live path (the trader-wide `/cua-hang/su-kien/`).
+        path = path or f"/cua-hang/{merchant_id}/su-kien/"
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
         self.sock.sendall(
             (
-                f"GET /cua-hang/{merchant_id}/su-kien/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
                 f"Accept: text/event-stream\r\nCookie: {django_settings.SESSION_COOKIE_NAME}="
                 f"{session}\r\n\r\n"
             ).encode()
@@ -753,6 +755,9 @@ def test_the_proxy_sends_screens_to_live_unbuffered_and_the_rest_to_web(stack, p
 
     # live's first bytes (web would say `retry: 5000` and hang up).
     [screen] = open_screens(proxy, [(merchant_id, cookie)], b"retry: 2000")
+    # The trader-wide channel (every page of the trader's) goes to live as well.
+    everywhere = Screen(proxy, merchant_id, cookie, path="/cua-hang/su-kien/")
+    assert everywhere.wait_for(b"retry: 2000", 15), everywhere.received[:500]
     try:
         payload = banknotify_payload(account=merchant.bank_accounts.get(), amount=30_000)
         sent = time.monotonic()
@@ -761,8 +766,11 @@ def test_the_proxy_sends_screens_to_live_unbuffered_and_the_rest_to_web(stack, p
         assert screen.wait_for(b"event: payment_received", 5), screen.received
         relayed_ms = (time.monotonic() - sent) * 1000
         assert screen.still_open()
+        assert everywhere.wait_for(b"event: payment_received", 5), everywhere.received
+        assert f'"merchant_id": {merchant_id}'.encode() in everywhere.received
     finally:
         screen.close()
+        everywhere.close()
     # Pages go to web (live would answer 404): a signed-out visitor is sent to sign in.
     status, _ms, _body = get(proxy, f"/cua-hang/{merchant_id}/")
     assert status == 302

@@ -58,6 +58,9 @@
   var source = null;
   function listen() {
     source = new EventSource(box.dataset.url);
+    // Subscribed on the server before its first byte: from here on nothing is missed.
+    source.onopen = function () { box.dataset.state = "open"; };
+    source.onerror = function () { box.dataset.state = "connecting"; };
     ["payment_succeeded", "payment_received"].forEach(function (type) {
       source.addEventListener(type, payment);
     });

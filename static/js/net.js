@@ -56,5 +56,30 @@
     });
   }
 
+  // Forms marked data-net-submit (carrying an idempotency key) are sent with fetch first: on an
+  // answer that moves on (a redirect), go there; on any other answer (the form again, with its
+  // error), submit for real, the network being up; on no answer, stay, say so, and let the next
+  // tap send the same form (same key: one effect).
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (!form.matches || !form.matches("form[data-net-submit]") || form.dataset.netPassed) return;
+    e.preventDefault();
+    if (form.dataset.netSending) return;
+    form.dataset.netSending = "1";
+    var body = new FormData(form);
+    if (e.submitter && e.submitter.name) body.set(e.submitter.name, e.submitter.value);
+    var submitter = e.submitter;
+    fetch(form.action, { method: "POST", body: body, credentials: "same-origin" }).then(function (r) {
+      if (r.ok && r.redirected) { window.location.assign(r.url); return; }
+      form.dataset.netPassed = "1";
+      delete form.dataset.netSending;
+      if (submitter && form.requestSubmit) form.requestSubmit(submitter);
+      else form.submit();
+    }, function () {
+      delete form.dataset.netSending;
+      show();
+    });
+  });
+
   window.chosoNet = { go: go, retry: retry, show: show, hide: hide };
 })();

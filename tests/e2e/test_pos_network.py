@@ -187,6 +187,7 @@ def test_back_from_the_qr_the_pos_offers_the_open_sale_and_announces_its_payment
     other_page = other.new_page()
     _login(other_page, base, "0905 111 032")
     other_page.goto(f"{base}/cua-hang/{other_shop.pk}/ban-hang/")
+    expect(other_page.locator('#live[data-state="open"]')).to_have_count(1)
     assert other_page.request.get(f"{base}/cua-hang/{shop.pk}/su-kien/").status == 404
 
     _login(page, base)
@@ -197,6 +198,7 @@ def test_back_from_the_qr_the_pos_offers_the_open_sale_and_announces_its_payment
     payload = _read_qr(page.locator("#qr").screenshot())
 
     page.go_back()
+    expect(page.locator('#live[data-state="open"]')).to_have_count(1)
     open_sale = page.locator("#open-sale")
     expect(open_sale).to_be_visible()
     expect(open_sale).to_contain_text("50.000 đ")
@@ -222,8 +224,7 @@ def test_back_from_the_qr_the_pos_offers_the_open_sale_and_announces_its_payment
     page.get_by_role("button", name="Thu tiền QR").click()
     expect(page.locator("#amount")).to_have_text("30.000 đ")
     page.goto(f"{base}/cua-hang/{shop.pk}/don/")
-    page.wait_for_load_state("load")
-    time.sleep(0.5)  # the stream subscribes
+    expect(page.locator('#live[data-state="open"]')).to_have_count(1)  # subscribed
     intent = PaymentIntent.objects.filter(merchant=shop, amount=30_000).get()
     bank.transfer(
         bin="970436",
@@ -319,3 +320,30 @@ def test_in_english_an_offline_charge_and_the_open_sale(
     page.evaluate("() => window.scrollTo(0, 0)")
     page.screenshot(path=str(artifacts_dir / "e2e-pos-mat-mang-en-02.png"))
     assert Order.objects.get().total == 140_000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_quick_collect_offline_stays_on_the_keypad_and_sends_once_when_back(
+    chromium_available, live_server, page: Page, context, shop
+):
+    base = live_server.url
+    _login(page, base)
+    page.goto(f"{base}/cua-hang/{shop.pk}/thu-tien/")
+    for key in ("1", "5", "0", "000"):
+        page.locator(f'.keypad .key[data-key="{key}"]').click()
+    context.set_offline(True)
+    page.get_by_role("button", name="Hiện mã QR").click()
+    expect(page.locator("#net-notice")).to_contain_text("Mất mạng")
+    expect(page.locator("#amount")).to_have_value("150.000")
+    assert page.url.endswith("/thu-tien/")
+    context.set_offline(False)
+    expect(page.locator("#net-notice")).to_be_hidden()
+    page.get_by_role("button", name="Hiện mã QR").click()
+    expect(page.locator("#amount")).to_have_text("150.000 đ")
+    assert Order.objects.get().total == 150_000
+
+    # An answer that is not a redirect (an amount of nothing) shows the form's own error.
+    page.goto(f"{base}/cua-hang/{shop.pk}/thu-tien/")
+    page.get_by_role("button", name="Hiện mã QR").click()
+    expect(page.locator("#keypad-form .errors")).to_be_visible()
+    assert Order.objects.count() == 1

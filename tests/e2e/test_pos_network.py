@@ -161,6 +161,11 @@ def test_a_send_whose_answer_was_lost_is_sent_again_with_the_same_key(
     assert Order.objects.count() == 1  # made on the server, unknown to the phone
     expect(page.locator("#pos-cart-total")).to_have_text("20.000 đ")
 
+    # The trader opens the POS again (a new page, a new key drawn by the server): the cart is
+    # still there, in view, and still goes with the key it was sent with.
+    page.goto(f"{base}/cua-hang/{shop.pk}/ban-hang/")
+    expect(page.locator("#pos-cart-total")).to_have_text("20.000 đ")
+    expect(page.locator("#pos-total")).to_have_text("20.000 đ")
     with page.expect_request(lambda r: r.method == "POST") as sent:
         page.get_by_role("button", name="Thu tiền QR").click()
     expect(page.locator("#amount")).to_have_text("20.000 đ")

@@ -188,6 +188,10 @@ def test_the_web_role_tells_a_screen_to_retry_instead_of_holding_a_worker(client
     assert response["Content-Type"].startswith("text/event-stream")
     assert response.content == f"retry: {WEB_ROLE_RETRY_MS}\n\n".encode()
     assert "live process" in caplog.text
+    # The trader-wide stream (every trader page) as well.
+    everywhere = client.get("/cua-hang/su-kien/")
+    assert (everywhere.status_code, everywhere.streaming) == (200, False)
+    assert everywhere.content == f"retry: {WEB_ROLE_RETRY_MS}\n\n".encode()
     # Everything else is served as usual.
     assert client.get("/api/v1/health").status_code == 200
     assert client.get(f"/cua-hang/{merchant.pk}/").status_code == 200
@@ -207,8 +211,11 @@ def test_the_live_role_serves_streams_and_probes_only(client, settings):
     assert client.get("/dang-nhap/").status_code == 404
     assert client.post(WEBHOOK, data=b"{}", content_type="application/json").status_code == 404
 
+    everywhere = client.get("/cua-hang/su-kien/")
+    assert everywhere.streaming and next(iter(everywhere.streaming_content)) == b"retry: 2000\n\n"
     stream = client.get(f"/cua-hang/{merchant.pk}/su-kien/")
     assert stream.streaming and next(iter(stream.streaming_content)) == b"retry: 2000\n\n"
+    everywhere.close()
     stream.close()  # last: closing a stream here closes the test's database connection
 
 

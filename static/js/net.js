@@ -81,5 +81,25 @@
     });
   });
 
+  // A link tapped while the browser knows it is offline: stay, say so, and go once the page
+  // answers (online, links go at once, with no extra request).
+  document.addEventListener("click", function (e) {
+    if (navigator.onLine !== false || e.defaultPrevented || e.button !== 0) return;
+    if (e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    var link = e.target.closest ? e.target.closest("a[href]") : null;
+    if (!link || link.target || link.hasAttribute("download")) return;
+    var url = new URL(link.href, window.location.href);
+    if (url.origin !== window.location.origin || url.hash && url.pathname === window.location.pathname) return;
+    e.preventDefault();
+    go(url.href);
+  });
+  // Likewise a plain form (not data-net-submit, which handles itself) sent while offline.
+  document.addEventListener("submit", function (e) {
+    if (navigator.onLine !== false || e.defaultPrevented) return;
+    if (e.target.matches && e.target.matches("form[data-net-submit]")) return;
+    e.preventDefault();
+    show();
+  });
+
   window.chosoNet = { go: go, retry: retry, show: show, hide: hide };
 })();

@@ -352,3 +352,19 @@ def test_quick_collect_offline_stays_on_the_keypad_and_sends_once_when_back(
     page.get_by_role("button", name="Hiện mã QR").click()
     expect(page.locator("#keypad-form .errors")).to_be_visible()
     assert Order.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_link_tapped_offline_waits_for_the_network_instead_of_the_offline_page(
+    chromium_available, live_server, page: Page, context, shop
+):
+    base = live_server.url
+    _login(page, base)
+    page.goto(f"{base}/cua-hang/{shop.pk}/ban-hang/")
+    context.set_offline(True)
+    page.get_by_role("link", name="Đơn hàng").click()
+    expect(page.locator("#net-notice")).to_contain_text("Mất mạng")
+    assert page.url.endswith("/ban-hang/")
+    expect(page.locator("#pos")).to_be_visible()
+    context.set_offline(False)
+    page.wait_for_url(f"{base}/cua-hang/{shop.pk}/don/", timeout=8_000)

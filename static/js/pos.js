@@ -245,6 +245,9 @@
       });
     }).catch(function () {
       failed(failedEl.dataset.offline);
+      // A send whose answer was lost may have made the sale: if the network is back, it shows
+      // as the open sale.
+      refreshSales();
     });
   });
 

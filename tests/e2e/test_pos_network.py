@@ -160,6 +160,8 @@ def test_a_send_whose_answer_was_lost_is_sent_again_with_the_same_key(
     expect(page.locator("#pos-failed")).to_be_visible()
     assert Order.objects.count() == 1  # made on the server, unknown to the phone
     expect(page.locator("#pos-cart-total")).to_have_text("20.000 đ")
+    # The network being up, the POS finds out and shows the sale it made as the open sale.
+    expect(page.locator("#open-sale")).to_contain_text("20.000 đ")
 
     # The trader opens the POS again (a new page, a new key drawn by the server): the cart is
     # still there, in view, and still goes with the key it was sent with.

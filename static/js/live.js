@@ -24,7 +24,7 @@
   function toast(ev) {
     var p = document.createElement("p");
     var warn = ev.flag === "small" || ev.flag === "underpaid";
-    p.className = "flash toast" + (warn ? " error" : "");
+    p.className = "toast" + (warn ? " warn" : "");
     p.setAttribute("role", "status");
     var when = ev.at ? new Date(ev.at).toLocaleTimeString("vi-VN", { timeZone: "Asia/Ho_Chi_Minh" }) : "";
     var text = document.createElement("span");

@@ -2,7 +2,7 @@
 // their shops is said aloud ("Đã nhận … đồng") and shown as a toast at the top of the screen, so
 // a shopper who pays after the trader left the QR screen is still heard and seen. The page may
 // listen too: a "choso:payment" DOM event carries each payment (the POS refreshes its open sale
-// and recent sales with it).
+// and recent sales with it), and parts marked data-live-refresh are fetched again.
 //
 // Pages that already announce payments themselves do not do it twice: trader home (#announce,
 // every shop: no trader-wide stream there) and the QR screens (#collect: its own shop's payments
@@ -42,6 +42,24 @@
     setTimeout(function () { p.remove(); }, 12000);
   }
 
+  // Parts of the page marked data-live-refresh (with an id) are fetched again after a payment:
+  // an order list shows the sale paid without a reload.
+  function refreshMarked() {
+    var marked = document.querySelectorAll("[data-live-refresh][id]");
+    if (!marked.length) return;
+    fetch(window.location.href, { credentials: "same-origin", cache: "no-store" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        marked.forEach(function (old) {
+          var fresh = doc.getElementById(old.id);
+          if (fresh) old.replaceWith(document.adoptNode(fresh));
+        });
+      })
+      .catch(function () { /* offline: the list is refreshed with the next payment */ });
+  }
+
   var seen = {};
   function payment(e) {
     var ev = JSON.parse(e.data);
@@ -50,6 +68,7 @@
     if (id && seen[e.type + id]) return;
     if (id) seen[e.type + id] = true;
     document.dispatchEvent(new CustomEvent("choso:payment", { detail: ev }));
+    refreshMarked();
     if (collectShop && ev.merchant_id === collectShop) return;
     toast(ev);
     say(ev.spoken);

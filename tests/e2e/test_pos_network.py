@@ -224,7 +224,7 @@ def test_back_from_the_qr_the_pos_offers_the_open_sale_and_announces_its_payment
     expect(page.locator("#recent")).to_contain_text("Đã thanh toán")
     expect(page.locator("#recent")).not_to_contain_text("Chờ thanh toán")
     page.evaluate("() => window.scrollTo(0, 0)")
-    page.screenshot(path=str(artifacts_dir / "e2e-pos-quay-lai-02-da-nhan.png"))
+    page.screenshot(path=str(artifacts_dir / "e2e-pos-quay-lai-01b-da-nhan.png"))
 
     # Any page of the trader's: the order list hears the next payment (a transfer with the code).
     _key(page, "3", "0", "000")
@@ -242,6 +242,9 @@ def test_back_from_the_qr_the_pos_offers_the_open_sale_and_announces_its_payment
     expect(page.locator("#live .toast").first).to_contain_text(
         "Đã nhận ba mươi nghìn đồng", timeout=10_000
     )
+    # ...and its list shows the sale paid, without a reload.
+    expect(page.locator("#orders li").first).to_contain_text("Đã thanh toán")
+    expect(page.locator("#orders")).not_to_contain_text("Chờ thanh toán")
     steps.shot("trang-khac-nghe-thay")
     assert [s["text"] for s in page.evaluate("window.__spoken")][-1] == "Đã nhận ba mươi nghìn đồng"
     assert other_page.evaluate("window.__spoken") == []

@@ -28,7 +28,9 @@
     p.setAttribute("role", "status");
     var when = ev.at ? new Date(ev.at).toLocaleTimeString("vi-VN", { timeZone: "Asia/Ho_Chi_Minh" }) : "";
     var text = document.createElement("span");
-    text.textContent = "✓ " + ev.spoken + (when ? " · " + when : "") +
+    // Written with figures, in the page's language (the voice stays Vietnamese words).
+    var amount = Number(ev.amount).toLocaleString("vi-VN") + " đ";
+    text.textContent = "✓ " + box.dataset.receivedLabel + " " + amount + (when ? " · " + when : "") +
       (ev.flag === "small" ? " · " + box.dataset.smallLabel : "");
     var close = document.createElement("button");
     close.type = "button";

@@ -217,7 +217,7 @@ def test_back_from_the_qr_the_pos_offers_the_open_sale_and_announces_its_payment
 
     _shopper_pays(context, bank, payload)
     toast = page.locator("#live .toast")
-    expect(toast).to_contain_text("Đã nhận năm mươi nghìn đồng", timeout=10_000)
+    expect(toast).to_contain_text("Đã nhận 50.000 đ", timeout=10_000)
     page.wait_for_function("window.__spoken.length > 0")
     assert page.evaluate("window.__spoken")[0]["text"] == "Đã nhận năm mươi nghìn đồng"
     expect(open_sale).to_be_hidden()
@@ -239,9 +239,7 @@ def test_back_from_the_qr_the_pos_offers_the_open_sale_and_announces_its_payment
         amount=30_000,
         description=intent.reference_code,
     )
-    expect(page.locator("#live .toast").first).to_contain_text(
-        "Đã nhận ba mươi nghìn đồng", timeout=10_000
-    )
+    expect(page.locator("#live .toast").first).to_contain_text("Đã nhận 30.000 đ", timeout=10_000)
     # ...and its list shows the sale paid, without a reload.
     expect(page.locator("#orders li").first).to_contain_text("Đã thanh toán")
     expect(page.locator("#orders")).not_to_contain_text("Chờ thanh toán")

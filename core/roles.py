@@ -36,7 +36,9 @@ ROLES = ("all", "web", "live")
 
 # The trader screens' event streams (payments/urls.py `live_events`). deploy/Caddyfile routes
 # the same pattern to the live process; tests/integration/test_topology.py compares the two.
-LIVE_PATH = re.compile(r"^/cua-hang/[0-9]+/su-kien/$")
+# One shop's stream (`/cua-hang/<id>/su-kien/`) or the trader-wide one (`/cua-hang/su-kien/`,
+# `trader_events`: every page of a trader's).
+LIVE_PATH = re.compile(r"^/cua-hang/(?:[0-9]+/)?su-kien/$")
 
 # Answered in every role: the container probes (config/health.py) and the API's health check.
 PROBE_PATHS = frozenset({"/healthz", "/readyz", "/api/v1/health"})

@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -236,8 +237,26 @@ def pos(request: AuthedRequest, merchant_id: int) -> HttpResponse:
             "recent": merchant.orders.filter(channel=Order.Channel.POS).exclude(
                 status=Order.Status.CANCELED
             )[:5],
+            "open_sale": open_sale(merchant),
         },
         status=status,
+    )
+
+
+def open_sale(merchant: Merchant) -> Order | None:
+    """The shop's newest POS sale still waiting for its QR to be paid (unpaid, QR unexpired): the
+    POS offers to resume it or cancel it, so a trader who left the QR screen does not ring the
+    sale again (issue 16)."""
+    return (
+        merchant.orders.filter(
+            channel=Order.Channel.POS,
+            status=Order.Status.AWAITING_PAYMENT,
+            intent__status=PaymentIntent.Status.REQUIRES_PAYMENT,
+            intent__expires_at__gt=timezone.now(),
+        )
+        .select_related("intent")
+        .order_by("-created_at", "-id")
+        .first()
     )
 
 

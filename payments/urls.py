@@ -16,4 +16,5 @@ urlpatterns = [
     ),
     path("cua-hang/<int:merchant_id>/tien-vao/", views.payments_today, name="payments_today"),
     path("cua-hang/<int:merchant_id>/su-kien/", views.live_events, name="live_events"),
+    path("cua-hang/su-kien/", views.trader_events, name="trader_events"),
 ]

@@ -147,6 +147,25 @@ def payments_today(request: AuthedRequest, merchant_id: int) -> HttpResponse:
 def live_events(request: AuthedRequest, merchant_id: int) -> StreamingHttpResponse:
     """Server-Sent Events: each settled or received payment of this merchant, as it happens."""
     merchant = _merchant(request, merchant_id)
+    return _event_stream(merchant.pk)
+
+
+@login_required
+def trader_events(request: AuthedRequest) -> StreamingHttpResponse | HttpResponse:
+    """Server-Sent Events for the trader-wide live channel: every payment of every shop the
+    signed-in user belongs to, each event with its ``merchant_id``. Every trader page listens
+    (static/js/live.js), so a payment is said aloud and shown wherever the trader is. Only the
+    user's own shops: the list comes from their memberships, never from the request."""
+    merchant_ids = list(
+        Membership.objects.filter(user=request.user).values_list("merchant_id", flat=True)
+    )
+    if not merchant_ids:
+        return HttpResponse(status=404)
+    return _event_stream(merchant_ids)
+
+
+def _event_stream(merchant_ids: int | list[int]) -> StreamingHttpResponse:
+    """The SSE answer relaying `events.listen(merchant_ids)` (one shop, or a trader's shops)."""
 
     def stream():
         # The stream may stay open for minutes and needs no database: give the connection back
@@ -160,7 +179,7 @@ def live_events(request: AuthedRequest, merchant_id: int) -> StreamingHttpRespon
         deadline = time.monotonic() + lifetime
         # Subscribed before the first byte: the page checks the intent's state when the stream
         # opens, and a payment settled after that check must still come down the stream.
-        listener = events.listen(merchant.pk, timeout=min(15.0, lifetime))
+        listener = events.listen(merchant_ids, timeout=min(15.0, lifetime))
         try:
             yield "retry: 2000\n\n"
             for event in listener:

@@ -1,5 +1,6 @@
 // A sale's page: the sale exists on the server now, so the stored POS cart is done with; when the
-// payment arrives (collect.js turns the screen green and speaks), reload to show the receipt QR.
+// payment arrives (collect.js turns the screen green and speaks), reload to show the receipt QR:
+// only once the server answers (net.js), never into a dead network's error page.
 (function () {
   var box = document.getElementById("collect");
   var page = document.getElementById("order-page");
@@ -9,7 +10,10 @@
   var observer = new MutationObserver(function () {
     if (box.classList.contains("paid")) {
       observer.disconnect();
-      setTimeout(function () { window.location.reload(); }, 2500);
+      setTimeout(function () {
+        if (window.chosoNet) window.chosoNet.go();
+        else window.location.reload();
+      }, 2500);
     }
   });
   observer.observe(box, { attributes: true, attributeFilter: ["class"] });

@@ -2,6 +2,13 @@
 // A free amount: key it, then pay (or "Thêm" to add more). A product sold by weight: tap it,
 // key the weight with the comma ("0,35"), then "Thêm" or pay. The cart survives a reload
 // (localStorage) until the sale is sent; the server computes every amount again.
+//
+// What the cart holds is always on the display ("Trong giỏ: 2 món 140.000 đ"), and a sale is
+// sent with fetch (issue 16): only when the server has answered does the screen go to the sale.
+// If it cannot be sent (no network), the cart stays, visibly, with a notice, and the next tap
+// sends it again with the same idempotency key, so a sale that did reach the server is not made
+// twice. The POS also keeps the shop's open sale (a QR still unpaid) and recent sales current as
+// payments arrive on the trader-wide live channel (live.js).
 (function () {
   var form = document.getElementById("pos");
   if (!form) return;
@@ -19,6 +26,12 @@
   var totalEl = document.getElementById("pos-total");
   var comma = document.getElementById("key-comma");
   var thousands = document.getElementById("key-000");
+  var summaryEl = document.getElementById("pos-cart-summary");
+  var failedEl = document.getElementById("pos-failed");
+  var keyInput = form.querySelector("input[name=idempotency_key]");
+  var pendingKey = storeKey + "-sending";
+  var sending = false;
+  var tried = null; // {cart, method} as last sent with keyInput's key, when that failed
 
   var cart = [];
   try { cart = JSON.parse(input.value || "[]"); } catch (e) { cart = []; }
@@ -26,6 +39,20 @@
     try { cart = JSON.parse(localStorage.getItem(storeKey) || "[]"); } catch (e) { cart = []; }
   }
   cart = cart.filter(function (l) { return l.price || products[l.product]; });
+  // A sale sent before (this page, or one left after a failed send) and not known to be made:
+  // while the cart is the same, sending it again uses the same key.
+  function newKey() {
+    var b = new Uint8Array(16);
+    window.crypto.getRandomValues(b);
+    return Array.prototype.map.call(b, function (x) { return ("0" + x.toString(16)).slice(-2); }).join("");
+  }
+  try {
+    var stored = JSON.parse(localStorage.getItem(pendingKey) || "null");
+    if (stored && stored.tried && stored.tried.cart === JSON.stringify(cart)) {
+      keyInput.value = stored.key;
+      tried = stored.tried;
+    }
+  } catch (e) { /* ignore */ }
   var entry = "";      // digits (and one comma for a weight) as keyed
   var weighing = null; // the product being weighed
 
@@ -106,6 +133,9 @@
       listEl.appendChild(li);
     });
     totalEl.textContent = vnd(total + pendingAmount());
+    summaryEl.hidden = !cart.length;
+    document.getElementById("pos-cart-count").textContent = form.dataset.cartCount.replace("{n}", cart.length);
+    document.getElementById("pos-cart-total").textContent = vnd(total);
   }
 
   function pendingAmount() {
@@ -160,13 +190,107 @@
     });
   });
 
+  document.getElementById("pos-cart-clear").addEventListener("click", function () {
+    if (!window.confirm(form.dataset.clearConfirm)) return;
+    cart = [];
+    entry = "";
+    weighing = null;
+    failedEl.hidden = true;
+    changed();
+  });
+
+  var payButtons = form.querySelectorAll("button[type=submit]");
+  var qrAllowed = !document.getElementById("pay-qr").disabled;
+  function busy(on) {
+    sending = on;
+    payButtons.forEach(function (b) { b.disabled = on || (b.id === "pay-qr" && !qrAllowed); });
+  }
+  function failed(text) {
+    busy(false);
+    failedEl.textContent = text;
+    failedEl.hidden = false;
+    failedEl.scrollIntoView({ block: "nearest" });
+    renderCart();
+  }
+
   form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    if (sending) return; // one tap, one sale
     addEntry();
-    if (!cart.length) { e.preventDefault(); return; }
-    // The cart stays stored until the sale's page has loaded (order.js clears it there).
-    form.querySelectorAll("button[type=submit]").forEach(function (b) {
-      setTimeout(function () { b.disabled = true; }, 0); // one tap, one sale
+    if (!cart.length) return;
+    var method = e.submitter && e.submitter.value ? e.submitter.value : "bank_qr";
+    var attempt = { cart: input.value, method: method };
+    // Another cart or another way to pay than the failed send: another sale, another key.
+    if (tried && (tried.cart !== attempt.cart || tried.method !== attempt.method)) keyInput.value = newKey();
+    tried = attempt;
+    try { localStorage.setItem(pendingKey, JSON.stringify({ key: keyInput.value, tried: tried })); } catch (err) { /* ignore */ }
+    var body = new FormData(form);
+    body.set("method", method);
+    busy(true);
+    failedEl.hidden = true;
+    fetch(form.action, { method: "POST", body: body, credentials: "same-origin" }).then(function (r) {
+      if (r.ok && r.redirected) {
+        // The sale is made (or was made by an earlier send with this key): its page answers.
+        cart = [];
+        tried = null;
+        save();
+        try { localStorage.removeItem(pendingKey); } catch (err) { /* ignore */ }
+        window.location.assign(r.url);
+        return;
+      }
+      return r.text().then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var error = doc.getElementById("pos-error");
+        failed(error ? error.textContent : failedEl.dataset.failed);
+      });
+    }).catch(function () {
+      failed(failedEl.dataset.offline);
+      // A send whose answer was lost may have made the sale: if the network is back, it shows
+      // as the open sale.
+      refreshSales();
     });
+  });
+
+  // The open sale and recent sales, as the server has them now (a GET of this very page).
+  function refreshSales() {
+    fetch(window.location.href, { credentials: "same-origin", cache: "no-store" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        ["open-sale-box", "recent-box"].forEach(function (id) {
+          var fresh = doc.getElementById(id), old = document.getElementById(id);
+          if (fresh && old) old.replaceWith(document.adoptNode(fresh));
+        });
+      })
+      .catch(function () { /* offline: the next payment or "online" tries again */ });
+  }
+  document.addEventListener("choso:payment", function (e) {
+    var open = document.getElementById("open-sale");
+    if (open && e.detail && String(e.detail.intent_id) === open.dataset.intent) open.remove();
+    refreshSales();
+  });
+  window.addEventListener("online", refreshSales);
+  // Back to this screen from the sale's page (the browser's back/forward cache restores it as
+  // it was): the cart as stored now (emptied once the sale was made), a fresh key, the buttons
+  // usable again, and the open sale that was just made.
+  window.addEventListener("pageshow", function (e) {
+    if (!e.persisted) return;
+    try { cart = JSON.parse(localStorage.getItem(storeKey) || "[]"); } catch (err) { cart = []; }
+    var stored = null;
+    try { stored = JSON.parse(localStorage.getItem(pendingKey) || "null"); } catch (err) { stored = null; }
+    if (stored && stored.tried && stored.tried.cart === JSON.stringify(cart)) {
+      keyInput.value = stored.key;
+      tried = stored.tried;
+    } else {
+      keyInput.value = newKey();
+      tried = null;
+    }
+    entry = "";
+    weighing = null;
+    busy(false);
+    changed();
+    refreshSales();
   });
 
   save();

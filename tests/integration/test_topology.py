@@ -158,6 +158,7 @@ def test_the_proxy_routes_the_path_the_app_keeps_for_live():
 
     assert route and route.group(1) == LIVE_PATH.pattern
     assert LIVE_PATH.match(reverse("live_events", args=[7]))
+    assert LIVE_PATH.match(reverse("trader_events"))  # the trader-wide channel, every page
     assert not LIVE_PATH.match(reverse("collect", args=[7]))
     assert re.search(
         r"handle @live \{\s*reverse_proxy \S+ \{\s*(#.*\s*)*flush_interval -1", caddyfile
@@ -187,6 +188,10 @@ def test_the_web_role_tells_a_screen_to_retry_instead_of_holding_a_worker(client
     assert response["Content-Type"].startswith("text/event-stream")
     assert response.content == f"retry: {WEB_ROLE_RETRY_MS}\n\n".encode()
     assert "live process" in caplog.text
+    # The trader-wide stream (every trader page) as well.
+    everywhere = client.get("/cua-hang/su-kien/")
+    assert (everywhere.status_code, everywhere.streaming) == (200, False)
+    assert everywhere.content == f"retry: {WEB_ROLE_RETRY_MS}\n\n".encode()
     # Everything else is served as usual.
     assert client.get("/api/v1/health").status_code == 200
     assert client.get(f"/cua-hang/{merchant.pk}/").status_code == 200
@@ -206,8 +211,11 @@ def test_the_live_role_serves_streams_and_probes_only(client, settings):
     assert client.get("/dang-nhap/").status_code == 404
     assert client.post(WEBHOOK, data=b"{}", content_type="application/json").status_code == 404
 
+    everywhere = client.get("/cua-hang/su-kien/")
+    assert everywhere.streaming and next(iter(everywhere.streaming_content)) == b"retry: 2000\n\n"
     stream = client.get(f"/cua-hang/{merchant.pk}/su-kien/")
     assert stream.streaming and next(iter(stream.streaming_content)) == b"retry: 2000\n\n"
+    everywhere.close()
     stream.close()  # last: closing a stream here closes the test's database connection
 
 
@@ -363,11 +371,13 @@ def post_notification(port: int, payload: dict[str, Any], secret: str) -> tuple[
 class Screen:
     """A trader's open screen: an authenticated EventSource request, read as raw bytes."""
 
-    def __init__(self, port: int, merchant_id: int, session: str) -> None:
+    def __init__(self, port: int, merchant_id: int, session: str, path: str | None = None) -> None:
+        # One shop's stream, or another live path (the trader-wide `/cua-hang/su-kien/`).
+        path = path or f"/cua-hang/{merchant_id}/su-kien/"
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
         self.sock.sendall(
             (
-                f"GET /cua-hang/{merchant_id}/su-kien/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
                 f"Accept: text/event-stream\r\nCookie: {django_settings.SESSION_COOKIE_NAME}="
                 f"{session}\r\n\r\n"
             ).encode()
@@ -752,6 +762,9 @@ def test_the_proxy_sends_screens_to_live_unbuffered_and_the_rest_to_web(stack, p
 
     # live's first bytes (web would say `retry: 5000` and hang up).
     [screen] = open_screens(proxy, [(merchant_id, cookie)], b"retry: 2000")
+    # The trader-wide channel (every page of the trader's) goes to live as well.
+    everywhere = Screen(proxy, merchant_id, cookie, path="/cua-hang/su-kien/")
+    assert everywhere.wait_for(b"retry: 2000", 15), everywhere.received[:500]
     try:
         payload = banknotify_payload(account=merchant.bank_accounts.get(), amount=30_000)
         sent = time.monotonic()
@@ -760,8 +773,11 @@ def test_the_proxy_sends_screens_to_live_unbuffered_and_the_rest_to_web(stack, p
         assert screen.wait_for(b"event: payment_received", 5), screen.received
         relayed_ms = (time.monotonic() - sent) * 1000
         assert screen.still_open()
+        assert everywhere.wait_for(b"event: payment_received", 5), everywhere.received
+        assert f'"merchant_id": {merchant_id}'.encode() in everywhere.received
     finally:
         screen.close()
+        everywhere.close()
     # Pages go to web (live would answer 404): a signed-out visitor is sent to sign in.
     status, _ms, _body = get(proxy, f"/cua-hang/{merchant_id}/")
     assert status == 302

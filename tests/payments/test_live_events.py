@@ -15,6 +15,8 @@ from payments import events, services
 from payments.models import BankNotification, PaymentIntent
 from payments.signals import payment_succeeded, walk_in_received
 from tests.factories import (
+    MembershipFactory,
+    UserFactory,
     banknotify_deliver,
     banknotify_payload,
     member_of,
@@ -201,7 +203,7 @@ def test_it_settles_even_when_the_event_bus_is_unreachable(
 class Listener(threading.Thread):
     """Reads `events.listen` in a thread, as the SSE view does, until one event arrives."""
 
-    def __init__(self, merchant_id: int, *, deadline: float = 10.0) -> None:
+    def __init__(self, merchant_id: int | list[int], *, deadline: float = 10.0) -> None:
         super().__init__(daemon=True)
         self.merchant_id = merchant_id
         self.deadline = deadline
@@ -326,6 +328,22 @@ def test_it_relays_a_redis_event_published_by_another_process(merchant, settings
         assert listener.next_event() == event
 
 
+@pytest.mark.redis
+def test_a_trader_wide_listener_hears_each_of_its_shops_through_redis_and_no_other(settings):
+    import os
+
+    import redis
+
+    settings.REDIS_URL = os.environ["REDIS_URL"]
+    publisher = redis.Redis.from_url(settings.REDIS_URL)
+    event = {"type": "payment_received", "amount": 20_000}
+
+    with Listener([41, 42]) as listener:
+        publisher.publish("choso:payments:merchant:43", json.dumps(event))  # not theirs
+        publisher.publish("choso:payments:merchant:42", json.dumps(event))
+        assert listener.next_event() == {**event, "merchant_id": 42}
+
+
 # --- the SSE page relays the event ------------------------------------------------------------
 
 
@@ -357,3 +375,73 @@ def test_it_streams_the_settlement_to_the_traders_screen(
     event = json.loads(data.removeprefix("data: "))
     assert event["reference_code"] == intent.reference_code
     assert event["spoken"] == "Đã nhận một trăm năm mươi nghìn đồng"
+
+
+# --- the trader-wide channel (every page of a trader's) -----------------------------------------
+
+
+def _read_events(response, count: int, timeout: float = 5) -> list[tuple[str, dict[str, Any]]]:
+    chunks = iter(response.streaming_content)
+    assert next(chunks) == b"retry: 2000\n\n"
+    got: queue.Queue[bytes] = queue.Queue()
+
+    def read() -> None:
+        for chunk in chunks:
+            if chunk.startswith(b"event:"):
+                got.put(chunk)
+
+    threading.Thread(target=read, daemon=True).start()
+    out = []
+    for _ in range(count):
+        kind, data = got.get(timeout=timeout).decode().strip().split("\n")
+        out.append((kind.removeprefix("event: "), json.loads(data.removeprefix("data: "))))
+    return out
+
+
+def _wait_subscribed(*merchant_ids: int) -> None:
+    deadline = time.monotonic() + 5
+    for merchant_id in merchant_ids:
+        channel = f"choso:payments:merchant:{merchant_id}"
+        while not events._local._subscribers.get(channel) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
+def test_the_trader_wide_stream_carries_every_shop_of_theirs_and_no_one_elses(
+    client, merchant, account, settings, django_capture_on_commit_callbacks
+):
+    settings.REDIS_URL = ""
+    second = merchant_with_account()
+    stranger = merchant_with_account()
+    trader = member_of(merchant)
+    MembershipFactory(user=trader, merchant=second, role="cashier")
+    client.force_login(trader)
+    response = client.get("/cua-hang/su-kien/")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/event-stream")
+    try:
+        result: queue.Queue[list[tuple[str, dict[str, Any]]]] = queue.Queue()
+        threading.Thread(target=lambda: result.put(_read_events(response, 2)), daemon=True).start()
+        _wait_subscribed(merchant.pk, second.pk)
+        # Another merchant's payment first: it must never come down this trader's stream.
+        for shop, amount in ((stranger, 70_000), (merchant, 30_000), (second, 40_000)):
+            with django_capture_on_commit_callbacks(execute=True):
+                banknotify_deliver(
+                    client, banknotify_payload(account=shop.bank_accounts.get(), amount=amount)
+                )
+        events_seen = result.get(timeout=10)
+    finally:
+        response.close()
+    assert [(kind, e["merchant_id"], e["amount"]) for kind, e in events_seen] == [
+        ("payment_received", merchant.pk, 30_000),
+        ("payment_received", second.pk, 40_000),
+    ]
+    assert events_seen[0][1]["spoken"] == "Đã nhận ba mươi nghìn đồng"
+
+
+def test_the_trader_wide_stream_needs_a_shop_and_a_login(client):
+    assert client.get("/cua-hang/su-kien/").status_code == 302  # to sign in
+
+    client.force_login(UserFactory())
+    response = client.get("/cua-hang/su-kien/")
+    assert response.status_code == 404
+    assert not response.streaming

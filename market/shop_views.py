@@ -37,7 +37,7 @@ from payments import vietqr
 from payments.models import PaymentIntent
 from payments.views import _sandbox_link
 
-from . import search, storefront
+from . import bank_apps, search, storefront
 from .models import Fulfilment, GoodsCategory, Market, Order, Review
 
 
@@ -444,6 +444,15 @@ def shop_order(request: HttpRequest, token: str) -> HttpResponse:
             "intent": intent,
             "waiting": waiting,
             "qr_svg": vietqr.qr_svg(intent.qr_payload) if waiting and intent else "",
+            "qr_filename": _qr_filename(order),
+            "bank_apps": bank_apps.deeplinks(
+                bank_bin=intent.bank_bin,
+                account_number=intent.account_number,
+                amount=order.total,
+                content=intent.reference_code,
+            )
+            if waiting and intent and intent.method == PaymentIntent.Method.BANK_QR
+            else [],
             "bank_name": bank.short_name if bank else "",
             "sandbox_pay_url": _sandbox_link(intent) if waiting and intent else "",
             "timeline": _timeline(order),
@@ -461,6 +470,27 @@ def shop_order(request: HttpRequest, token: str) -> HttpResponse:
             "now": timezone.now(),
         },
     )
+
+
+def shop_order_qr_png(request: HttpRequest, token: str) -> HttpResponse:
+    """The payment QR as a PNG, for "Lưu ảnh mã QR": only while the order waits for payment."""
+    found = Order.objects.filter(receipt_token=token).exclude(channel=Order.Channel.POS).first()
+    intent = found.intent if found is not None else None
+    if (
+        found is None
+        or intent is None
+        or found.status != Order.Status.AWAITING_PAYMENT
+        or intent.status in (PaymentIntent.Status.EXPIRED, PaymentIntent.Status.CANCELED)
+    ):
+        raise NotFound(_("Không tìm thấy mã thanh toán."))
+    response = HttpResponse(vietqr.qr_png(intent.qr_payload, box_size=10), content_type="image/png")
+    response["Content-Disposition"] = f'inline; filename="{_qr_filename(found)}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _qr_filename(order: Order) -> str:
+    return f"cho-so-{order.number}-{order.total}d.png"
 
 
 def shop_order_status(request: HttpRequest, token: str) -> JsonResponse:

@@ -104,6 +104,7 @@ urlpatterns += [
         shop_views.shop_order_status,
         name="shop_order_status",
     ),
+    path("don-hang/<str:token>/ma-qr.png", shop_views.shop_order_qr_png, name="shop_order_qr"),
     path("don-hang/<str:token>/danh-gia/", shop_views.shop_review, name="shop_review"),
     path("danh-gia/<int:review_id>/bao-cao/", shop_views.review_report, name="review_report"),
     path("cho/<slug:market_slug>/<slug:merchant_slug>/", shop_views.shop, name="shop"),

@@ -46,3 +46,10 @@ def vn_phone(value) -> str:
     from core.phone import display_vn_phone
 
     return display_vn_phone(str(value))
+
+
+@register.filter
+def digit_groups(value) -> str:
+    """An account number as a bank app shows it, in groups of four: "0041 0001 2345 6"."""
+    text = str(value or "")
+    return " ".join(text[i : i + 4] for i in range(0, len(text), 4))

@@ -15,7 +15,7 @@
 #
 # Then a final table: | path | measured | goal | ratio to bare | met? |.
 #
-#   bash bench/all.sh --quick        # 9 min 52 s at load ~11 (idle: not measured yet)
+#   bash bench/all.sh --quick        # 4 min 7 s idle (9 min 52 s at load ~11)
 #   bash bench/all.sh                # full sizes: 16 min at load 7-10
 #   bash bench/all.sh --quick --only "orders shop"    # some steps only (each with its bare run)
 #

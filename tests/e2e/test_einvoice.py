@@ -22,18 +22,6 @@ from tests.e2e.test_trader_onboarding import Steps
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def browser_context_args(browser_context_args):
-    return {
-        **browser_context_args,
-        "viewport": {"width": 360, "height": 740},
-        "device_scale_factor": 2,
-        "is_mobile": True,
-        "has_touch": True,
-        "locale": "vi-VN",
-    }
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_sale_is_invoiced_and_the_invoice_is_found_by_its_code(
     chromium_available, live_server, page: Page, artifacts_dir, settings

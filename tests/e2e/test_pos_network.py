@@ -33,18 +33,6 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def browser_context_args(browser_context_args):
-    return {
-        **browser_context_args,
-        "viewport": {"width": 360, "height": 740},
-        "device_scale_factor": 2,
-        "is_mobile": True,
-        "has_touch": True,
-        "locale": "vi-VN",
-    }
-
-
-@pytest.fixture
 def shop():
     merchant = factories.MerchantFactory(display_name="Rau Cô Ba")
     factories.BankAccountFactory(

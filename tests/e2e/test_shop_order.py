@@ -21,18 +21,6 @@ from tests.e2e.test_trader_onboarding import Steps
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def browser_context_args(browser_context_args):
-    return {
-        **browser_context_args,
-        "viewport": {"width": 360, "height": 740},
-        "device_scale_factor": 2,
-        "is_mobile": True,
-        "has_touch": True,
-        "locale": "vi-VN",
-    }
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_shopper_buys_online_and_the_trader_hands_it_over(
     chromium_available, live_server, bank, page: Page, browser, artifacts_dir

@@ -29,18 +29,6 @@ window.__tones = 0;
 """
 
 
-@pytest.fixture
-def browser_context_args(browser_context_args):
-    return {
-        **browser_context_args,
-        "viewport": {"width": 360, "height": 740},
-        "device_scale_factor": 2,
-        "is_mobile": True,
-        "has_touch": True,
-        "locale": "vi-VN",
-    }
-
-
 def sign_in(page: Page, base: str, phone: str) -> None:
     page.goto(f"{base}/dang-nhap/")
     page.get_by_label("Số điện thoại").fill(phone)

@@ -19,18 +19,6 @@ from tests import factories
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def browser_context_args(browser_context_args):
-    return {
-        **browser_context_args,
-        "viewport": {"width": 360, "height": 740},
-        "device_scale_factor": 2,
-        "is_mobile": True,
-        "has_touch": True,
-        "locale": "vi-VN",
-    }
-
-
 def _login(page: Page, base: str, phone: str) -> None:
     page.goto(f"{base}/dang-nhap/")
     page.get_by_label("Số điện thoại").fill(phone)

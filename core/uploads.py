@@ -383,6 +383,12 @@ class FilesWritten:
         field_file.save(name or content.name or "tep", content, save=False)
         self._written.append((field_file.storage, str(field_file.name)))
 
+    def save_as(self, storage: Storage, name: str, content: File) -> str:
+        """Write ``content`` as ``name`` (a rendition next to a file saved in this step)."""
+        saved = storage.save(name, content)
+        self._written.append((storage, saved))
+        return saved
+
     def discard(self) -> None:
         for storage, name in reversed(self._written):
             with suppress(OSError):

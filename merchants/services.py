@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
-from core import uploads
+from core import thumbs, uploads
 from core.audit import audit_record
 from core.db import select_rows, table
 from core.errors import Conflict, ValidationFailed
@@ -360,6 +360,7 @@ def product_create(
         )
         if stored_photo is not None:
             files.save(product.photo, stored_photo)
+            _save_thumbnail(files, product)
         product.save()
         audit_record(
             actor=actor,
@@ -369,6 +370,16 @@ def product_create(
             data={"price": price},
         )
     return product
+
+
+def _save_thumbnail(files: uploads.FilesWritten, product: Product) -> None:
+    """The POS's small square of the photo just saved, written in the same step."""
+    photo = product.photo
+    files.save_as(
+        photo.storage,
+        thumbs.thumb_name(photo.name or "", thumbs.POS_THUMB_SIDE),
+        thumbs.thumbnail_content(photo),
+    )
 
 
 def product_update(
@@ -420,6 +431,7 @@ def product_update(
         product.description = description
         if photo is not None:
             files.save(product.photo, photo)
+            _save_thumbnail(files, product)
         product.save()
         audit_record(
             actor=actor,

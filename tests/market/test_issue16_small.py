@@ -12,6 +12,7 @@ from django.contrib.staticfiles import finders
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
+from core import thumbs
 from einvoice import services as einvoice
 from market.models import Order
 from merchants import services as merchant_services
@@ -208,6 +209,24 @@ def test_the_pos_shows_a_small_rendition_not_the_full_photo(owner_client, mercha
         assert image.size == (96, 96)
     # Made once: the next page view serves the same file.
     assert src in owner_client.get(f"/cua-hang/{merchant.pk}/ban-hang/").content.decode()
+
+
+def test_the_pos_page_writes_nothing_for_a_photo_stored_without_a_rendition(owner_client, merchant):
+    owner = User.objects.get(memberships__merchant=merchant)
+    product = merchant_services.product_create(
+        actor=owner, merchant=merchant, name="Cá thu", unit="kg", price=180_000, photo=_photo()
+    )
+    storage = product.photo.storage
+    rendition = thumbs.thumb_name(product.photo.name, thumbs.POS_THUMB_SIDE)
+    storage.delete(rendition)  # as for a photo stored before renditions existed
+
+    page = owner_client.get(f"/cua-hang/{merchant.pk}/ban-hang/").content.decode()
+
+    assert f'<img src="{product.photo.url}"' in page
+    assert not storage.exists(rendition)  # no GET writes
+    merchant_services.product_update(actor=owner, product=product, photo=_photo())
+    product.refresh_from_db()
+    assert storage.exists(thumbs.thumb_name(product.photo.name, thumbs.POS_THUMB_SIDE))
 
 
 # --- phones, invoices ----------------------------------------------------------------------------

@@ -133,7 +133,8 @@ def _trader_home(request: AuthedRequest) -> HttpResponse:
 @login_required
 def merchant_create(request: AuthedRequest) -> HttpResponse:
     # A household business is registered in its owner's name: one field less to type.
-    initial = {"legal_name": _("Hộ kinh doanh %(name)s") % {"name": request.user.full_name}}
+    # (The registered name is Vietnamese whatever the page's language.)
+    initial = {"legal_name": f"Hộ kinh doanh {request.user.full_name}"}
     form = MerchantForm(request.POST or None, initial=initial if request.user.full_name else None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -233,3 +233,23 @@ def test_the_english_page_asks_in_english(client, trader):
         f"/cua-hang/{merchant.pk}/san-pham/them/", HTTP_ACCEPT_LANGUAGE="en"
     ).content.decode()
     assert "What kind of goods is this?" in page
+
+
+def test_a_stall_named_by_its_code_needs_no_kind_of_goods(client, trader):
+    merchant, user = trader
+    market = factories.MarketFactory()
+    factories.StallFactory(market=market, code="C-3", goods_category=GoodsCategory.MEAT)
+    client.force_login(user)
+    response = client.post(
+        "/sap/dang-ky/",
+        {"merchant": merchant.pk, "market": market.pk, "requested_code": "", "goods_category": ""},
+    )
+    assert response.status_code == 422
+    assert "Chọn ngành hàng, hoặc ghi mã sạp bạn đang bán." in response.content.decode()
+    response = client.post(
+        "/sap/dang-ky/",
+        {"merchant": merchant.pk, "market": market.pk, "requested_code": "c-3"},
+    )
+    assert response.status_code == 302
+    application = StallApplication.objects.get(merchant=merchant)
+    assert (application.requested_code, application.goods_category) == ("C-3", "meat")

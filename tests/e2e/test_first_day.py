@@ -79,6 +79,7 @@ def test_a_new_trader_reaches_a_bank_confirmed_sale_alone_in_at_most_20_taps(
     taps.type(page.get_by_label("Mã số thuế hoặc số định danh cá nhân (12 số)"), "048175009999")
     taps.type(page.get_by_label("Địa chỉ"), "Sạp B-07 Chợ Cồn")
     steps.shot("cua-hang")
+    assert_accessible(page)
     taps.tap(page.get_by_role("button", name="Tạo cửa hàng"), "Tạo cửa hàng")
 
     # Straight on to step 1, the stall: its code says what it sells.
@@ -87,6 +88,7 @@ def test_a_new_trader_reaches_a_bank_confirmed_sale_alone_in_at_most_20_taps(
     taps.pick(page.get_by_label(re.compile(r"^Chợ:?$")), "Chợ Cồn")
     taps.type(page.get_by_label("Mã sạp (để trống nếu muốn Ban quản lý xếp sạp)"), "B-07")
     steps.shot("sap")
+    assert_accessible(page)
     taps.tap(page.get_by_role("button", name="Gửi đơn"), "Gửi đơn")
 
     # Step 2, the bank account, in the owner's name already.
@@ -95,6 +97,7 @@ def test_a_new_trader_reaches_a_bank_confirmed_sale_alone_in_at_most_20_taps(
     taps.pick(page.get_by_label("Ngân hàng"), "Vietcombank")
     taps.type(page.get_by_label("Số tài khoản"), "0041000123456")
     steps.shot("ngan-hang")
+    assert_accessible(page)
     taps.tap(page.get_by_role("button", name="Lưu tài khoản"), "Lưu tài khoản")
 
     # Step 3, the first product: fresh fish needs no tax answer, the stall's goods suggest it.
@@ -105,6 +108,7 @@ def test_a_new_trader_reaches_a_bank_confirmed_sale_alone_in_at_most_20_taps(
     taps.type(page.get_by_label("Tên sản phẩm"), "Cá thu")
     taps.type(page.get_by_label("Giá (đồng)"), "150000")
     steps.shot("san-pham")
+    assert_accessible(page)
     taps.tap(page.get_by_role("button", name="Lưu sản phẩm"), "Lưu sản phẩm")
 
     # Step 4, a test sale: the POS says what to do; the trader pays it as a shopper would.
@@ -136,6 +140,7 @@ def test_a_new_trader_reaches_a_bank_confirmed_sale_alone_in_at_most_20_taps(
     expect(page.locator(".first-day")).to_have_count(0)
     expect(page.locator("#sell").get_by_role("link", name="Bán hàng")).to_be_visible()
     steps.shot("trang-chinh-xong")
+    assert_accessible(page)
 
     merchant = Merchant.objects.get(tax_code="048175009999")
     application = StallApplication.objects.get(merchant=merchant)

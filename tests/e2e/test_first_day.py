@@ -75,7 +75,8 @@ def test_a_new_trader_reaches_a_bank_confirmed_sale_alone_in_at_most_20_taps(
 
     # The shop: a household business in the owner's name, already written.
     expect(page.get_by_role("heading", name="Tạo cửa hàng")).to_be_visible()
-    expect(page.get_by_label("Tên đăng ký kinh doanh")).to_have_value("Hộ kinh doanh Nguyễn Thị Lan")
+    legal_name = page.get_by_label("Tên đăng ký kinh doanh")
+    expect(legal_name).to_have_value("Hộ kinh doanh Nguyễn Thị Lan")
     taps.type(page.get_by_label("Mã số thuế hoặc số định danh cá nhân (12 số)"), "048175009999")
     taps.type(page.get_by_label("Địa chỉ"), "Sạp B-07 Chợ Cồn")
     steps.shot("cua-hang")
@@ -103,7 +104,8 @@ def test_a_new_trader_reaches_a_bank_confirmed_sale_alone_in_at_most_20_taps(
     # Step 3, the first product: fresh fish needs no tax answer, the stall's goods suggest it.
     expect(page.get_by_role("heading", name="Thêm sản phẩm")).to_be_visible()
     expect(page.get_by_text("Món này thuộc loại nào?")).to_be_visible()
-    expect(page.get_by_role("radio", name=re.compile("Thực phẩm tươi sống chưa chế biến"))).to_be_checked()
+    fresh = page.get_by_role("radio", name=re.compile("Thực phẩm tươi sống chưa chế biến"))
+    expect(fresh).to_be_checked()
     expect(page.get_by_text("KKKNT")).to_have_count(0)
     taps.type(page.get_by_label("Tên sản phẩm"), "Cá thu")
     taps.type(page.get_by_label("Giá (đồng)"), "150000")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, QuerySet
 from django.urls import reverse
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import NotFound, PermissionDenied
@@ -132,11 +133,11 @@ class FirstDayStep:
     """One step of the home page's first-day checklist, done or not as the data says."""
 
     key: str  # "stall", "bank_account", "product", "sale"
-    title: str
+    title: str | Promise  # translated when shown
     done: bool
     url: str
-    action: str  # the button's words when this is the next step
-    note: str = ""  # e.g. "Đang chờ Ban quản lý duyệt" for an application sent
+    action: str | Promise  # the button's words when this is the next step
+    note: str | Promise = ""  # e.g. the application sent is being reviewed
 
 
 def _first_day_rows(merchant_ids: list[int]) -> dict[int, dict[str, bool]]:
@@ -175,7 +176,7 @@ def _first_day_rows(merchant_ids: list[int]) -> dict[int, dict[str, bool]]:
 
 
 def _steps(merchant_id: int, row: dict[str, bool]) -> list[FirstDayStep]:
-    stall_note = ""
+    stall_note: str | Promise = ""
     if row["has_pending"] and not row["has_stall"]:
         stall_note = _("Đã gửi đơn, Ban quản lý chợ đang xem xét. Bạn vẫn bán được ngay.")
     return [

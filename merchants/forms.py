@@ -130,7 +130,9 @@ class BankAccountForm(CleanTextMixin, forms.Form):
 
 # The product's VAT category (Product.TaxCategory, the e-invoice's TSuat code) asked as a
 # question a trader can answer: the kind of goods, not "KCT" / "KKKNT". Stored values unchanged;
-# the most common at a wet market first.
+# the most common at a wet market first. The examples are [L] (VAT law 48/2024/QH15 as we read it,
+# the 8% line while the 2-point reduction lasts): a tax officer's reading wins; a household on the
+# revenue method pays by its sector (Merchant.Sector), so for most traders this only labels lines.
 TAX_CHOICES = [
     (
         Product.TaxCategory.NOT_SUBJECT,

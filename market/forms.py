@@ -20,7 +20,12 @@ class StallApplicationForm(CleanTextMixin, forms.Form):
         required=False,
         widget=forms.TextInput(attrs={"placeholder": "A-12"}),
     )
-    goods_category = forms.ChoiceField(label=_("Ngành hàng"), choices=GoodsCategory.choices)
+    goods_category = forms.ChoiceField(
+        label=_("Ngành hàng"),
+        help_text=_("Đã ghi mã sạp thì để trống: lấy theo ngành hàng của sạp đó."),
+        choices=[("", "—"), *GoodsCategory.choices],
+        required=False,
+    )
     note = forms.CharField(
         label=_("Ghi chú cho Ban quản lý (không bắt buộc)"),
         required=False,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import NotFound
@@ -42,6 +43,22 @@ def stall_directory(*, market: Market) -> QuerySet[Stall]:
 
 def stalls_of_merchants(*, merchants: QuerySet[Merchant] | list[Merchant]) -> QuerySet[Stall]:
     return Stall.objects.filter(merchant__in=merchants).select_related("market", "merchant")
+
+
+def goods_category_of(*, merchant: Merchant) -> str | None:
+    """What the merchant sells: its first stall's kind of goods, else that of its latest stall
+    application that was not refused (one query)."""
+    stall = Stall.objects.filter(merchant=merchant).order_by("pk").values("goods_category")[:1]
+    application = (
+        StallApplication.objects.filter(merchant=merchant)
+        .exclude(status=StallApplication.Status.REJECTED)
+        .order_by("-created_at")
+        .values("goods_category")[:1]
+    )
+    row = Merchant.objects.filter(pk=merchant.pk).values_list(
+        Coalesce(Subquery(stall), Subquery(application)), flat=True
+    )
+    return row.first()
 
 
 def applications_of_merchants(

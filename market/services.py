@@ -95,9 +95,8 @@ def stall_application_submit(
     actor is None for an API key; actor_label then names the key in the audit row.
     """
     errors: dict[str, list[Any]] = {}
-    if goods_category not in GoodsCategory.values:
-        errors["goods_category"] = [_("Chọn ngành hàng trong danh sách.")]
     code = ""
+    stall = None
     if requested_code.strip():
         try:
             code = normalize_stall_code(requested_code)
@@ -111,6 +110,14 @@ def stall_application_submit(
                 errors["requested_code"] = [_("Sạp này đã có người kinh doanh.")]
             elif stall.merchant_id == merchant.pk:
                 errors["requested_code"] = [_("Sạp này đã là của bạn.")]
+    if not goods_category and stall is not None:
+        goods_category = stall.goods_category  # the stall named already sells a kind of goods
+    if goods_category not in GoodsCategory.values:
+        errors["goods_category"] = [
+            _("Chọn ngành hàng trong danh sách.")
+            if goods_category or code
+            else _("Chọn ngành hàng, hoặc ghi mã sạp bạn đang bán.")
+        ]
     if not market.is_active:
         errors["market"] = [_("Chợ này hiện không nhận đăng ký.")]
     if errors:

@@ -15,6 +15,7 @@ from core.errors import ApplicationError, NotFound
 from core.forms import apply_error
 from merchants import selectors as merchant_selectors
 from merchants.auth import AuthedRequest
+from merchants.first_day import first_day_next
 from merchants.models import Membership
 from merchants.selectors import Principal
 
@@ -65,7 +66,7 @@ def stall_apply(request: AuthedRequest) -> HttpResponse:
             status = exc.status
         else:
             messages.success(request, _("Đã gửi đơn đăng ký sạp. Ban quản lý chợ sẽ xem xét."))
-            return redirect("home")
+            return first_day_next(request, merchant, after="stall", default=reverse("home"))
     return render(request, "market/stall_apply.html", {"form": form}, status=status)
 
 

@@ -128,6 +128,56 @@ class BankAccountForm(CleanTextMixin, forms.Form):
     )
 
 
+# The product's VAT category (Product.TaxCategory, the e-invoice's TSuat code) asked as a
+# question a trader can answer: the kind of goods, not "KCT" / "KKKNT". Stored values unchanged;
+# the most common at a wet market first. The examples are [L] (VAT law 48/2024/QH15 as we read it,
+# the 8% line while the 2-point reduction lasts): a tax officer's reading wins; a household on the
+# revenue method pays by its sector (Merchant.Sector), so for most traders this only labels lines.
+TAX_CHOICES = [
+    (
+        Product.TaxCategory.NOT_SUBJECT,
+        _(
+            "Thực phẩm tươi sống chưa chế biến: rau, củ, quả, thịt, cá, hải sản (chỉ rửa, cắt, "
+            "phơi khô, ướp lạnh)"
+        ),
+    ),
+    (
+        Product.TaxCategory.EIGHT,
+        _("Món ăn, đồ uống, bánh, hàng đã chế biến và hàng tiêu dùng khác (thuế GTGT 8%)"),
+    ),
+    (
+        Product.TaxCategory.TEN,
+        _("Bia, rượu, thuốc lá và hàng không được giảm thuế (thuế GTGT 10%)"),
+    ),
+    (
+        Product.TaxCategory.FIVE,
+        _("Hàng thiết yếu thuế 5%: nước sạch, phân bón, thức ăn chăn nuôi, dụng cụ y tế"),
+    ),
+    (
+        Product.TaxCategory.NOT_DECLARED,
+        _(
+            "Nông sản, thủy sản chưa chế biến bán cho doanh nghiệp, hợp tác xã (không kê khai "
+            "thuế GTGT)"
+        ),
+    ),
+    (Product.TaxCategory.ZERO, _("Hàng bán ra nước ngoài (thuế GTGT 0%)")),
+]
+
+# The suggestion for a new product by the stall's kind of goods (market.GoodsCategory values).
+TAX_BY_GOODS = {
+    "vegetables": Product.TaxCategory.NOT_SUBJECT,
+    "meat": Product.TaxCategory.NOT_SUBJECT,
+    "seafood": Product.TaxCategory.NOT_SUBJECT,
+    "dry_goods": Product.TaxCategory.NOT_SUBJECT,
+    "flowers": Product.TaxCategory.NOT_SUBJECT,
+    "specialties": Product.TaxCategory.EIGHT,
+    "food": Product.TaxCategory.EIGHT,
+    "clothing": Product.TaxCategory.EIGHT,
+    "groceries": Product.TaxCategory.EIGHT,
+    "other": Product.TaxCategory.EIGHT,
+}
+
+
 class ProductForm(CleanTextMixin, forms.Form):
     name = forms.CharField(label=_("Tên sản phẩm"), max_length=120)
     unit = forms.ChoiceField(label=_("Đơn vị"), choices=Product.Unit.choices)
@@ -138,9 +188,14 @@ class ProductForm(CleanTextMixin, forms.Form):
     )
     sold_by_weight = forms.BooleanField(label=_("Bán theo cân (kg)"), required=False)
     tax_category = forms.ChoiceField(
-        label=_("Loại thuế"),
-        choices=Product.TaxCategory.choices,
+        label=_("Món này thuộc loại nào?"),
+        choices=TAX_CHOICES,
         initial=Product.TaxCategory.NOT_SUBJECT,
+        widget=forms.RadioSelect,
+        help_text=_(
+            "Để hóa đơn điện tử ghi đúng. Chưa chắc thì giữ lựa chọn gợi ý theo ngành hàng "
+            "của sạp, hoặc hỏi cán bộ thuế."
+        ),
     )
     photo = ImageUploadField(
         label=_("Ảnh"),

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
+from django.urls import reverse
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import NotFound, PermissionDenied
@@ -121,3 +123,133 @@ def api_key_of(*, merchant: Merchant, key_id: int) -> ApiKey:
     if key is None:
         raise NotFound(_("Không tìm thấy khóa API."))
     return key
+
+
+# --- The first day: what a new trader still has to do before selling ----------------------------
+
+
+@dataclass(frozen=True)
+class FirstDayStep:
+    """One step of the home page's first-day checklist, done or not as the data says."""
+
+    key: str  # "stall", "bank_account", "product", "sale"
+    title: str | Promise  # translated when shown
+    done: bool
+    url: str
+    action: str | Promise  # the button's words when this is the next step
+    note: str | Promise = ""  # e.g. the application sent is being reviewed
+
+
+def _first_day_rows(merchant_ids: list[int]) -> dict[int, dict[str, bool]]:
+    """Per merchant, in one statement: has it a stall or a stall application that was not
+    refused, one pending, a bank account, a product, a sale paid by bank or e-wallet."""
+    from market.models import Order, Stall, StallApplication
+
+    applications = StallApplication.objects.filter(merchant=OuterRef("pk"))
+    rows = (
+        Merchant.objects.filter(pk__in=merchant_ids)
+        .annotate(
+            has_stall=Exists(Stall.objects.filter(merchant=OuterRef("pk"))),
+            has_application=Exists(applications.exclude(status=StallApplication.Status.REJECTED)),
+            has_pending=Exists(applications.filter(status=StallApplication.Status.PENDING)),
+            has_account=Exists(BankAccount.objects.filter(merchant=OuterRef("pk"))),
+            has_product=Exists(Product.objects.filter(merchant=OuterRef("pk"))),
+            has_sale=Exists(
+                Order.objects.filter(
+                    merchant=OuterRef("pk"),
+                    paid_at__isnull=False,
+                    payment_method__in=[Order.PaymentMethod.BANK_QR, Order.PaymentMethod.EWALLET],
+                )
+            ),
+        )
+        .values(
+            "pk",
+            "has_stall",
+            "has_application",
+            "has_pending",
+            "has_account",
+            "has_product",
+            "has_sale",
+        )
+    )
+    return {row.pop("pk"): row for row in rows}
+
+
+def _steps(merchant_id: int, row: dict[str, bool]) -> list[FirstDayStep]:
+    stall_note: str | Promise = ""
+    if row["has_pending"] and not row["has_stall"]:
+        stall_note = _("Đã gửi đơn, Ban quản lý chợ đang xem xét. Bạn vẫn bán được ngay.")
+    return [
+        FirstDayStep(
+            key="stall",
+            title=_("Đăng ký sạp"),
+            done=row["has_stall"] or row["has_application"],
+            url=reverse("stall_apply"),
+            action=_("Đăng ký sạp"),
+            note=stall_note,
+        ),
+        FirstDayStep(
+            key="bank_account",
+            title=_("Thêm tài khoản ngân hàng"),
+            done=row["has_account"],
+            url=reverse("bank_account_add", args=[merchant_id]),
+            action=_("Thêm tài khoản nhận tiền"),
+        ),
+        FirstDayStep(
+            key="product",
+            title=_("Thêm món hàng đầu tiên"),
+            done=row["has_product"],
+            url=reverse("product_add", args=[merchant_id]),
+            action=_("Thêm món hàng"),
+        ),
+        FirstDayStep(
+            key="sale",
+            title=_("Bán thử một đơn"),
+            done=row["has_sale"],
+            url=reverse("pos", args=[merchant_id]),
+            action=_("Bán thử một đơn"),
+            note=_("Tự trả bằng ngân hàng thử nghiệm để nghe báo “đã nhận tiền”."),
+        ),
+    ]
+
+
+@dataclass(frozen=True)
+class FirstDay:
+    """A merchant's first-day checklist: the steps, the next one, and whether it can be paid."""
+
+    merchant: Merchant
+    steps: list[FirstDayStep]
+
+    @property
+    def done(self) -> bool:
+        return all(step.done for step in self.steps)
+
+    @property
+    def next_step(self) -> FirstDayStep | None:
+        return next((step for step in self.steps if not step.done), None)
+
+    @property
+    def done_count(self) -> int:
+        return sum(step.done for step in self.steps)
+
+    @property
+    def can_take_payment(self) -> bool:
+        """A QR needs an account to be paid into."""
+        return next(step.done for step in self.steps if step.key == "bank_account")
+
+
+def first_days(*, merchants: list[Merchant]) -> dict[int, FirstDay]:
+    """The checklist of each merchant, by merchant id, in one query whatever their number."""
+    rows = _first_day_rows([m.pk for m in merchants])
+    return {m.pk: FirstDay(merchant=m, steps=_steps(m.pk, rows[m.pk])) for m in merchants}
+
+
+def first_day_steps(merchant: Merchant) -> list[FirstDayStep]:
+    """The first-day steps of one merchant, each with its done flag and where to do it."""
+    return _steps(merchant.pk, _first_day_rows([merchant.pk])[merchant.pk])
+
+
+def first_day_done(merchant: Merchant) -> bool:
+    """True once the merchant has a stall (or asked for one), a bank account, a product and a
+    sale paid through a bank or e-wallet: from then on home needs no checklist."""
+    return all(step.done for step in first_day_steps(merchant))

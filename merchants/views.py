@@ -23,7 +23,9 @@ from market import selectors as market_selectors
 from merchants.auth import AuthedRequest
 
 from . import selectors, services
+from .first_day import first_day_next
 from .forms import (
+    TAX_BY_GOODS,
     ApiKeyForm,
     BankAccountForm,
     MemberForm,
@@ -32,7 +34,7 @@ from .forms import (
     ProductForm,
     SignUpForm,
 )
-from .models import Membership
+from .models import Membership, Merchant, Product
 from .selectors import Principal
 
 LOGIN_IP_GROUP = "login:ip"
@@ -109,8 +111,18 @@ def _trader_home(request: AuthedRequest) -> HttpResponse:
     user = request.user
     memberships = list(selectors.memberships_for_user(user=user))
     merchants = [m.merchant for m in memberships]
+    first_days = selectors.first_days(merchants=merchants)
     context = {
         "memberships": memberships,
+        # "Bán hàng" leads home only for a shop that can be paid (a QR needs a bank account).
+        "sellable": [m for m in memberships if first_days[m.merchant_id].can_take_payment],
+        # The owner's first-day checklist of each shop not yet set up (templates/merchants/
+        # _first_day.html); a new trader without a shop is shown the way to make one.
+        "first_days": [
+            first_days[m.merchant_id]
+            for m in memberships
+            if m.role == Membership.Role.OWNER and not first_days[m.merchant_id].done
+        ],
         "stalls": market_selectors.stalls_of_merchants(merchants=merchants),
         "applications": market_selectors.applications_of_merchants(merchants=merchants)[:10],
         "is_reviewer": user.has_perm("market.review_stallapplication"),
@@ -120,7 +132,10 @@ def _trader_home(request: AuthedRequest) -> HttpResponse:
 
 @login_required
 def merchant_create(request: AuthedRequest) -> HttpResponse:
-    form = MerchantForm(request.POST or None)
+    # A household business is registered in its owner's name: one field less to type.
+    # (The registered name is Vietnamese whatever the page's language.)
+    initial = {"legal_name": f"Hộ kinh doanh {request.user.full_name}"}
+    form = MerchantForm(request.POST or None, initial=initial if request.user.full_name else None)
     if request.method == "POST" and form.is_valid():
         try:
             merchant = services.merchant_create(user=request.user, **form.cleaned_data)
@@ -130,8 +145,12 @@ def merchant_create(request: AuthedRequest) -> HttpResponse:
             messages.success(
                 request, _("Đã tạo cửa hàng %(name)s.") % {"name": merchant.display_name}
             )
-            return redirect("merchant_detail", merchant_id=merchant.pk)
+            return first_day_next(request, merchant, after="", default=merchant_url(merchant))
     return render(request, "merchants/merchant_form.html", {"form": form})
+
+
+def merchant_url(merchant: Merchant) -> str:
+    return reverse("merchant_detail", args=[merchant.pk])
 
 
 def _merchant(request: AuthedRequest, merchant_id: int, owner: bool = False):
@@ -161,7 +180,8 @@ def merchant_detail(request: AuthedRequest, merchant_id: int) -> HttpResponse:
 @login_required
 def bank_account_add(request: AuthedRequest, merchant_id: int) -> HttpResponse:
     merchant = _merchant(request, merchant_id, owner=True)
-    form = BankAccountForm(request.POST or None)
+    # The account is most often in the owner's own name, as the bank writes it.
+    form = BankAccountForm(request.POST or None, initial={"holder_name": request.user.full_name})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -177,7 +197,9 @@ def bank_account_add(request: AuthedRequest, merchant_id: int) -> HttpResponse:
             apply_error(form, exc)
         else:
             messages.success(request, _("Đã thêm tài khoản ngân hàng."))
-            return redirect("merchant_detail", merchant_id=merchant.pk)
+            return first_day_next(
+                request, merchant, after="bank_account", default=merchant_url(merchant)
+            )
     return render(request, "merchants/bank_account_form.html", {"form": form, "merchant": merchant})
 
 
@@ -189,6 +211,12 @@ def bank_account_remove(request: AuthedRequest, merchant_id: int, account_id: in
     services.bank_account_remove(actor=request.user, account=account)
     messages.success(request, _("Đã xóa tài khoản ngân hàng."))
     return redirect("merchant_detail", merchant_id=merchant.pk)
+
+
+def _suggested_tax(merchant: Merchant) -> str:
+    """A new product's VAT category as the stall's kind of goods suggests (fresh food: none)."""
+    goods = market_selectors.goods_category_of(merchant=merchant)
+    return TAX_BY_GOODS.get(goods or "", Product.TaxCategory.NOT_SUBJECT)
 
 
 @login_required
@@ -212,7 +240,7 @@ def product_edit(
             )
         }
         if product
-        else None
+        else {"tax_category": _suggested_tax(merchant)}
     )
     form = ProductForm(request.POST or None, request.FILES or None, initial=initial)
     status = 200
@@ -230,6 +258,10 @@ def product_edit(
                 status = exc.status
             else:
                 messages.success(request, _("Đã lưu sản phẩm."))
+                if product is None:
+                    return first_day_next(
+                        request, merchant, after="product", default=merchant_url(merchant)
+                    )
                 return redirect("merchant_detail", merchant_id=merchant.pk)
     return render(
         request,

@@ -31,10 +31,10 @@ _SMALL_TARGETS = """(min) => {
     const style = getComputedStyle(el);
     if (r.width === 0 || r.height === 0 || style.visibility === "hidden") continue;
     if (el.closest(".sr-only, [hidden], .inquiry .field:has(input[name=website])")) continue;
-    if (el.matches("input[type=radio], input[type=checkbox]") && el.closest("label")) {
-      const l = el.closest("label").getBoundingClientRect();
-      if (l.height >= min) continue;
-    }
+    // A tick box's label toggles it too: the label (around it or beside it) is the target.
+    const label = el.matches("input[type=radio], input[type=checkbox]")
+      && (el.closest("label") || (el.labels && el.labels[0]));
+    if (label && label.getBoundingClientRect().height >= min) continue;
     if (el.tagName === "A" && style.display === "inline") {
       const parent = el.parentElement;
       const text = parent ? parent.textContent.replace(el.textContent, "").trim() : "";

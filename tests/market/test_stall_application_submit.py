@@ -309,7 +309,8 @@ def test_it_submits_the_page_form_without_a_document(client, owner, merchant, ma
     response = client.post(PAGE, _form(merchant, market))
 
     assert response.status_code == 302
-    assert response["Location"] == "/"
+    # On to the first day's next step (a shop long set up goes home).
+    assert response["Location"] == f"/cua-hang/{merchant.pk}/ngan-hang/them/"
     application = StallApplication.objects.get()
     assert (application.merchant, application.market) == (merchant, market)
     assert application.requested_code == "B-3"

@@ -67,7 +67,8 @@ def test_it_stores_a_real_png(owner_client, merchant, settings):
     response = owner_client.post(add_url(merchant), form_data(photo=image_file()))
 
     assert response.status_code == 302
-    assert response["Location"] == f"/cua-hang/{merchant.pk}/"
+    # A shop that has not sold yet: on to the first day's next step, a test sale.
+    assert response["Location"] == f"/cua-hang/{merchant.pk}/ban-hang/"
     product = Product.objects.get()
     assert product.photo.name.startswith("products/")
     assert product.photo.name.endswith(".png")

@@ -45,6 +45,8 @@ SETTINGS_VARIABLES = {
     "EWALLET_WEBHOOK_SECRET",
     "TAXGATEWAY_API_KEY",
     "EINVOICE_KEY_SECRET",
+    "SMS_URL",
+    "SMS_API_KEY",
     "LOG_FORMAT",
     "LOG_LEVEL",
     "SENTRY_DSN",
@@ -78,6 +80,8 @@ def _production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
         "ALLOWED_HOSTS": "choso.example.vn",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}",
         "REDIS_URL": "redis://127.0.0.1:6399/0",
+        "SMS_URL": "https://sms.example.vn",
+        "SMS_API_KEY": secrets.token_urlsafe(40),
     }
     production |= {
         name: secrets.token_urlsafe(40) for name in REQUIRED_SECRETS if name not in production

@@ -211,6 +211,7 @@ def test_it_reports_an_empty_secret_in_the_system_checks_when_debug_is_off(setti
     for other in REQUIRED_SECRETS:
         setattr(settings, other, "x" * 50)
     setattr(settings, name, "")
+    settings.SMS_URL, settings.SMS_API_KEY = "https://sms.example.vn", "x" * 50  # a real provider
 
     at_start = run_checks(tags=[Tags.security])
     deploy = run_checks(tags=[Tags.security], include_deployment_checks=True)

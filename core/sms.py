@@ -88,7 +88,8 @@ def send_sms(phone: str, text: str, *, reference: str = "") -> SmsReceipt:
             segments=int(data.get("segments") or 1),
             duplicate=answer.status_code == 200,
         )
-    error = data.get("error") if isinstance(data.get("error"), dict) else {}
+    found = data.get("error")
+    error: dict = found if isinstance(found, dict) else {}
     message = str(error.get("message") or f"HTTP {answer.status_code}")
     code = str(error.get("code") or "")
     if answer.status_code >= 500 or answer.status_code == 429 or answer.status_code < 400:

@@ -234,7 +234,11 @@ def stall_application_reject(*, actor: User, application_id: int, reason: str) -
 def _trader_phone(application: StallApplication) -> str:
     """Who hears of a decision: the member who applied, else the merchant's first owner."""
     members = Membership.objects.filter(merchant_id=application.merchant_id).select_related("user")
-    applicant = members.filter(user_id=application.created_by_id).first()
+    applicant = (
+        members.filter(user_id=application.created_by_id).first()
+        if application.created_by_id
+        else None
+    )
     owner = members.filter(role=Membership.Role.OWNER).order_by("id").first()
     chosen = applicant or owner
     return chosen.user.phone if chosen else ""

@@ -42,7 +42,7 @@ class ResetConfirmForm(CleanTextMixin, forms.Form):
     )
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("password") and data.get("password") != data.get("password2"):
             self.add_error("password2", _("Hai lần nhập mật khẩu không khớp."))
         return data
@@ -64,7 +64,9 @@ class OnboardingForm(CleanTextMixin, forms.Form):
 
     def __init__(self, *args, markets=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["market"].choices = [("", "—")] + [(m.pk, m.name) for m in markets]
+        field = self.fields["market"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [("", "—")] + [(m.pk, m.name) for m in markets]
 
 
 class OnboardingCodeForm(CleanTextMixin, forms.Form):

@@ -157,7 +157,7 @@ def password_reset_confirm(*, phone: str, code: str, password: str) -> User:
             row.used_at = timezone.now()
             row.save(update_fields=["used_at"])
             audit_record(actor=user, action="user.password_reset", target=user, reason="sms code")
-    if not works:
+    if not works or user is None:
         raise bad_code_error()
     cache.delete(login_failures_key(normalized))
     return user
@@ -201,7 +201,7 @@ def onboarding_start(
             ]
     if errors:
         raise ValidationFailed(fields=errors)
-    payload = {"full_name": full_name, "shop_name": shop_name}
+    payload: dict[str, Any] = {"full_name": full_name, "shop_name": shop_name}
     if market_id:
         payload |= {"market_id": market_id, "market_name": market_name}
     with transaction.atomic():

@@ -81,7 +81,7 @@ class Handler(SandboxHandler):
         sandbox = self.sandbox
         if path == "/v1/_sandbox/outbox":
             self._allow(method, "GET")
-            to = (query.get("to") or [None])[0]
+            to = query["to"][0] if query.get("to") else None
             self._json(200, {"data": sandbox.outbox(to=to)})
         elif path == "/v1/_sandbox/faults":
             if method == "POST":

@@ -23,6 +23,8 @@ app.conf.beat_schedule = {
         "task": "market.books_check_nightly",
         "schedule": crontab(hour=2, minute=30),  # Asia/Ho_Chi_Minh (CELERY_TIMEZONE)
     },
+    # One-time SMS codes and unconfirmed registrations on behalf, a day after they expired.
+    "sweep-verification-codes": {"task": "merchants.sweep_verification_codes", "schedule": 3600.0},
     # Idempotency-Keys older than IDEMPOTENCY_TTL_HOURS (core/idempotency.py).
     "expire-idempotency-keys": {"task": "core.expire_idempotency_keys", "schedule": 3600.0},
     # Beat is alive and a worker runs its tasks: /readyz says stale after 3 minutes

@@ -341,6 +341,23 @@ TAXGATEWAY_MAX_ATTEMPTS = env_int("TAXGATEWAY_MAX_ATTEMPTS", 12)
 # Cash-register invoices per end-of-day batch request.
 TAXGATEWAY_BATCH_SIZE = env_int("TAXGATEWAY_BATCH_SIZE", 500)
 
+# --- SMS (issue 16) -----------------------------------------------------------------------------
+# The SMS provider (sandbox: sandboxes/sms, started by bin/run on loopback; core/sms.py is the one
+# adapter). Sent after commit by the core.send_sms task; `check --deploy` refuses an empty key, the
+# sandbox's key and a loopback URL (core/checks.py).
+SMS_URL = env_str("SMS_URL", "http://127.0.0.1:8104")
+SMS_API_KEY = env_str("SMS_API_KEY", "sandbox-sms-key" if DEBUG else "")
+SMS_TIMEOUT_SECONDS = env_int("SMS_TIMEOUT_SECONDS", 5)
+SMS_CONNECT_TIMEOUT_SECONDS = env_int("SMS_CONNECT_TIMEOUT_SECONDS", 3)
+# One-time codes sent by SMS (password reset, phone confirmation): minutes they live, wrong tries
+# each allows; and how many may be asked for per number and per client (core/ratelimits.py).
+VERIFICATION_CODE_TTL_MINUTES = env_int("VERIFICATION_CODE_TTL_MINUTES", 10)
+VERIFICATION_CODE_MAX_ATTEMPTS = env_int("VERIFICATION_CODE_MAX_ATTEMPTS", 5)
+RATE_SMS_CODE_PER_PHONE = env_rate("RATE_SMS_CODE_PER_PHONE", "3/15m")
+RATE_SMS_CODE_PER_IP = env_rate("RATE_SMS_CODE_PER_IP", "10/15m")
+# Code checks (right or wrong) per client, whatever the numbers.
+RATE_SMS_CODE_CHECK_PER_IP = env_rate("RATE_SMS_CODE_CHECK_PER_IP", "30/15m")
+
 # === Issue 13: production fails loud on bad configuration ===================================
 
 # --- required secrets -------------------------------------------------------------------------

@@ -75,3 +75,39 @@ def secrets_are_ready_for_production(app_configs: Any = None, **kwargs: Any) -> 
         if _value(name) in DEVELOPMENT_VALUES
     ]
     return messages
+
+
+SMS_DEVELOPMENT_KEY = "sandbox-sms-key"  # the SMS sandbox's public key (bin/run, settings)
+_LOOPBACK_HOSTS = ("127.", "localhost", "0.0.0.0")  # noqa: S104 - a host to refuse
+
+
+@register(Tags.security, deploy=True)
+def sms_is_ready_for_production(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``check --deploy``: the SMS provider (core/sms.py) is a real one. Without it nobody can
+    reset a password or be registered on their behalf, and no stall decision reaches a phone."""
+    from urllib.parse import urlsplit
+
+    messages: list[CheckMessage] = []
+    if not _value("SMS_API_KEY").strip():
+        messages.append(
+            Error("SMS_API_KEY is empty; SMS cannot be sent.", hint=_HINT, id="core.E003")
+        )
+    elif _value("SMS_API_KEY") == SMS_DEVELOPMENT_KEY:
+        messages.append(
+            CheckWarning(
+                "SMS_API_KEY is the sandbox's public development value.",
+                hint="Use the SMS provider's real key.",
+                id="core.W001",
+            )
+        )
+    host = (urlsplit(_value("SMS_URL")).hostname or "").lower()
+    if not host or host.startswith(_LOOPBACK_HOSTS) or host in ("::1", "localhost"):
+        messages.append(
+            Error(
+                f"SMS_URL {_value('SMS_URL')!r} is not a provider: it is empty or on loopback "
+                "(the sandbox).",
+                hint="Set SMS_URL to the SMS provider's https address.",
+                id="core.E004",
+            )
+        )
+    return messages

@@ -143,3 +143,32 @@ def standee_job_of_market(*, market: Market, job_id: int) -> StandeeJob:
 
 def latest_standee_job(*, market: Market) -> StandeeJob | None:
     return market.standee_jobs.order_by("-created_at", "-id").first()
+
+
+def decision_notices(*, user: User) -> list[StallApplication]:
+    """Decided applications of the user's merchants whose notice nobody dismissed yet."""
+    return list(
+        StallApplication.objects.filter(
+            merchant__memberships__user=user,
+            status__in=[StallApplication.Status.APPROVED, StallApplication.Status.REJECTED],
+            notice_dismissed_at__isnull=True,
+        )
+        .select_related("market", "merchant", "stall")
+        .order_by("-decided_at", "-id")[:5]
+    )
+
+
+def decided_application_of_user(*, user: User, application_id: int) -> StallApplication:
+    """A decided application of one of the user's merchants; anyone else's is 404."""
+    application = (
+        StallApplication.objects.filter(
+            pk=application_id,
+            merchant__memberships__user=user,
+            status__in=[StallApplication.Status.APPROVED, StallApplication.Status.REJECTED],
+        )
+        .select_related("market", "merchant", "stall")
+        .first()
+    )
+    if application is None:
+        raise NotFound(_("Không tìm thấy đơn này."))
+    return application

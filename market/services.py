@@ -10,16 +10,18 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import slugify
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core import uploads
 from core.audit import audit_record
 from core.errors import ApplicationError, Conflict, PermissionDenied, ValidationFailed
 from core.locking import lock_row
+from core.sms import send_sms_after_commit
 from core.text import nfc, search_key
-from merchants.models import Merchant, User
+from merchants.models import Membership, Merchant, User
 
 from . import selectors, standee
 from .models import GoodsCategory, Market, Stall, StallApplication, StandeeJob
@@ -207,6 +209,7 @@ def stall_application_approve(
             reason=application.decision_reason,
             data={"stall": stall.code},
         )
+        _decision_sms(application)
     return application
 
 
@@ -230,6 +233,58 @@ def stall_application_reject(*, actor: User, application_id: int, reason: str) -
         application.save()
         audit_record(
             actor=actor, action="stall_application.reject", target=application, reason=reason
+        )
+        _decision_sms(application)
+    return application
+
+
+def _trader_phone(application: StallApplication) -> str:
+    """Who hears of a decision: the member who applied, else the merchant's first owner."""
+    members = Membership.objects.filter(merchant_id=application.merchant_id).select_related("user")
+    applicant = (
+        members.filter(user_id=application.created_by_id).first()
+        if application.created_by_id
+        else None
+    )
+    owner = members.filter(role=Membership.Role.OWNER).order_by("id").first()
+    chosen = applicant or owner
+    return chosen.user.phone if chosen else ""
+
+
+def _decision_sms(application: StallApplication) -> None:
+    """Tell the trader by SMS once the decision commits. Called only by the step that made the
+    decision (a replay returns before it), and the reference makes the provider send it once
+    even if the task runs twice."""
+    phone = _trader_phone(application)
+    if not phone:
+        return
+    values = {
+        "market": application.market.name,
+        "merchant": application.merchant.display_name,
+        "stall": application.stall.code if application.stall else "",
+        "reason": application.decision_reason,
+    }
+    with translation.override("vi"):
+        if application.status == StallApplication.Status.APPROVED:
+            text = gettext(
+                "Chợ Số: Sạp %(stall)s ở %(market)s đã được duyệt cho %(merchant)s. "
+                "Mở Chợ Số để in bảng QR cho sạp."
+            )
+        else:
+            text = gettext(
+                "Chợ Số: Đơn đăng ký sạp ở %(market)s của %(merchant)s chưa được duyệt. "
+                "Lý do: %(reason)s"
+            )
+    text = (text % values)[:600]
+    send_sms_after_commit(phone, text, reference=f"stall-decision-{application.pk}")
+
+
+def stall_application_notice_dismiss(*, actor: User, application_id: int) -> StallApplication:
+    """Hide a decision's notice on the trader's home (any member of the merchant may)."""
+    application = selectors.decided_application_of_user(user=actor, application_id=application_id)
+    if application.notice_dismissed_at is None:
+        StallApplication.objects.filter(pk=application.pk, notice_dismissed_at=None).update(
+            notice_dismissed_at=timezone.now()
         )
     return application
 

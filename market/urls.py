@@ -4,6 +4,12 @@ from . import pos_views, shop_views, views
 
 urlpatterns = [
     path("sap/dang-ky/", views.stall_apply, name="stall_apply"),
+    # issue 16: the decision's notice on the trader's home, dismissed by a POST
+    path(
+        "sap/don/<int:application_id>/da-xem/",
+        views.decision_notice_dismiss,
+        name="stall_decision_notice_dismiss",
+    ),
     path("cho/", views.market_list, name="market_list"),
     path("cho/<slug:slug>/", views.stall_directory, name="stall_directory"),
     path("quan-ly/don-dang-ky/", views.review_queue, name="review_queue"),

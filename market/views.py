@@ -82,6 +82,14 @@ def stall_directory(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "market/stall_directory.html", {"market": market, "page": page})
 
 
+@login_required
+@require_POST
+def decision_notice_dismiss(request: AuthedRequest, application_id: int) -> HttpResponse:
+    """Hide a stall decision's notice on home (another merchant's application is 404)."""
+    services.stall_application_notice_dismiss(actor=request.user, application_id=application_id)
+    return redirect("home")
+
+
 @login_required  # anonymous: to the sign-in page; signed in without the perm: 403
 @permission_required("market.review_stallapplication", raise_exception=True)
 def review_queue(request: AuthedRequest) -> HttpResponse:

@@ -15,8 +15,12 @@ from .banks import BANK_CHOICES
 from .models import Membership, Merchant, Product
 
 
-def _login_failures_key(phone: str) -> str:
+def login_failures_key(phone: str) -> str:
+    """The cache key counting a number's wrong passwords (cleared by a password reset)."""
     return f"login-failures:{phone}"
+
+
+_login_failures_key = login_failures_key  # the name tests/test_settings.py knows
 
 
 class PhoneLoginForm(CleanTextMixin, AuthenticationForm):
@@ -44,7 +48,7 @@ class PhoneLoginForm(CleanTextMixin, AuthenticationForm):
             phone = normalize_vn_mobile(raw)
         except ValidationError:
             phone = raw.strip()
-        key = _login_failures_key(phone)
+        key = login_failures_key(phone)
         if (cache.get(key) or 0) >= settings.LOGIN_MAX_FAILURES:
             raise ValidationError(
                 _("Sai mật khẩu quá nhiều lần. Vui lòng thử lại sau 15 phút."), code="locked"

@@ -262,3 +262,43 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class VerificationCode(models.Model):
+    """A one-time code sent by SMS to a phone: to reset a forgotten password, or to confirm the
+    phone of a trader whom staff register on their behalf (đăng ký hộ). Only an HMAC of the code
+    is stored (keyed with SECRET_KEY, bound to purpose and phone); a code is used once, lives
+    VERIFICATION_CODE_TTL_MINUTES and allows VERIFICATION_CODE_MAX_ATTEMPTS wrong tries.
+
+    A registration on behalf is this row with purpose ``confirm_phone``: ``created_by`` is the
+    staff member, ``payload`` the trader's name (and optional shop name and market), ``user`` the
+    account made once the trader confirmed. An unconfirmed one simply expires with its code.
+    """
+
+    class Purpose(models.TextChoices):
+        RESET = "reset", _("Đặt lại mật khẩu")
+        CONFIRM_PHONE = "confirm_phone", _("Xác nhận số điện thoại")
+
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    phone = models.CharField(max_length=16)
+    code_hash = models.CharField(max_length=64)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    payload = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["phone", "purpose", "-created_at"], name="vcode_phone")]
+        permissions = [("register_on_behalf", "Can register a trader on their behalf")]
+        verbose_name = _("mã xác nhận")
+        verbose_name_plural = _("mã xác nhận")
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} · {display_vn_phone(self.phone)}"

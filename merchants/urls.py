@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import recovery_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -9,6 +9,21 @@ urlpatterns = [
     path("dang-nhap/", views.LoginView.as_view(), name="login"),
     path("dang-xuat/", auth_views.LogoutView.as_view(), name="logout"),
     path("doi-mat-khau/", views.PasswordChangeView.as_view(), name="password_change"),
+    # issue 16: a forgotten password is reset by a code sent by SMS
+    path("quen-mat-khau/", recovery_views.password_reset_request, name="password_reset_sms"),
+    path("quen-mat-khau/nhap-ma/", recovery_views.password_reset_code, name="password_reset_code"),
+    # issue 16: staff register a trader on their behalf; the trader confirms by SMS code
+    path("quan-ly/dang-ky-ho/", recovery_views.onboarding_start, name="onboarding_start"),
+    path(
+        "quan-ly/dang-ky-ho/<int:registration_id>/",
+        recovery_views.onboarding_confirm,
+        name="onboarding_confirm",
+    ),
+    path(
+        "quan-ly/dang-ky-ho/<int:registration_id>/xong/",
+        recovery_views.onboarding_done,
+        name="onboarding_done",
+    ),
     path("cua-hang/moi/", views.merchant_create, name="merchant_create"),
     path("cua-hang/<int:merchant_id>/", views.merchant_detail, name="merchant_detail"),
     path(

@@ -28,6 +28,8 @@ def _fast_and_isolated(settings, tmp_path):
     # No test reaches a tax gateway by accident (a demo sandbox may be running on 8103): those
     # that need one start the sandbox and point this at it.
     settings.TAXGATEWAY_URL = "http://127.0.0.1:9"
+    # Nor an SMS gateway (bin/run's sandbox on 8104): the `sms` fixture starts one.
+    settings.SMS_URL = "http://127.0.0.1:9"
     from django.core.cache import cache
 
     cache.clear()
@@ -58,6 +60,18 @@ def ratelimit_clock(monkeypatch) -> RateLimitClock:
     clock = RateLimitClock()
     monkeypatch.setattr(django_ratelimit.core, "time", clock)
     return clock
+
+
+@pytest.fixture
+def sms(settings):
+    """The sandbox SMS gateway, which every text of the test goes to (read its ``outbox()``)."""
+    from sandboxes.sms import SmsSandbox
+
+    sandbox = SmsSandbox(["test-sms-key"]).start()
+    settings.SMS_URL = sandbox.url
+    settings.SMS_API_KEY = "test-sms-key"
+    yield sandbox
+    sandbox.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -45,6 +45,8 @@ SETTINGS_VARIABLES = {
     "EWALLET_WEBHOOK_SECRET",
     "TAXGATEWAY_API_KEY",
     "EINVOICE_KEY_SECRET",
+    "SMS_URL",
+    "SMS_API_KEY",
     "LOG_FORMAT",
     "LOG_LEVEL",
     "SENTRY_DSN",
@@ -78,6 +80,8 @@ def _production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
         "ALLOWED_HOSTS": "choso.example.vn",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}",
         "REDIS_URL": "redis://127.0.0.1:6399/0",
+        "SMS_URL": "https://sms.example.vn",
+        "SMS_API_KEY": secrets.token_urlsafe(40),
     }
     production |= {
         name: secrets.token_urlsafe(40) for name in REQUIRED_SECRETS if name not in production
@@ -207,6 +211,7 @@ def test_it_reports_an_empty_secret_in_the_system_checks_when_debug_is_off(setti
     for other in REQUIRED_SECRETS:
         setattr(settings, other, "x" * 50)
     setattr(settings, name, "")
+    settings.SMS_URL, settings.SMS_API_KEY = "https://sms.example.vn", "x" * 50  # a real provider
 
     at_start = run_checks(tags=[Tags.security])
     deploy = run_checks(tags=[Tags.security], include_deployment_checks=True)

@@ -97,8 +97,13 @@ def test_it_gives_the_staff_user_review_rights_through_a_group_only() -> None:
     assert staff.is_staff
     assert not staff.is_superuser
     assert not staff.user_permissions.exists()
-    assert staff.groups.count() == 1
+    # the market officers' group, and (issue 16) the community digital-technology team's
+    assert staff.groups.count() == 2
     assert staff.has_perm(REVIEW_PERMISSION)
+    assert staff.has_perm("merchants.register_on_behalf")
+    assert not any(
+        u.has_perm("merchants.register_on_behalf") for u in User.objects.filter(is_staff=False)
+    )
     assert not any(u.has_perm(REVIEW_PERMISSION) for u in User.objects.filter(is_staff=False))
 
 

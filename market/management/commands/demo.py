@@ -37,6 +37,10 @@ STAFF_PERMISSIONS = [
     "market.moderate_review",
     "virtual_expo.curate_exhibition",
 ]
+# issue 16: the community digital-technology team registers elderly traders on their behalf;
+# the demo staff member belongs to it too.
+ONBOARDING_GROUP = "Tổ công nghệ số cộng đồng"
+ONBOARDING_PERMISSIONS = ["merchants.register_on_behalf"]
 
 G = GoodsCategory
 
@@ -277,6 +281,12 @@ class Command(BaseCommand):
                 is_staff=True,
             )
         staff.groups.add(group)
+        team, _ = Group.objects.get_or_create(name=ONBOARDING_GROUP)
+        team.permissions.set(
+            Permission.objects.get(content_type__app_label=app, codename=codename)
+            for app, codename in (p.split(".") for p in ONBOARDING_PERMISSIONS)
+        )
+        staff.groups.add(team)
         return staff
 
     def _markets(self) -> None:

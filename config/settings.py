@@ -303,7 +303,9 @@ BANKNOTIFY_TOLERANCE_SECONDS = env_int("BANKNOTIFY_TOLERANCE_SECONDS", 300)
 # encrypted with a key derived from BANK_ALERT_KEY_SECRET (empty: EINVOICE_KEY_SECRET, then
 # SECRET_KEY). Only the user API's address is the operator's: `check --deploy` refuses a
 # loopback or plain-http one.
-SEPAY_API_URL = env_str("SEPAY_API_URL", "http://127.0.0.1:8104" if DEBUG else "https://my.sepay.vn")
+SEPAY_API_URL = env_str(
+    "SEPAY_API_URL", "http://127.0.0.1:8104" if DEBUG else "https://my.sepay.vn"
+)
 BANK_ALERT_KEY_SECRET = env_str("BANK_ALERT_KEY_SECRET", "")
 # E-wallet provider (sandbox: sandboxes/ewallet, started by bin/run on loopback).
 EWALLET_URL = env_str("EWALLET_URL", "http://127.0.0.1:8102")

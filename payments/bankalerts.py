@@ -123,7 +123,7 @@ def bank_alert_disconnect(*, connection_id: int, actor: User) -> BankAlertConnec
 def bank_alert_test_request(
     *, connection_id: int, webhook_url: str, actor: User
 ) -> tuple[BankAlertConnection, bool]:
-    """"Gửi thử": draw a test code; with the sandbox, have it deliver a test notification now.
+    """ "Gửi thử": draw a test code; with the sandbox, have it deliver a test notification now.
     Returns (connection, whether the provider was asked). With a real provider the trader sends
     the test from its dashboard, or transfers a little with the code as the message."""
     code = TEST_PREFIX + secrets.token_hex(3).upper()
@@ -226,9 +226,7 @@ def _tested(connection: BankAlertConnection, *, amount: int, at: datetime) -> No
         log.exception("could not publish bank-alert test event")
 
 
-def bank_alert_receive(
-    *, connection_id: int, provider: str, body: bytes, headers: Any
-) -> str:
+def bank_alert_receive(*, connection_id: int, provider: str, body: bytes, headers: Any) -> str:
     """One webhook through a connection: authenticate with its secret, check the account is
     the merchant's, then settle through the one path. Returns the outcome ("test" for a test)."""
     connection = _connection(connection_id, provider)
@@ -237,9 +235,7 @@ def bank_alert_receive(
         if provider == Provider.SEPAY:
             sepay.verify(body, headers, mode=connection.auth, secret=secret)
             alert = sepay.parse_body(body)
-            account = _account_of(
-                connection.merchant_id, alert.account_number, alert.sub_account
-            )
+            account = _account_of(connection.merchant_id, alert.account_number, alert.sub_account)
             if account is None:
                 _refuse_foreign(connection, alert.account_number, alert.sepay_id)
             assert account is not None

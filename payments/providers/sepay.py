@@ -187,9 +187,10 @@ def verify(
     current = time.time() if now is None else now
     if abs(current - int(stamp)) > tolerance:
         raise SignatureError("timestamp outside the tolerance")
-    expected = HMAC_PREFIX + hmac.new(
-        secret.encode(), signed_string(body, stamp), hashlib.sha256
-    ).hexdigest()
+    expected = (
+        HMAC_PREFIX
+        + hmac.new(secret.encode(), signed_string(body, stamp), hashlib.sha256).hexdigest()
+    )
     if not hmac.compare_digest(expected.encode(), given.strip().lower().encode()):
         raise SignatureError("signature does not match")
 
@@ -209,13 +210,13 @@ def _text(data: dict[str, Any], key: str, limit: int) -> str:
     return text
 
 
-def _amount(value: Any, key: str) -> int:
-    """Whole đồng: an integer, or (the list API) a decimal string with no fraction."""
+def _amount(value: Any, key: str, *, text: bool = False) -> int:
+    """Whole đồng: an integer, or (``text``: the list API) a decimal string with no fraction."""
     if isinstance(value, bool):
         raise PayloadError(f"{key} must be a whole number of đồng")
     if isinstance(value, int):
         amount = value
-    elif isinstance(value, str):
+    elif isinstance(value, str) and text:
         try:
             number = Decimal(value)
         except InvalidOperation:
@@ -290,8 +291,8 @@ def listed_alert(row: Any) -> Alert:
     """A row of the transaction list, read as the webhook it stands for."""
     if not isinstance(row, dict):
         raise PayloadError("transaction must be a JSON object")
-    amount_in = _amount(row.get("amount_in") or "0", "amount_in")
-    amount_out = _amount(row.get("amount_out") or "0", "amount_out")
+    amount_in = _amount(row.get("amount_in") or "0", "amount_in", text=True)
+    amount_out = _amount(row.get("amount_out") or "0", "amount_out", text=True)
     if (amount_in > 0) == (amount_out > 0):
         raise PayloadError("exactly one of amount_in and amount_out must be positive")
     alert = parse_alert(
@@ -369,8 +370,16 @@ class SePayClient:
             if len(rows) < LIST_PAGE:
                 return alerts
 
-    def send_test(self, *, webhook_url: str, mode: str, secret: str, account_number: str,
-                  gateway: str, code: str) -> None:  # fmt: skip
+    def send_test(
+        self,
+        *,
+        webhook_url: str,
+        mode: str,
+        secret: str,
+        account_number: str,
+        gateway: str,
+        code: str,
+    ) -> None:
         """Ask the sandbox to deliver a zero-amount test notification. Real SePay has no such
         call (its dashboard has a "send test" button): SePayUnavailable then."""
         try:

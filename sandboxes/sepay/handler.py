@@ -17,7 +17,7 @@ class Handler(BaseHTTPRequestHandler):
     def sandbox(self) -> SePaySandbox:
         return self.server.sandbox  # type: ignore[attr-defined]
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _json(self, status: int, data: Any) -> None:
@@ -41,7 +41,7 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- GET ------------------------------------------------------------------
 
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:
         path, params = query_params(self.path)
         if path == "/userapi/transactions/list":
             self._list(params)
@@ -79,7 +79,7 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- POST -----------------------------------------------------------------
 
-    def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_POST(self) -> None:
         path, _params = query_params(self.path)
         routes = {
             "/sandbox/webhooks": self._register,

@@ -178,7 +178,10 @@ class SePaySandbox:
         return self if self._server is not None else self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 
@@ -247,8 +250,16 @@ class SePaySandbox:
                 self._send(hook, payload)
         return payload
 
-    def send_test(self, *, webhook_url: str, auth: str, secret: str, account_number: str,
-                  gateway: str = "Vietcombank", content: str = "") -> dict[str, Any]:  # fmt: skip
+    def send_test(
+        self,
+        *,
+        webhook_url: str,
+        auth: str,
+        secret: str,
+        account_number: str,
+        gateway: str = "Vietcombank",
+        content: str = "",
+    ) -> dict[str, Any]:
         """The dashboard's "send a test": register (or update) the webhook, then deliver a
         zero-amount notification carrying ``content``; nothing is booked or listed."""
         hook_id = self.register_webhook(
@@ -272,9 +283,19 @@ class SePaySandbox:
         return payload
 
     @staticmethod
-    def _payload(*, sepay_id: int, gateway: str, when: datetime, account_number: str,
-                 sub_account: str | None, code: str | None, content: str, transfer_type: str,
-                 amount: int, accumulated: int) -> dict[str, Any]:  # fmt: skip
+    def _payload(
+        *,
+        sepay_id: int,
+        gateway: str,
+        when: datetime,
+        account_number: str,
+        sub_account: str | None,
+        code: str | None,
+        content: str,
+        transfer_type: str,
+        amount: int,
+        accumulated: int,
+    ) -> dict[str, Any]:
         stamp = when.astimezone(VIETNAM_TZ)
         return {
             "id": sepay_id,

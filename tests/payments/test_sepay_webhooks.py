@@ -5,7 +5,6 @@ outgoing money is never a sale, and the books agree."""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import urllib.request
@@ -31,7 +30,7 @@ from tests.factories import member_of, merchant_with_account
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-TOKEN = "e2e-sepay-token"  # noqa: S105
+TOKEN = "e2e-sepay-token"
 
 
 def webhook_path(connection: BankAlertConnection) -> str:
@@ -99,8 +98,9 @@ def paid_once(order: Order) -> None:
 # --- settled exactly once ---------------------------------------------------------------------
 
 
-def test_it_pays_a_pos_sale_once_when_sepay_delivers_twice(live_server, sepay, merchant, owner,
-                                                           account):  # fmt: skip
+def test_it_pays_a_pos_sale_once_when_sepay_delivers_twice(
+    live_server, sepay, merchant, owner, account
+):
     connected = connect(merchant, owner)
     sepay.register_webhook(
         live_server.url + webhook_path(connected.connection),
@@ -130,7 +130,7 @@ class _FailingProxy(BaseHTTPRequestHandler):
     """Between SePay and us: the first POST gets a 500 and goes no further (our server fell
     over); the second reaches us but its answer is lost (a 502 goes back); the rest pass."""
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         server = self.server
         with server.lock:  # type: ignore[attr-defined]
@@ -139,7 +139,7 @@ class _FailingProxy(BaseHTTPRequestHandler):
         status, data = 500, b""
         if seen > 1:
             headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-            forward = urllib.request.Request(
+            forward = urllib.request.Request(  # noqa: S310 - our loopback server
                 server.target + self.path,  # type: ignore[attr-defined]
                 data=body,
                 headers=headers,
@@ -196,8 +196,9 @@ def test_it_pays_once_when_sepay_retries_after_a_500_and_a_lost_answer(
 # --- refused ----------------------------------------------------------------------------------
 
 
-def test_it_refuses_a_wrong_key_and_a_wrong_signature_with_401(live_server, sepay, merchant, owner,
-                                                              account):  # fmt: skip
+def test_it_refuses_a_wrong_key_and_a_wrong_signature_with_401(
+    live_server, sepay, merchant, owner, account
+):
     by_key = connect(merchant, owner).connection
     by_hmac = connect(merchant, owner, auth="hmac").connection
     sepay.register_webhook(
@@ -228,8 +229,9 @@ def test_it_refuses_a_wrong_key_and_a_wrong_signature_with_401(live_server, sepa
     assert order.status != Order.Status.PAID
 
 
-def test_it_answers_401_without_authentication_and_404_for_an_unknown_connection(merchant, owner,
-                                                                                account):  # fmt: skip
+def test_it_answers_401_without_authentication_and_404_for_an_unknown_connection(
+    merchant, owner, account
+):
     client = Client()
     connection = connect(merchant, owner).connection
     body = body_of(
@@ -262,8 +264,9 @@ def test_it_answers_401_without_authentication_and_404_for_an_unknown_connection
     assert not BankNotification.objects.exists()
 
 
-def test_it_refuses_and_logs_an_account_that_is_not_the_merchants(live_server, sepay, merchant,
-                                                                 owner, caplog):  # fmt: skip
+def test_it_refuses_and_logs_an_account_that_is_not_the_merchants(
+    live_server, sepay, merchant, owner, caplog
+):
     connected = connect(merchant, owner)
     other = merchant_with_account().bank_accounts.get()  # another trader's account
     sepay.register_webhook(
@@ -283,8 +286,9 @@ def test_it_refuses_and_logs_an_account_that_is_not_the_merchants(live_server, s
     assert "not merchant" in caplog.text
 
 
-def test_it_records_money_out_as_outgoing_never_as_a_sale(live_server, sepay, merchant, owner,
-                                                          account):  # fmt: skip
+def test_it_records_money_out_as_outgoing_never_as_a_sale(
+    live_server, sepay, merchant, owner, account
+):
     connected = connect(merchant, owner)
     sepay.register_webhook(
         live_server.url + webhook_path(connected.connection),
@@ -357,11 +361,13 @@ def test_it_shows_a_test_notification_without_booking_money(live_server, sepay, 
     assert connection.test_code == ""
     assert not BankNotification.objects.exists() and not LedgerEntry.objects.exists()
     # A zero-amount delivery that is not the pending test is refused.
-    replay = json.loads(json.dumps(sepay.send_test(
-        webhook_url=url, auth="apikey", secret=connected.secret,
+    replay = sepay.send_test(
+        webhook_url=url,
+        auth="apikey",
+        secret=connected.secret,
         account_number=connected.connection.merchant.bank_accounts.get().account_number,
         content="CSTEST000000",
-    )))  # fmt: skip
+    )
     assert replay["transferAmount"] == 0
     assert sepay.wait_idle(10)
     assert sepay.attempts()[-1]["status"] == 422

@@ -29,7 +29,7 @@ from core.locking import lock_row
 from merchants.models import BankAccount, Merchant, User
 
 from . import events
-from .models import BankAlertConnection, BankNotification
+from .models import BankAlertConnection
 from .providers import banknotify, sepay
 from .services import notification_receive
 
@@ -281,35 +281,3 @@ def _per_connection(
     tx: banknotify.BankTransaction, connection: BankAlertConnection
 ) -> banknotify.BankTransaction:
     return replace(tx, provider_id=f"{connection.pk}:{tx.provider_id}"[:64])
-
-
-# --- reconciliation ---------------------------------------------------------------------------
-
-
-def reconcile_bank_alerts(*, since: datetime | None = None) -> dict[str, int]:
-    """Every SePay connection with an API token: list its accounts' transactions and process
-    the ones no webhook brought (the shape of reconcile.reconcile_bank_transactions)."""
-    since = since or timezone.now() - timedelta(hours=24)
-    listed = new = failed = 0
-    connections = BankAlertConnection.objects.filter(
-        provider=Provider.SEPAY, disconnected_at__isnull=True
-    ).exclude(api_token_encrypted="")
-    for connection in connections:
-        client = sepay.SePayClient(settings.SEPAY_API_URL, decrypt(connection.api_token_encrypted))
-        accounts = {a.account_number: a for a in connection.merchant.bank_accounts.all()}
-        for number, account in accounts.items():
-            try:
-                alerts = client.list_transactions(account_number=number, since=since)
-            except sepay.SePayUnavailable as exc:
-                log.error("SePay list for connection %s failed: %s", connection.pk, exc)
-                failed += 1
-                continue
-            for alert in alerts:
-                if alert.is_test or alert.account_number not in accounts:
-                    continue
-                listed += 1
-                tx = alert.transaction(connection_id=connection.pk, bank_bin=account.bank_bin)
-                if not BankNotification.objects.filter(provider_id=tx.provider_id).exists():
-                    notification_receive(tx=tx, via="reconcile")
-                    new += 1
-    return {"listed": listed, "new": new, "failed": failed}

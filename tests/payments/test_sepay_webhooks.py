@@ -21,10 +21,10 @@ from payments.bankalerts import (
     bank_alert_connect,
     bank_alert_test_request,
     decrypt,
-    reconcile_bank_alerts,
 )
 from payments.models import BankAlertConnection, BankNotification, LedgerEntry, PaymentIntent
 from payments.providers import sepay as adapter
+from payments.reconcile import reconcile_bank_alerts
 from sandboxes.sepay import SePaySandbox, auth_headers, body_of
 from tests.factories import member_of, merchant_with_account
 

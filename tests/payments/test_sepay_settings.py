@@ -39,5 +39,5 @@ def test_it_accepts_sepays_own_address(settings):
 def test_it_stops_check_deploy_with_the_sandbox_address(settings):
     settings.SEPAY_API_URL = "http://127.0.0.1:8104"
 
-    with pytest.raises(SystemCheckError, match="payments.E001"):
+    with pytest.raises(SystemCheckError, match=r"payments\.E001"):
         call_command("check", "--deploy", "--tag", "security")

@@ -349,8 +349,8 @@ class SePayClient:
                     params={
                         "account_number": account_number,
                         "transaction_date_min": start,
-                        "since_id": since_id,
-                        "limit": LIST_PAGE,
+                        "since_id": str(since_id),
+                        "limit": str(LIST_PAGE),
                     },
                     timeout=self.timeout,
                 )

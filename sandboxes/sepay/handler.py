@@ -33,7 +33,7 @@ class Handler(BaseHTTPRequestHandler):
         self._json(status, {"status": status, "error": message, "messages": {"success": False}})
 
     def _body(self) -> Any:
-        raw = read_body(self.rfile, self.headers, MAX_BODY)
+        raw = read_body(self.rfile, self.headers, MAX_BODY)  # type: ignore[arg-type]
         try:
             return json.loads(raw or b"{}")
         except ValueError:

@@ -23,10 +23,18 @@ from payments.bankalerts import (
     decrypt,
 )
 from payments.models import BankAlertConnection, BankNotification, LedgerEntry, PaymentIntent
+from payments.providers import banknotify
 from payments.providers import sepay as adapter
+from payments.providers.banknotify import SIGNATURE_HEADER
 from payments.reconcile import reconcile_bank_alerts
 from sandboxes.sepay import SePaySandbox, auth_headers, body_of
-from tests.factories import member_of, merchant_with_account
+from tests.factories import (
+    banknotify_deliver,
+    banknotify_payload,
+    banknotify_signed,
+    member_of,
+    merchant_with_account,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -386,3 +394,74 @@ def test_it_keeps_the_secret_encrypted_at_rest(merchant, owner):
         mode="apikey",
         secret=decrypt(row.secret_encrypted),
     )
+
+
+# --- across providers -------------------------------------------------------------------------
+
+
+def test_the_books_agree_across_providers(live_server, sepay, merchant, owner, account):
+    """One sale paid through the platform's bank-notification provider, one through the
+    trader's SePay: each is paid once, each notification keeps its source, the books agree."""
+    connected = connect(merchant, owner)
+    sepay.register_webhook(
+        live_server.url + webhook_path(connected.connection),
+        account_number=account.account_number,
+        auth="apikey",
+        secret=connected.secret,
+    )
+    by_banknotify, by_sepay = pos_sale(merchant, owner), pos_sale(merchant, owner, 40_000)
+    client = Client()
+    payload = banknotify_payload(
+        account=account, amount=153_000, description=by_banknotify.intent.reference_code
+    )
+
+    assert banknotify_deliver(client, payload).status_code == 200
+    sepay.transfer(
+        account_number=account.account_number,
+        amount=40_000,
+        content=by_sepay.intent.reference_code,
+    )
+    assert sepay.wait_idle(10)
+
+    for order in (by_banknotify, by_sepay):
+        order.refresh_from_db()
+        assert order.status == Order.Status.PAID
+    assert sorted(BankNotification.objects.values_list("source", flat=True)) == [
+        "banknotify",
+        "sepay",
+    ]
+    assert LedgerEntry.objects.filter(kind="settlement").count() == 2
+    assert_books_agree()
+
+
+def test_a_trader_connection_of_the_test_provider_takes_only_its_own_secret(
+    settings, merchant, owner, account
+):
+    """The per-connection webhook of the sandbox bank-notification provider: signed with the
+    connection's secret it settles; signed with the platform's secret it is refused."""
+    connected = bank_alert_connect(
+        merchant=merchant, provider="banknotify", auth="hmac", actor=owner
+    )
+    order = pos_sale(merchant, owner)
+    body, _sig = banknotify_signed(
+        banknotify_payload(account=account, amount=153_000, description=order.intent.reference_code)
+    )
+    path = f"/api/v1/payments/webhooks/banknotify/{connected.connection.pk}"
+    client = Client()
+
+    platform = client.post(
+        path,
+        data=body,
+        content_type="application/json",
+        headers={SIGNATURE_HEADER: banknotify.sign(body, settings.BANKNOTIFY_WEBHOOK_SECRET)},
+    )
+    own = client.post(
+        path,
+        data=body,
+        content_type="application/json",
+        headers={SIGNATURE_HEADER: banknotify.sign(body, connected.secret)},
+    )
+
+    assert platform.status_code == 401
+    assert (own.status_code, own.json()["outcome"]) == (200, "settled")
+    paid_once(order)

@@ -130,13 +130,21 @@ class Alert:
             account_number=account_number or self.account_number,
             transfer_type=self.transfer_type,
             amount=self.amount,
-            description=self.content[:255],
+            description=self.message[:255],
             bank_reference=self.raw_reference[:64],
             counter_name="",
             transaction_date=self.transaction_date,
             raw=self.raw,
             source=SOURCE,
         )
+
+    @property
+    def message(self) -> str:
+        """The transfer message our reference code is looked for in: the content, preceded by
+        SePay's ``code`` when SePay found one the bank's text no longer shows as such."""
+        if self.code and self.code.upper() not in self.content.upper().replace(" ", ""):
+            return f"{self.code} {self.content}"
+        return self.content
 
     @property
     def raw_reference(self) -> str:

@@ -13,6 +13,7 @@ from payments.models import BankAlertConnection, BankNotification
 from sandboxes.sepay import SePaySandbox
 from tests import factories
 from tests.e2e.a11y import assert_accessible
+from tests.e2e.test_csp import RECORD_VIOLATIONS
 from tests.e2e.test_trader_onboarding import Steps
 
 pytestmark = pytest.mark.e2e
@@ -37,6 +38,7 @@ def test_a_trader_connects_sepay_and_sees_the_test_notification_arrive(
     )
     factories.owner_of(merchant, phone="+84905111002", full_name="Trần Văn Hùng")
     steps = Steps(page, artifacts_dir, "e2e-bao-co")
+    page.add_init_script(RECORD_VIOLATIONS)  # the strict CSP must block nothing of ours
 
     page.goto(f"{live_server.url}/dang-nhap/")
     page.get_by_label("Số điện thoại").fill("0905 111 002")
@@ -81,6 +83,7 @@ def test_a_trader_connects_sepay_and_sees_the_test_notification_arrive(
     expect(page.locator("#test.done")).to_be_visible()
     steps.shot("da-nhan-thu")
     assert_accessible(page)
+    assert page.evaluate("() => window.__csp") == []
     connection.refresh_from_db()
     assert connection.last_test_at is not None
     assert not BankNotification.objects.exists()  # a test is never money

@@ -118,6 +118,15 @@ def test_it_reads_the_example_in_vietnam_time_and_whole_dong():
     assert (tx.description, tx.bank_reference) == ("CS7K4PX chuyen tien ca thu", "FT26338ABCD123")
 
 
+def test_it_looks_for_our_code_in_sepays_code_too():
+    """SePay's own payment-code pattern may find the code a bank cut out of the content."""
+    alert = adapter.parse_alert({**EXAMPLE, "code": "CS9XKT3", "content": "chuyen tien ca"})
+    tx = alert.transaction(connection_id=1, bank_bin="970422")
+
+    assert tx.description == "CS9XKT3 chuyen tien ca"
+    assert adapter.parse_alert({**EXAMPLE, "code": "CS7K4PX"}).message == EXAMPLE["content"]
+
+
 def test_it_reads_an_outgoing_transfer_to_a_virtual_account():
     alert = adapter.parse_alert(
         {**EXAMPLE, "id": "93118", "transferType": "out", "subAccount": "VQRQ0001234"}

@@ -22,6 +22,7 @@ from . import bankalerts
 from .models import BankAlertConnection
 
 API_WEBHOOKS = "/api/v1/payments/webhooks"
+SANDBOX_TOKEN = "sandbox-sepay-token"  # noqa: S105 - the sandbox's public development value
 
 
 def _owned(request: AuthedRequest, merchant_id: int) -> Merchant:
@@ -79,6 +80,8 @@ def bank_alerts(request: AuthedRequest, merchant_id: int) -> HttpResponse:
     context["providers"] = BankAlertConnection.Provider.choices
     context["auths"] = BankAlertConnection.Auth.choices
     context["has_account"] = merchant.bank_accounts.exists()
+    # Demo aid: the sandbox SePay's API token (sandboxes/sepay/__main__.py), for reconciliation.
+    context["sandbox_token"] = SANDBOX_TOKEN if settings.SANDBOX_LINKS else ""
     return render(request, "payments/bank_alerts.html", context, status=status)
 
 

@@ -29,6 +29,7 @@ from core.locking import lock_row
 from merchants.models import BankAccount, Merchant, User
 
 from . import events
+from .checks import sandbox_url_problem
 from .models import BankAlertConnection
 from .providers import banknotify, sepay
 from .services import notification_receive
@@ -133,7 +134,12 @@ def bank_alert_test_request(
         connection.test_requested_at = timezone.now()
         connection.save(update_fields=["test_code", "test_requested_at"])
         audit_record(actor=actor, action="bank_alert.test", target=connection, data={"code": code})
-    if not settings.SANDBOX_LINKS or connection.provider != Provider.SEPAY:
+    # Only ever the loopback sandbox: the request carries the connection's secret.
+    if (
+        not settings.SANDBOX_LINKS
+        or connection.provider != Provider.SEPAY
+        or not sandbox_url_problem(settings.SEPAY_API_URL)
+    ):
         return connection, False
     account = connection.merchant.bank_accounts.filter(is_default=True).first()
     if account is None:

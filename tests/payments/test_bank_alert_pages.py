@@ -162,6 +162,18 @@ def test_a_disconnected_connection_refuses_its_webhooks(client, merchant, owner,
     assert response.status_code == 404
 
 
+def test_the_test_button_never_sends_the_secret_to_a_real_provider(
+    client, merchant, owner, connection, settings
+):
+    settings.SANDBOX_LINKS = True
+    settings.SEPAY_API_URL = "https://my.sepay.vn"  # nothing may be sent there
+    client.force_login(owner)
+
+    response = client.post(f"/cua-hang/{merchant.pk}/bao-co/{connection.connection.pk}/gui-thu/")
+
+    assert response.status_code == 302 and response["Location"].endswith("?gui=0#test")
+
+
 def test_the_test_button_without_a_sandbox_shows_what_to_do(
     client, merchant, owner, connection, settings
 ):

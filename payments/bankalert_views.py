@@ -77,7 +77,12 @@ def bank_alerts(request: AuthedRequest, merchant_id: int) -> HttpResponse:
         (c, webhook_url(request, c))
         for c in merchant.bank_alert_connections.filter(disconnected_at__isnull=True)
     ]
-    context["providers"] = BankAlertConnection.Provider.choices
+    # The per-trader connection of the test bank-notification service is for development only.
+    context["providers"] = [
+        (value, label)
+        for value, label in BankAlertConnection.Provider.choices
+        if value == BankAlertConnection.Provider.SEPAY or settings.SANDBOX_LINKS
+    ]
     context["auths"] = BankAlertConnection.Auth.choices
     context["has_account"] = merchant.bank_accounts.exists()
     # Demo aid: the sandbox SePay's API token (sandboxes/sepay/__main__.py), for reconciliation.

@@ -298,6 +298,15 @@ BANKNOTIFY_WEBHOOK_SECRET = env_str(
     "BANKNOTIFY_WEBHOOK_SECRET", "sandbox-banknotify-secret" if DEBUG else ""
 )
 BANKNOTIFY_TOLERANCE_SECONDS = env_int("BANKNOTIFY_TOLERANCE_SECONDS", 300)
+# SePay, the traders' own bank-alert accounts (payments/bankalerts.py; sandbox: sandboxes/sepay,
+# started by bin/run on loopback). Each trader's webhook key or secret is stored per connection,
+# encrypted with a key derived from BANK_ALERT_KEY_SECRET (empty: EINVOICE_KEY_SECRET, then
+# SECRET_KEY). Only the user API's address is the operator's: `check --deploy` refuses a
+# loopback or plain-http one.
+SEPAY_API_URL = env_str(
+    "SEPAY_API_URL", "http://127.0.0.1:8105" if DEBUG else "https://my.sepay.vn"
+)
+BANK_ALERT_KEY_SECRET = env_str("BANK_ALERT_KEY_SECRET", "")
 # E-wallet provider (sandbox: sandboxes/ewallet, started by bin/run on loopback).
 EWALLET_URL = env_str("EWALLET_URL", "http://127.0.0.1:8102")
 EWALLET_API_KEY = env_str("EWALLET_API_KEY", "sandbox-ewallet-key" if DEBUG else "")

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import BankNotification, LedgerEntry, PaymentIntent
+from .models import BankAlertConnection, BankNotification, LedgerEntry, PaymentIntent
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -35,3 +35,22 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "merchant", "kind", "amount", "flag", "actor_label")
     list_filter = ("kind", "flag")
     search_fields = ("merchant__display_name", "memo")
+
+
+@admin.register(BankAlertConnection)
+class BankAlertConnectionAdmin(ReadOnlyAdmin):
+    """Traders' own bank-alert accounts; the encrypted key and token are never shown."""
+
+    list_display = ("id", "merchant", "provider", "auth", "last_test_at", "disconnected_at")
+    list_filter = ("provider", "auth")
+    search_fields = ("merchant__display_name",)
+    fields = (
+        "merchant",
+        "provider",
+        "auth",
+        "secret_hint",
+        "last_test_at",
+        "last_notification_at",
+        "created_at",
+        "disconnected_at",
+    )

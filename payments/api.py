@@ -152,3 +152,37 @@ def banknotify_webhook(request: HttpRequest):
         raise ValidationFailed(str(exc), code="bad_payload") from exc
     row = services.notification_receive(tx=tx)
     return Status(200, {"success": True, "outcome": row.outcome})
+
+
+@router.post(
+    "/webhooks/sepay/{connection_id}",
+    response={200: WebhookAck, **errors(401, 403, 404, 413, 422)},
+    auth=None,
+    summary="SePay bank-alert webhook of one trader's connection (its API key or HMAC only)",
+)
+def sepay_webhook(request: HttpRequest, connection_id: int):
+    from .bankalerts import bank_alert_receive
+
+    outcome = bank_alert_receive(
+        connection_id=connection_id, provider="sepay", body=request.body, headers=request.headers
+    )
+    # SePay stops retrying on a 2xx with {"success": true}.
+    return Status(200, {"success": True, "outcome": outcome})
+
+
+@router.post(
+    "/webhooks/banknotify/{connection_id}",
+    response={200: WebhookAck, **errors(401, 403, 404, 413, 422)},
+    auth=None,
+    summary="Bank-notification webhook of one trader's connection (its HMAC signature only)",
+)
+def banknotify_connection_webhook(request: HttpRequest, connection_id: int):
+    from .bankalerts import bank_alert_receive
+
+    outcome = bank_alert_receive(
+        connection_id=connection_id,
+        provider="banknotify",
+        body=request.body,
+        headers=request.headers,
+    )
+    return Status(200, {"success": True, "outcome": outcome})

@@ -280,3 +280,51 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.merchant_id} {self.kind} {self.amount}"
+
+
+class BankAlertConnection(models.Model):
+    """A trader's own bank-alert account (e.g. at SePay) that notifies us of their transfers.
+
+    The provider POSTs to a webhook URL carrying this row's id, authenticated with this row's
+    key or secret (stored encrypted, shown to the trader once): one trader's secret never opens
+    another's door. Only accounts of this merchant are accepted through it.
+    """
+
+    class Provider(models.TextChoices):
+        SEPAY = "sepay", "SePay"
+        BANKNOTIFY = "banknotify", _("Dịch vụ báo có thử nghiệm")
+
+    class Auth(models.TextChoices):
+        APIKEY = "apikey", _("Khóa API (Authorization: Apikey)")
+        HMAC = "hmac", _("Chữ ký HMAC-SHA256")
+
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="bank_alert_connections"
+    )
+    provider = models.CharField(max_length=16, choices=Provider.choices)
+    auth = models.CharField(max_length=8, choices=Auth.choices, default=Auth.APIKEY)
+    # Fernet tokens (payments/bankalerts.py): the webhook key or HMAC secret we drew, and the
+    # trader's API token at the provider for its transaction list (optional).
+    secret_encrypted = models.TextField()
+    api_token_encrypted = models.TextField(blank=True)
+    secret_hint = models.CharField(max_length=8, blank=True)  # its last 4 characters
+    # "Gửi thử": the code a test notification must carry, and when it was asked for.
+    test_code = models.CharField(max_length=16, blank=True)
+    test_requested_at = models.DateTimeField(null=True, blank=True)
+    last_test_at = models.DateTimeField(null=True, blank=True)
+    last_notification_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    disconnected_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id} {self.provider} #{self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.disconnected_at is None

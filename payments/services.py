@@ -610,6 +610,7 @@ def notification_store(
         with one_statement():  # no BEGIN/COMMIT round trips around the one INSERT
             row = BankNotification(
                 provider_id=tx.provider_id,
+                source=tx.source,
                 payload=tx.raw,
                 bank_bin=tx.bank_bin,
                 account_number=tx.account_number,

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from .reconcile import reconcile_bank_transactions
+from .reconcile import reconcile_bank_alerts, reconcile_bank_transactions
 from .services import intents_expire_due
 
 
@@ -33,3 +33,15 @@ def reconcile_ewallet() -> dict[str, int]:
     from .ewallet import ewallet_reconcile
 
     return ewallet_reconcile()
+
+
+@shared_task(
+    name="payments.reconcile_bank_alerts",
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=5,
+)
+def reconcile_alerts() -> dict[str, int]:
+    """Traders' own bank-alert accounts (SePay): their transaction lists."""
+    return reconcile_bank_alerts()

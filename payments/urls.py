@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import bankalert_views, views
 
 # "Thu tiền" itself (the keypad, and canceling its QR) is market's: the amount is a sale
 # (market/pos_views.py quick_collect); these pages show the payment of it.
@@ -17,4 +17,26 @@ urlpatterns = [
     path("cua-hang/<int:merchant_id>/tien-vao/", views.payments_today, name="payments_today"),
     path("cua-hang/<int:merchant_id>/su-kien/", views.live_events, name="live_events"),
     path("cua-hang/su-kien/", views.trader_events, name="trader_events"),
+    # "Báo có ngân hàng": the owner's own bank-alert accounts (SePay).
+    path("cua-hang/<int:merchant_id>/bao-co/", bankalert_views.bank_alerts, name="bank_alerts"),
+    path(
+        "cua-hang/<int:merchant_id>/bao-co/<int:connection_id>/",
+        bankalert_views.bank_alert_detail,
+        name="bank_alert_detail",
+    ),
+    path(
+        "cua-hang/<int:merchant_id>/bao-co/<int:connection_id>/trang-thai/",
+        bankalert_views.bank_alert_status,
+        name="bank_alert_status",
+    ),
+    path(
+        "cua-hang/<int:merchant_id>/bao-co/<int:connection_id>/gui-thu/",
+        bankalert_views.bank_alert_test,
+        name="bank_alert_test",
+    ),
+    path(
+        "cua-hang/<int:merchant_id>/bao-co/<int:connection_id>/ngat/",
+        bankalert_views.bank_alert_disconnect,
+        name="bank_alert_disconnect",
+    ),
 ]

@@ -45,6 +45,8 @@ class BankTransaction:
     counter_name: str
     transaction_date: datetime
     raw: dict[str, Any]
+    # Which adapter read it (BankNotification.source): "banknotify", "sepay".
+    source: str = "banknotify"
 
 
 def sign(body: bytes, secret: str, timestamp: int | None = None) -> str:

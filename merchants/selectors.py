@@ -40,6 +40,25 @@ def memberships_for_user(*, user: User) -> QuerySet[Membership]:
     )
 
 
+def opens_on_keypad(*, user: User) -> Merchant | None:
+    """The merchant whose stall keypad ("Bán hàng") a trader's home opens on, or None for the full
+    home. For now: a trader (not staff) with exactly one membership, whose merchant has a bank
+    account to receive QR payments and at least one stall, i.e. ready to sell at the market.
+    Staff and traders of several merchants keep the full home (issue 16, item 1)."""
+    if not user.is_authenticated or user.is_staff:
+        return None
+    memberships = list(Membership.objects.filter(user=user).select_related("merchant")[:2])
+    if len(memberships) != 1:
+        return None
+    merchant = memberships[0].merchant
+    ready = (
+        Merchant.objects.filter(pk=merchant.pk, bank_accounts__is_default=True)
+        .filter(stalls__isnull=False)
+        .exists()
+    )
+    return merchant if ready else None
+
+
 def merchant_for(
     *,
     principal: Principal,

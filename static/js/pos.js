@@ -228,7 +228,7 @@
     var words = searchKey(query).split(" ").filter(Boolean);
     var shown = 0;
     document.querySelectorAll(".product-key").forEach(function (btn) {
-      var name = " " + (btn.dataset.search || searchKey(btn.textContent));
+      var name = " " + searchKey(btn.dataset.search || btn.textContent);
       var match = words.every(function (w) { return name.indexOf(" " + w) >= 0; });
       btn.hidden = !match;
       if (match) shown += 1;

@@ -1,0 +1,112 @@
+"""Issue 16 item 1: a trader ready to sell lands on the stall's keypad ("Bán hàng") at "/", and
+still reaches the full home ("Trang chính") at its own address; staff and traders of several
+merchants keep the full home."""
+
+from __future__ import annotations
+
+import pytest
+
+from merchants.selectors import opens_on_keypad
+from tests.factories import (
+    BankAccountFactory,
+    MerchantFactory,
+    StallFactory,
+    UserFactory,
+    member_of,
+    merchant_with_account,
+    staff_reviewer,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _ready_trader(**user_kwargs):
+    merchant = merchant_with_account(display_name="Hải sản Hùng Thọ Quang")
+    StallFactory(merchant=merchant, code="B-2")
+    return merchant, member_of(merchant, **user_kwargs)
+
+
+def test_it_opens_on_the_keypad_for_a_trader_with_a_bank_account_and_a_stall():
+    merchant, user = _ready_trader()
+
+    assert opens_on_keypad(user=user) == merchant
+
+
+def test_it_opens_on_the_keypad_for_a_cashier_too():
+    merchant = merchant_with_account()
+    StallFactory(merchant=merchant)
+
+    assert opens_on_keypad(user=member_of(merchant, role="cashier")) == merchant
+
+
+@pytest.mark.parametrize("missing", ["stall", "bank_account", "default_account"])
+def test_it_keeps_the_full_home_for_a_trader_not_ready_to_sell(missing):
+    merchant = MerchantFactory()
+    if missing != "stall":
+        StallFactory(merchant=merchant)
+    if missing == "default_account":
+        BankAccountFactory(merchant=merchant, is_default=False)
+    elif missing != "bank_account":
+        BankAccountFactory(merchant=merchant)
+
+    assert opens_on_keypad(user=member_of(merchant)) is None
+
+
+def test_it_keeps_the_full_home_for_a_trader_of_two_merchants():
+    _merchant, user = _ready_trader()
+    other = merchant_with_account()
+    StallFactory(merchant=other)
+    member_of(other, phone="+84905999001").memberships.update(user=user)
+
+    assert user.memberships.count() == 2
+    assert opens_on_keypad(user=user) is None
+
+
+def test_it_keeps_the_full_home_for_staff_and_users_without_a_merchant():
+    merchant = merchant_with_account()
+    StallFactory(merchant=merchant)
+    staff = staff_reviewer()
+    member_of(merchant, phone="+84905999002").memberships.update(user=staff)
+
+    assert opens_on_keypad(user=staff) is None
+    assert opens_on_keypad(user=UserFactory()) is None
+
+
+def test_it_lands_a_ready_trader_on_the_keypad(client):
+    merchant, user = _ready_trader()
+    client.force_login(user)
+
+    response = client.get("/")
+
+    assert response.status_code == 302
+    assert response.url == f"/cua-hang/{merchant.pk}/ban-hang/"
+    page = client.get(response.url).content.decode()
+    assert 'id="pos"' in page
+    assert 'href="/trang-chinh/"' in page  # "Trang chính": the full home, one tap away
+
+
+def test_it_shows_the_full_home_at_its_own_address(client):
+    merchant, user = _ready_trader(full_name="Trần Văn Hùng")
+    client.force_login(user)
+
+    page = client.get("/trang-chinh/").content.decode()
+
+    assert "Chào Hùng!" in page
+    assert f'href="/cua-hang/{merchant.pk}/ban-hang/"' in page
+    assert f'href="/cua-hang/{merchant.pk}/"' in page  # Cửa hàng của tôi
+    assert "B-2" in page  # Sạp của tôi
+
+
+def test_it_asks_a_visitor_to_sign_in_for_the_full_home(client):
+    response = client.get("/trang-chinh/")
+
+    assert response.status_code == 302 and response.url.startswith("/dang-nhap/")
+
+
+def test_it_keeps_todays_home_at_the_root_for_a_trader_not_ready_to_sell(client):
+    merchant = MerchantFactory()  # no stall, no bank account yet
+    client.force_login(member_of(merchant, full_name="Lê Thị Tư"))
+
+    response = client.get("/")
+
+    assert response.status_code == 200 and "Chào Tư!" in response.content.decode()

@@ -46,10 +46,10 @@ def demo_sales_history(
         day = (now - timedelta(days=back)).date()
         share = cashless_from + (cashless_to - cashless_from) * (days - back) / max(days, 1)
         sales = rng.randint(3, 7) if back else rng.randint(1, 3)
-        # In the order they happened, as at a real stall: a later sale has a later number, so
-        # the POS's "Đơn gần đây" (newest first) reads the same by time and by number.
-        for minutes in sorted(rng.randint(0, 330) for _n in range(sales)):
-            at = timezone.make_aware(datetime.combine(day, time(5, 0)) + timedelta(minutes=minutes))
+        for _n in range(sales):
+            at = timezone.make_aware(
+                datetime.combine(day, time(5, 0)) + timedelta(minutes=rng.randint(0, 330))
+            )
             if at >= now:
                 continue
             lines = []

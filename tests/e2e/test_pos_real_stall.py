@@ -4,10 +4,10 @@
   sale reaches the "waiting for the bank" QR in at most 3 taps from there (every click counted,
   in the page and by the test), a favourite product in at most 2 taps from the POS; the sandbox
   bank then confirms each sale.
-* A stall with 40 products: every keypad key, the quick amounts, the pay buttons, the total and
-  the sale's lines are inside the 740 px screen and nothing covers them (the element at each one's
-  centre is itself); the search finds "Cá thu" by "ca"; a weight being keyed is a line of the sale
-  before "Thêm".
+* A stall with 40 products (no serious axe finding, every tap target at least 44 px): every
+  keypad key, the quick amounts, the pay buttons, the total and the sale's lines are inside the
+  740 px screen and nothing covers them (the element at each one's centre is itself); the search
+  finds "Cá thu" by "ca"; a weight being keyed is a line of the sale before "Thêm".
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from market.models import Order
 from tests import factories
+from tests.e2e.a11y import assert_accessible
 from tests.e2e.test_pos_network import _read_qr, _shopper_pays
 from tests.e2e.test_trader_onboarding import Steps
 
@@ -242,6 +243,7 @@ def test_forty_products_the_keypad_and_the_sale_fit_one_phone_screen(
         expect(keys.nth(n)).to_be_in_viewport()
     _all_in_view(page)
     page.screenshot(path=f"/tmp/pos-40-{lang}-1-mo.png")
+    assert_accessible(page)  # axe, and every tap target at least 44 px
 
     # Two crabs, then "ca" in the search: Cá thu among what it finds, the crabs' key hidden.
     page.locator(".product-key", has_text="Ghẹ xanh").click()
@@ -268,6 +270,7 @@ def test_forty_products_the_keypad_and_the_sale_fit_one_phone_screen(
     _all_in_view(page)
     page.screenshot(path=f"/tmp/pos-40-{lang}-2-dang-can.png")
     steps.shot("dang-can")
+    assert_accessible(page)
 
     # "Thêm": the weighed line stays, no longer marked as being keyed; the total is the same.
     page.get_by_role("button", name=TEXT[lang]["add"], exact=True).click()

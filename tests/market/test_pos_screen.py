@@ -153,3 +153,5 @@ def test_the_owner_marks_a_product_as_a_favourite_from_the_product_form(owner_cl
     assert response.status_code == 302
     fish.refresh_from_db()
     assert fish.pos_favourite
+    catalogue = owner_client.get(f"/cua-hang/{merchant.pk}/").content.decode()
+    assert "★ Hay bán" in catalogue

@@ -9,6 +9,7 @@ the staff dashboard have history to show. Never used outside ``manage.py demo``.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
@@ -46,6 +47,7 @@ def demo_sales_history(
         day = (now - timedelta(days=back)).date()
         share = cashless_from + (cashless_to - cashless_from) * (days - back) / max(days, 1)
         sales = rng.randint(3, 7) if back else rng.randint(1, 3)
+        planned: list[_Sale] = []
         for _n in range(sales):
             at = timezone.make_aware(
                 datetime.combine(day, time(5, 0)) + timedelta(minutes=rng.randint(0, 330))
@@ -60,17 +62,39 @@ def demo_sales_history(
                     quantity = Decimal(rng.randint(1, 3))
                 lines.append(orders.LineInput(product_id=product.pk, quantity=quantity))
             method = "bank_qr" if account is not None and rng.random() < share else "cash"
+            sale = _Sale(at=at, lines=lines, method=method)
+            if method == "bank_qr":  # the transfer as the shopper's bank writes it
+                sale.bank_reference = f"FT{rng.randint(10**9, 10**10 - 1)}"
+                sale.counter_name = rng.choice(SHOPPERS)
+            planned.append(sale)
+        # Made in the order they happened, as at a real stall: a later sale has a later number,
+        # so the POS's "Đơn gần đây" (newest first) reads the same by time and by number.
+        for sale in sorted(planned, key=lambda s: s.at):
             order = orders.order_create(
-                merchant=merchant, lines=lines, payment_method=method, actor=cashier
+                merchant=merchant, lines=sale.lines, payment_method=sale.method, actor=cashier
             )
-            if method == "bank_qr":
-                _pay_by_bank(order, rng)
-            _move_to(order, at)
+            if sale.method == "bank_qr":
+                _pay_by_bank(order, sale)
+            _move_to(order, sale.at)
             made += 1
     return made
 
 
-def _pay_by_bank(order: Order, rng: random.Random) -> None:
+SHOPPERS = ["NGUYEN THI HOA", "TRAN VAN NAM", "LE THI MAI", "PHAM MINH"]
+
+
+@dataclass
+class _Sale:
+    """One demo sale as drawn, made once the whole day is drawn (the same draws as before)."""
+
+    at: datetime
+    lines: list[orders.LineInput]
+    method: str
+    bank_reference: str = ""
+    counter_name: str = ""
+
+
+def _pay_by_bank(order: Order, sale: _Sale) -> None:
     intent = order.intent
     assert intent is not None
     payments.notification_receive(
@@ -81,8 +105,8 @@ def _pay_by_bank(order: Order, rng: random.Random) -> None:
             transfer_type="in",
             amount=intent.amount,
             description=f"{intent.reference_code} chuyen tien mua hang",
-            bank_reference=f"FT{rng.randint(10**9, 10**10 - 1)}",
-            counter_name=rng.choice(["NGUYEN THI HOA", "TRAN VAN NAM", "LE THI MAI", "PHAM MINH"]),
+            bank_reference=sale.bank_reference,
+            counter_name=sale.counter_name,
             transaction_date=timezone.now(),
             raw={"demo": True},
         )

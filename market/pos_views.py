@@ -28,9 +28,12 @@ from payments import vietqr
 from payments.models import PaymentIntent
 from payments.views import _sandbox_link, spoken_phrase
 
-from . import orders
+from . import orders, selectors
 from .models import Order
 from .orders import BuyerInput, LineInput
+
+# More products than fit the screen's strip at once (2 rows of 3): the POS offers a search.
+POS_SEARCH_FROM = 6
 
 
 def _merchant(request: AuthedRequest, merchant_id: int, owner: bool = False) -> Merchant:
@@ -176,7 +179,8 @@ def parse_cart(raw: str) -> list[LineInput]:
 
 @login_required
 def pos(request: AuthedRequest, merchant_id: int) -> HttpResponse:
-    """ "Bán hàng": products as big buttons, a keypad for amounts and weights, a cart, pay."""
+    """ "Bán hàng": the sale, products as big buttons (favourites first, searchable), quick
+    amounts, a keypad for amounts and weights, pay; all on one phone screen (issue 16)."""
     merchant = _merchant(request, merchant_id)
     error = ""
     cart_json = "[]"
@@ -212,7 +216,7 @@ def pos(request: AuthedRequest, merchant_id: int) -> HttpResponse:
             status = exc.status
         else:
             return redirect("order_pay", merchant_id=merchant.pk, order_id=body["order_id"])
-    products = list(merchant.products.filter(is_active=True).order_by("name"))
+    products = selectors.pos_products(merchant=merchant)
     return render(
         request,
         "market/pos.html",
@@ -229,14 +233,15 @@ def pos(request: AuthedRequest, merchant_id: int) -> HttpResponse:
                 }
                 for p in products
             ],
+            "pos_search_from": POS_SEARCH_FROM,
+            "quick_amounts": selectors.pos_quick_amounts(merchant=merchant),
             "error": error,
             "cart_json": cart_json,
             "idempotency_key": uuid.uuid4().hex,
             "has_account": merchant.bank_accounts.filter(is_default=True).exists(),
             "is_owner": role_in(user=request.user, merchant=merchant) == Membership.Role.OWNER,
-            "recent": merchant.orders.filter(channel=Order.Channel.POS).exclude(
-                status=Order.Status.CANCELED
-            )[:5],
+            "recent": selectors.pos_recent_sales(merchant=merchant),
+            "today": timezone.localdate(),
             "open_sale": open_sale(merchant),
         },
         status=status,

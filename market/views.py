@@ -66,7 +66,7 @@ def stall_apply(request: AuthedRequest) -> HttpResponse:
             status = exc.status
         else:
             messages.success(request, _("Đã gửi đơn đăng ký sạp. Ban quản lý chợ sẽ xem xét."))
-            return first_day_next(request, merchant, after="stall", default=reverse("home"))
+            return first_day_next(request, merchant, after="stall", default=reverse("trader_home"))
     return render(request, "market/stall_apply.html", {"form": form}, status=status)
 
 

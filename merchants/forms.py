@@ -215,6 +215,9 @@ class ProductForm(CleanTextMixin, forms.Form):
     )
     is_active = forms.BooleanField(label=_("Đang bán"), required=False, initial=True)
     in_stock = forms.BooleanField(label=_("Còn hàng"), required=False, initial=True)
+    pos_favourite = forms.BooleanField(
+        label=_("Hay bán: hiện đầu tiên trên màn hình Bán hàng"), required=False
+    )
 
 
 class MemberForm(CleanTextMixin, forms.Form):

@@ -221,6 +221,8 @@ class Product(models.Model):
     in_stock = models.BooleanField(_("còn hàng"), default=True)
     # Free text the shopper sees on the storefront and in exhibitions.
     description = models.TextField(_("mô tả"), blank=True)
+    # "Hay bán": a favourite sits first on the stall's keypad screen (POS), one tap to add.
+    pos_favourite = models.BooleanField(_("hay bán"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

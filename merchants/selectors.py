@@ -42,6 +42,21 @@ def memberships_for_user(*, user: User) -> QuerySet[Membership]:
     )
 
 
+def opens_on_keypad(*, user: User) -> Merchant | None:
+    """The merchant whose stall keypad ("Bán hàng") a trader's home opens on, or None for the full
+    home: a trader (not staff) with exactly one membership whose merchant's first day is done
+    (a stall, a bank account, a product and a sale paid through the bank: `first_day_done`), so
+    home has nothing left to guide them through. Staff and traders of several merchants keep the
+    full home (issue 16, item 1)."""
+    if not user.is_authenticated or user.is_staff:
+        return None
+    memberships = list(Membership.objects.filter(user=user).select_related("merchant")[:2])
+    if len(memberships) != 1:
+        return None
+    merchant = memberships[0].merchant
+    return merchant if first_day_done(merchant) else None
+
+
 def merchant_for(
     *,
     principal: Principal,

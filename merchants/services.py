@@ -335,6 +335,7 @@ def product_create(
     actor_label: str = "",
     description: str = "",
     in_stock: bool = True,
+    pos_favourite: bool = False,
 ) -> Product:
     name, errors = _product_fields(name=name, unit=unit, price=price, tax_category=tax_category)
     description = nfc_text(description)
@@ -357,6 +358,7 @@ def product_create(
             is_active=is_active,
             in_stock=in_stock,
             description=description,
+            pos_favourite=pos_favourite,
         )
         if stored_photo is not None:
             files.save(product.photo, stored_photo)
@@ -395,6 +397,7 @@ def product_update(
         "photo",
         "in_stock",
         "description",
+        "pos_favourite",
     }
     unknown = set(changes) - allowed
     if unknown:
@@ -428,6 +431,8 @@ def product_update(
             product.is_active = bool(changes["is_active"])
         if "in_stock" in changes:
             product.in_stock = bool(changes["in_stock"])
+        if "pos_favourite" in changes:
+            product.pos_favourite = bool(changes["pos_favourite"])
         product.description = description
         if photo is not None:
             files.save(product.photo, photo)

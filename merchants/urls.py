@@ -5,6 +5,7 @@ from . import recovery_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("trang-chinh/", views.trader_home, name="trader_home"),
     path("dang-ky/", views.signup, name="signup"),
     path("dang-nhap/", views.LoginView.as_view(), name="login"),
     path("dang-xuat/", auth_views.LogoutView.as_view(), name="logout"),

@@ -101,10 +101,22 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 def home(request: HttpRequest) -> HttpResponse:
     """A trader's home; a visitor who is not signed in (most likely a shopper) lands on the
-    marketplace, which has its own way in for traders."""
+    marketplace, which has its own way in for traders. A trader ready to sell at their stall
+    (``selectors.opens_on_keypad``) lands on the keypad, unless a stall decision's notice waits
+    to be read on home; the full home is "Trang chính"."""
     if not request.user.is_authenticated:
         return redirect("marketplace")
+    user = cast(AuthedRequest, request).user
+    merchant = selectors.opens_on_keypad(user=user)
+    if merchant is not None and not market_selectors.decision_notices(user=user):
+        return redirect("pos", merchant_id=merchant.pk)
     return _trader_home(cast(AuthedRequest, request))
+
+
+@login_required
+def trader_home(request: AuthedRequest) -> HttpResponse:
+    """ "Trang chính": the full home at its own address, whatever ``home`` opens on."""
+    return _trader_home(request)
 
 
 def _trader_home(request: AuthedRequest) -> HttpResponse:
@@ -237,6 +249,7 @@ def product_edit(
                 "is_active",
                 "in_stock",
                 "description",
+                "pos_favourite",
             )
         }
         if product

@@ -10,7 +10,7 @@ import factory
 from django.contrib.auth.models import Permission
 from stdnum.vn import mst
 
-from market.models import GoodsCategory, Market, Stall, StallApplication
+from market.models import GoodsCategory, Market, Order, Stall, StallApplication
 from merchants.models import BankAccount, Membership, Merchant, Product, User
 
 PASSWORD = "mat-khau-an-toan-2026"
@@ -138,6 +138,31 @@ def merchant_with_account(**merchant_kwargs) -> Merchant:
     """A merchant with a default bank account to receive transfers."""
     merchant = MerchantFactory(**merchant_kwargs)
     BankAccountFactory(merchant=merchant)
+    return merchant
+
+
+def paid_sale(merchant: Merchant, method: str = Order.PaymentMethod.BANK_QR) -> Order:
+    """A sale of 50.000 đ already paid (the first-day checklist's "test sale" when by bank)."""
+    from django.utils import timezone
+
+    return Order.objects.create(
+        merchant=merchant,
+        number=f"DH{secrets.token_hex(5)}",
+        receipt_token=secrets.token_hex(16),
+        payment_method=method,
+        status=Order.Status.PAID,
+        total=50_000,
+        amount_paid=50_000,
+        paid_at=timezone.now(),
+    )
+
+
+def ready_to_sell(merchant: Merchant, *, stall_code: str | None = None) -> Merchant:
+    """Finish a merchant's first day: a stall, a product and a sale paid by bank (with the bank
+    account of ``merchant_with_account``), so the trader's home opens on the keypad."""
+    StallFactory(merchant=merchant, **({"code": stall_code} if stall_code else {}))
+    ProductFactory(merchant=merchant)
+    paid_sale(merchant)
     return merchant
 
 

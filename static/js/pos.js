@@ -3,6 +3,12 @@
 // key the weight with the comma ("0,35"), then "Thêm" or pay. The cart survives a reload
 // (localStorage) until the sale is sent; the server computes every amount again.
 //
+// One phone screen holds the whole sale (issue 16): its lines, with the one being keyed (a weight
+// before "Thêm") shown as a line already; products with the stall's favourites first and, for a
+// long catalogue, a search that ignores diacritics ("ca" finds "Cá thu"); quick amounts, one tap
+// to put 50.000 đ on the display, so a one-amount sale is two taps (amount, QR). "Sửa" opens the
+// lines with their −/+/✕ buttons.
+//
 // What the cart holds is always on the display ("Trong giỏ: 2 món 140.000 đ"), and a sale is
 // sent with fetch (issue 16): only when the server has answered does the screen go to the sale.
 // If it cannot be sent (no network), the cart stays, visibly, with a notice, and the next tap
@@ -27,6 +33,8 @@
   var comma = document.getElementById("key-comma");
   var thousands = document.getElementById("key-000");
   var summaryEl = document.getElementById("pos-cart-summary");
+  var saleEl = document.getElementById("pos-sale");
+  var editBtn = document.getElementById("pos-cart-edit");
   var failedEl = document.getElementById("pos-failed");
   var keyInput = form.querySelector("input[name=idempotency_key]");
   var pendingKey = storeKey + "-sending";
@@ -55,6 +63,7 @@
   } catch (e) { /* ignore */ }
   var entry = "";      // digits (and one comma for a weight) as keyed
   var weighing = null; // the product being weighed
+  var fresh = false;   // the entry came from a quick amount: the next digit starts a new one
 
   function vnd(n) { return Math.round(n).toLocaleString("vi-VN") + " đ"; }
   function qtyNumber(text) { return Number(String(text).replace(",", ".")); }
@@ -77,7 +86,7 @@
       var q = qtyNumber(entry || "0");
       lineTotalEl.textContent = q > 0 ? "= " + vnd(lineAmount({ product: weighing.id, qty: entry })) : form.dataset.weightHint + " " + weighing.unit;
     } else {
-      whatEl.textContent = form.dataset.amountHint;
+      whatEl.textContent = entry ? form.dataset.freeLabel : form.dataset.amountHint;
       entryEl.textContent = entry ? Number(entry).toLocaleString("vi-VN") : "0";
       unitEl.textContent = "đ";
       lineTotalEl.textContent = "";
@@ -89,7 +98,7 @@
   function renderCart() {
     listEl.innerHTML = "";
     var total = 0;
-    if (!cart.length) {
+    if (!cart.length && !pendingAmount()) {
       var empty = document.createElement("li");
       empty.className = "muted";
       empty.textContent = form.dataset.empty;
@@ -132,11 +141,49 @@
       li.appendChild(del);
       listEl.appendChild(li);
     });
+    var typing = pendingLine();
+    if (typing) listEl.appendChild(typing);
+    listEl.scrollTop = listEl.scrollHeight; // the newest line, and the one being keyed, in view
     totalEl.textContent = vnd(total + pendingAmount());
     summaryEl.hidden = !cart.length;
+    editBtn.hidden = !cart.length;
+    if (!cart.length) editing(false);
     document.getElementById("pos-cart-count").textContent = form.dataset.cartCount.replace("{n}", cart.length);
     document.getElementById("pos-cart-total").textContent = vnd(total);
   }
+
+  // The line on the display, before "Thêm": part of the sale already (its amount is in the
+  // total, paying adds it), so it is listed with the others, marked as being keyed.
+  function pendingLine() {
+    var amount = pendingAmount();
+    if (!amount) return null;
+    var li = document.createElement("li");
+    li.className = "cart-line pending";
+    li.id = "pos-pending-line";
+    var label = document.createElement("span");
+    label.textContent = weighing
+      ? weighing.name + " · " + entry + " " + weighing.unit
+      : form.dataset.freeLabel;
+    var note = document.createElement("small");
+    note.textContent = " (" + form.dataset.typingLabel + ")";
+    label.appendChild(note);
+    var price = document.createElement("span");
+    price.className = "price";
+    price.textContent = vnd(amount);
+    li.appendChild(label);
+    li.appendChild(price);
+    return li;
+  }
+
+  // "Sửa": the lines open with their −/+/✕ buttons and "Xóa giỏ"; "Xong" closes them.
+  function editing(on) {
+    saleEl.classList.toggle("editing", on);
+    editBtn.setAttribute("aria-expanded", on ? "true" : "false");
+    editBtn.textContent = on ? form.dataset.doneLabel : form.dataset.editLabel;
+  }
+  editBtn.addEventListener("click", function () {
+    editing(!saleEl.classList.contains("editing"));
+  });
 
   function pendingAmount() {
     if (weighing) return qtyNumber(entry || "0") > 0 ? lineAmount({ product: weighing.id, qty: entry }) : 0;
@@ -154,12 +201,56 @@
     }
     entry = "";
     weighing = null;
+    fresh = false;
     changed();
+  }
+
+  // A quick amount (10.000, 50.000 …) goes on the display as if keyed: QR then sells it, "Thêm"
+  // adds it. A weight being keyed is added first.
+  function quickAmount(amount) {
+    if (weighing) addEntry();
+    entry = String(amount);
+    fresh = true;
+    renderEntry();
+    renderCart();
+  }
+  document.querySelectorAll(".pos-amounts .amount-chip").forEach(function (chip) {
+    chip.addEventListener("click", function () { quickAmount(Number(chip.dataset.amount)); });
+  });
+
+  // The search over the product keys, diacritics and case ignored ("ca" finds "Cá thu", "Cà
+  // chua"): each word of the query starts a word of the name.
+  function searchKey(text) {
+    return String(text).normalize("NFD").replace(/[\u0300-\u036f]/g, "")
+      .replace(/[đĐ]/g, "d").toLowerCase().replace(/\s+/g, " ").trim();
+  }
+  function filterProducts(query) {
+    var words = searchKey(query).split(" ").filter(Boolean);
+    var shown = 0;
+    document.querySelectorAll(".product-key").forEach(function (btn) {
+      var name = " " + searchKey(btn.dataset.search || btn.textContent);
+      var match = words.every(function (w) { return name.indexOf(" " + w) >= 0; });
+      btn.hidden = !match;
+      if (match) shown += 1;
+    });
+    var found = document.getElementById("pos-found");
+    if (found) found.textContent = words.length && !shown ? found.dataset.none : "";
+    var strip = document.getElementById("pos-products-strip");
+    if (strip) strip.scrollLeft = 0;
+  }
+  var search = document.getElementById("pos-search");
+  if (search) {
+    search.addEventListener("input", function () { filterProducts(search.value); });
+    search.addEventListener("keydown", function (e) {
+      if (e.key === "Enter") { e.preventDefault(); search.blur(); } // not a sale
+    });
   }
 
   document.querySelectorAll(".keypad .key[data-key]").forEach(function (key) {
     key.addEventListener("click", function () {
       var k = key.dataset.key;
+      if (fresh && k !== "back" && k !== ",") entry = "";
+      fresh = false;
       if (k === "back") entry = entry.slice(0, -1);
       else if (k === ",") { if (weighing && entry.indexOf(",") < 0) entry = (entry || "0") + ","; }
       else if (weighing) {
@@ -176,9 +267,10 @@
     btn.addEventListener("click", function () {
       var p = products[btn.dataset.product];
       if (p.weight) {
-        if (weighing && entry) addEntry();
+        if (entry) addEntry();
         weighing = p;
         entry = "";
+        fresh = false;
         renderEntry();
         renderCart();
         return;
@@ -195,6 +287,7 @@
     cart = [];
     entry = "";
     weighing = null;
+    fresh = false;
     failedEl.hidden = true;
     changed();
   });

@@ -56,10 +56,10 @@ def test_the_readme_demo_walk_is_true(
     steps = Steps(page, artifacts_dir, "e2e-readme")
 
     # --- "Sell at the stall" -------------------------------------------------------------------
-    # "sign in as trader 0905 111 002, tap Bán hàng"
+    # "sign in as trader 0905 111 002: a trader with a stall and a bank account lands on the
+    # keypad (Bán hàng)"
     _sign_in(page, base, README_TRADER)
-    steps.shot("trang-chinh")
-    page.get_by_role("link", name="Bán hàng", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/cua-hang/\d+/ban-hang/$"))
     steps.shot("ban-hang")
     # "tap a fish sold by weight (Cá thu) and key 0,35 on the keypad (the line shows its price)"
     page.locator(".product-key", has_text="Cá thu").click()
@@ -113,7 +113,9 @@ def test_the_readme_demo_walk_is_true(
 
     # --- "Books" -------------------------------------------------------------------------------
     # "from the merchant page, Doanh thu, Chốt sổ, Thuế, Hóa đơn"
+    # "from the merchant page (Cửa hàng của tôi on Trang chính)"
     page.goto(f"{base}/")
+    page.get_by_role("link", name="Trang chính").click()
     page.get_by_role("link", name="Hải sản Hùng Thọ Quang").click()
     steps.shot("cua-hang")
     merchant_page = page.url

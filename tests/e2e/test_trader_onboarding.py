@@ -180,9 +180,13 @@ def test_trader_onboarding_to_approved_stall(
     steps.shot("da-duyet")
     _log_out(page)
 
-    # The trader signs in again and finds the stall on the home page.
+    # The trader signs in again: with the stall (and the bank account) the phone opens on the
+    # keypad, ready to sell; "Trang chính", the full home, shows the stall.
     steps.shot("dang-nhap-lai")
     _log_in(page, TRADER_PHONE, TRADER_PASSWORD)
+    expect(page.locator("#pos")).to_be_visible()
+    steps.shot("ban-hang")
+    page.get_by_role("link", name="Trang chính").click()
     expect(page.get_by_role("heading", name="Chào Lan!")).to_be_visible()
     expect(page.locator("#my-stalls")).to_contain_text("Chợ Cồn · Sạp B-07")
     expect(page.locator("#my-stalls")).to_contain_text("Cá tươi Cô Lan · Cá, hải sản")
@@ -252,6 +256,9 @@ def test_pages_off_the_journey_fit_a_phone(
     expect(page.get_by_text("Số điện thoại hoặc mật khẩu không đúng.")).to_be_visible()
     steps.shot("dang-nhap-sai")
     _log_in(page, "0905 777 888", factories.PASSWORD)
+    # A stall and a bank account: the phone opens on the keypad; "Trang chính" is the full home.
+    expect(page.locator("#pos")).to_be_visible()
+    page.get_by_role("link", name="Trang chính").click()
     expect(page.get_by_role("heading", name="Chào Tư!")).to_be_visible()
     steps.shot("trang-chinh-co-sap")
 

@@ -162,6 +162,25 @@ def test_it_makes_a_few_days_of_real_sales_once() -> None:
     assert Order.objects.count() == count
 
 
+def test_each_stalls_sales_are_numbered_in_the_order_they_happened() -> None:
+    """The POS's "Đơn gần đây" lists a stall's sales newest first: by time and by number alike."""
+    from market.models import Order
+    from market.selectors import pos_recent_sales
+
+    call_command("demo", sales_days=3, stdout=io.StringIO())
+    for merchant in Merchant.objects.filter(orders__isnull=False).distinct():
+        by_time = list(
+            Order.objects.filter(merchant=merchant)
+            .order_by("created_at")
+            .values_list("pk", flat=True)
+        )
+        assert by_time == sorted(by_time), merchant
+        recent = list(pos_recent_sales(merchant=merchant))
+        assert [o.created_at for o in recent] == sorted(
+            (o.created_at for o in recent), reverse=True
+        )
+
+
 def test_the_readme_trader_sells_by_weight_and_by_the_piece() -> None:
     """README: trader 0905 111 002 keys a fish by weight, then taps an item sold by the piece."""
     _demo()

@@ -211,7 +211,8 @@ def test_it_links_each_stall_from_the_traders_home(client):
     user, stall = _trader_stall()
     client.force_login(user)
 
-    response = client.get(reverse("home"))
+    # A trader ready to sell lands on the keypad; the full home ("Trang chính") lists the stalls.
+    response = client.get(reverse("trader_home"))
 
     assert reverse("stall_standee", args=[stall.pk]) in response.content.decode()
     assert "In bảng QR cho sạp" in response.content.decode()

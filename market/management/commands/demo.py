@@ -326,7 +326,8 @@ class Command(BaseCommand):
                 account_number=t.account,
                 holder_name=t.full_name,
             )
-        for name, unit, price, by_weight, tax in t.products:
+        # The first two of each catalogue are the stall's favourites ("hay bán"), first on the POS.
+        for n, (name, unit, price, by_weight, tax) in enumerate(t.products):
             if not merchant.products.filter(name=name, unit=unit).exists():
                 merchant_services.product_create(
                     actor=user,
@@ -336,6 +337,7 @@ class Command(BaseCommand):
                     price=price,
                     sold_by_weight=by_weight,
                     tax_category=tax,
+                    pos_favourite=n < 2,
                 )
         market = Market.objects.get(slug=t.market)
         if t.stall:

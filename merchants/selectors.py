@@ -44,17 +44,20 @@ def memberships_for_user(*, user: User) -> QuerySet[Membership]:
 
 def opens_on_keypad(*, user: User) -> Merchant | None:
     """The merchant whose stall keypad ("Bán hàng") a trader's home opens on, or None for the full
-    home: a trader (not staff) with exactly one membership whose merchant's first day is done
-    (a stall, a bank account, a product and a sale paid through the bank: `first_day_done`), so
-    home has nothing left to guide them through. Staff and traders of several merchants keep the
-    full home (issue 16, item 1)."""
+    home, for a trader (not staff) with exactly one membership once home has nothing left to guide
+    them through: for the owner, the first day is done (a stall, a bank account, a product and a
+    sale paid through the bank: ``first_day_done``); for a cashier, who sets nothing up, the shop
+    can be paid by QR (a bank account). Staff and traders of several merchants keep the full home
+    (issue 16, item 1)."""
     if not user.is_authenticated or user.is_staff:
         return None
     memberships = list(Membership.objects.filter(user=user).select_related("merchant")[:2])
     if len(memberships) != 1:
         return None
-    merchant = memberships[0].merchant
-    return merchant if first_day_done(merchant) else None
+    membership = memberships[0]
+    day = first_days(merchants=[membership.merchant])[membership.merchant_id]
+    ready = day.done if membership.role == Membership.Role.OWNER else day.can_take_payment
+    return membership.merchant if ready else None
 
 
 def merchant_for(

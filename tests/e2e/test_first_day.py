@@ -136,8 +136,11 @@ def test_a_new_trader_reaches_a_bank_confirmed_sale_alone_in_at_most_20_taps(
     print(f"first day: {measured}")
     assert taps.taps <= MAX_TAPS, taps.log
 
-    # Home: the checklist has gone; "Bán hàng" is the main action.
+    # First day done: home now opens on the keypad; "Trang chính" (the full home) has no
+    # checklist left and "Bán hàng" is its main action.
     page.locator(".brand").click()
+    expect(page.locator("#pos")).to_be_visible()
+    page.get_by_role("link", name="Trang chính").click()
     expect(page.get_by_role("heading", name="Chào Lan!")).to_be_visible()
     expect(page.locator(".first-day")).to_have_count(0)
     expect(page.locator("#sell").get_by_role("link", name="Bán hàng")).to_be_visible()

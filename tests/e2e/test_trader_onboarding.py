@@ -180,14 +180,14 @@ def test_trader_onboarding_to_approved_stall(
     steps.shot("da-duyet")
     _log_out(page)
 
-    # The trader signs in again: with the stall (and the bank account) the phone opens on the
-    # keypad, ready to sell; "Trang chính", the full home, shows the stall.
+    # The trader signs in again: home tells her the stall is approved (until she taps "Đã xem")
+    # and her first day goes on with the next step (a product); the stall is on home.
     steps.shot("dang-nhap-lai")
     _log_in(page, TRADER_PHONE, TRADER_PASSWORD)
-    expect(page.locator("#pos")).to_be_visible()
-    steps.shot("ban-hang")
-    page.get_by_role("link", name="Trang chính").click()
     expect(page.get_by_role("heading", name="Chào Lan!")).to_be_visible()
+    expect(page.get_by_role("heading", name="Sạp B-07 ở Chợ Cồn đã được duyệt")).to_be_visible()
+    expect(page.get_by_role("link", name="Thêm món hàng")).to_be_visible()
+    steps.shot("trang-chinh-duoc-duyet")
     expect(page.locator("#my-stalls")).to_contain_text("Chợ Cồn · Sạp B-07")
     expect(page.locator("#my-stalls")).to_contain_text("Cá tươi Cô Lan · Cá, hải sản")
     expect(applications.get_by_text("Đã duyệt", exact=True)).to_be_visible()
@@ -222,6 +222,7 @@ def test_pages_off_the_journey_fit_a_phone(
         display_name="Rau sạch Bà Tư — Hòa Vang", legal_name="Hộ kinh doanh Lê Thị Tư"
     )
     factories.BankAccountFactory(merchant=merchant, holder_name="LE THI TU")
+    factories.paid_sale(merchant)  # her first sale paid by bank: the first day is done
     factories.owner_of(merchant, phone="+84905777888", full_name="Lê Thị Tư")
     for name, unit, price in [
         ("Rau muống", "bó", 8_000),
@@ -256,7 +257,8 @@ def test_pages_off_the_journey_fit_a_phone(
     expect(page.get_by_text("Số điện thoại hoặc mật khẩu không đúng.")).to_be_visible()
     steps.shot("dang-nhap-sai")
     _log_in(page, "0905 777 888", factories.PASSWORD)
-    # A stall and a bank account: the phone opens on the keypad; "Trang chính" is the full home.
+    # First day done (stall, bank account, products, a sale paid by bank): the phone opens on the
+    # keypad; "Trang chính" is the full home.
     expect(page.locator("#pos")).to_be_visible()
     page.get_by_role("link", name="Trang chính").click()
     expect(page.get_by_role("heading", name="Chào Tư!")).to_be_visible()

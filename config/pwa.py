@@ -130,11 +130,13 @@ def offline(request: HttpRequest, lang: str) -> HttpResponse:
 
 
 class LogoutView(auth_views.LogoutView):
-    """Sign out, and have the browser forget this site's storage: the copy of the POS the worker
-    kept, the carts and the offline sales (the page asks first when some are not sent yet), so
-    the next trader on a shared phone sees nothing of the previous one's."""
+    """Sign out, and have the browser drop its HTTP cache of this site. What the phone kept for
+    the trader — the worker's copy of the POS, the carts and the offline sales — is cleared by
+    the page first (static/js/pwa.js, which asks when some sales are not sent yet), so the next
+    trader on a shared phone sees nothing of the previous one's. Not ``"storage"``: it would
+    also remove the service worker, and the next lost network would show the browser's page."""
 
     def post(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
         response = super().post(request, *args, **kwargs)
-        response["Clear-Site-Data"] = '"cache", "storage"'
+        response["Clear-Site-Data"] = '"cache"'
         return response

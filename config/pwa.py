@@ -58,6 +58,13 @@ def manifest(request: HttpRequest) -> JsonResponse:
         {"src": static("icons/icon-192.png"), "sizes": "192x192", "type": "image/png"},
         {"src": static("icons/icon-512.png"), "sizes": "512x512", "type": "image/png"},
         {"src": static("icons/icon.svg"), "sizes": "any", "type": "image/svg+xml"},
+        # Full-bleed green, the glyph inside the safe circle: Android crops it to its own shape.
+        {
+            "src": static("icons/icon-maskable-512.png"),
+            "sizes": "512x512",
+            "type": "image/png",
+            "purpose": "maskable",
+        },
     ]
     body = {
         "id": "/",

@@ -25,6 +25,7 @@ def test_it_serves_an_installable_manifest(client):
     assert manifest["theme_color"] == "#0b6e4f"
     sizes = {icon["sizes"] for icon in manifest["icons"]}
     assert {"192x192", "512x512"} <= sizes
+    assert any(icon.get("purpose") == "maskable" for icon in manifest["icons"])
     for icon in manifest["icons"]:
         assert finders.find(icon["src"].removeprefix("/static/")), icon
 

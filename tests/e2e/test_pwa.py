@@ -43,13 +43,21 @@ def shop():
     return merchant
 
 
-def _controlled(page: Page) -> None:
+def _controlled(page: Page, timeout: float = 20.0) -> None:
     """The service worker is installed (the shell cached) and controls this page. A page that
     was loading while the worker activated may be left out of its claim: a reload is in."""
-    page.evaluate("async () => { await navigator.serviceWorker.ready; }")
-    if not page.evaluate("() => navigator.serviceWorker.controller !== null"):
-        page.reload()
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=10_000)
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if page.evaluate("() => navigator.serviceWorker.controller !== null"):
+            return
+        active = page.evaluate(
+            "async () => !!(await navigator.serviceWorker.getRegistration())?.active"
+        )
+        if active:
+            page.reload()
+        else:
+            page.wait_for_timeout(200)
+    raise AssertionError("no service worker controls the page")
 
 
 def _pos(page: Page, base: str, shop) -> str:

@@ -22,6 +22,7 @@ from playwright.sync_api import Page, Route, expect
 from market.models import Order
 from payments.models import PaymentIntent
 from tests import factories
+from tests.e2e.a11y import assert_accessible
 from tests.e2e.test_pos_network import _key, _login
 from tests.e2e.test_trader_onboarding import Steps
 
@@ -127,6 +128,7 @@ def test_two_cash_sales_offline_are_recorded_once_each_when_back(
     expect(badge).to_have_text("Chưa đồng bộ: 2")
     expect(page.locator("#pos-failed")).to_be_hidden()
     steps.shot("chua-dong-bo-2")
+    assert_accessible(page)
     made_before = timezone.now()
     assert Order.objects.count() == 0
 
@@ -241,6 +243,7 @@ def test_another_trader_page_offline_shows_our_page_and_opens_when_back(
     expect(page.get_by_role("heading", name="Mất mạng — đang chờ mạng")).to_be_visible()
     expect(page.get_by_role("button", name="Thử lại ngay")).to_be_visible()
     steps.shot("trang-cho-mang")
+    assert_accessible(page)
 
     context.set_offline(False)
     expect(page.get_by_role("heading", name="Mất mạng — đang chờ mạng")).to_be_hidden(

@@ -41,6 +41,7 @@ from merchants.models import BankAccount, Merchant, Product, User
 from payments import services as payments
 from payments.models import Refund
 
+from . import offline_sales
 from .models import Order, OrderLine, OrderRefund, Stall
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ MAX_QUANTITY = Decimal("9999")
 MAX_ORDER_TOTAL = 500_000_000
 NUMBER_ALPHABET = "ACDEFHJKMNPRTUVWXY34679"
 ORPHAN_MINUTES = 30
+OFFLINE_GRACE = timedelta(seconds=5)  # cash paid earlier than this: a sale the POS kept offline
 
 
 @dataclass(frozen=True)
@@ -237,6 +239,7 @@ def order_create(
     online: OnlineInput | None = None,
     invoice_requested: bool = False,
     request_key: str = "",
+    paid_at: datetime | None = None,
 ) -> Order:
     """Record a sale and ask to be paid: a bank-QR or e-wallet intent for the total, or, for
     cash, paid at once (the cashier took the notes; ``payments`` records it).
@@ -249,6 +252,9 @@ def order_create(
     ``request_key`` binds the sale to the request that made it: the same request again (after a
     crash or a lost answer) resumes this sale instead of making a second one. The unique column
     says so: a second insert with the key fails and the first sale is resumed.
+
+    ``paid_at``: a cash sale the POS kept while it had no network is paid when the notes were
+    taken, as bounded by ``offline_sales.sale_time`` (ignored for other methods).
     """
     if payment_method not in M.values:
         raise ValidationFailed(
@@ -285,6 +291,7 @@ def order_create(
         )
     label = f"user:{actor.pk}" if actor is not None else (actor_label or "system")
     now = timezone.now()
+    cash_later = payment_method == M.CASH and paid_at is not None  # made offline, synced now
     for _attempt in range(5):
         # PostgreSQL, a bank-QR sale: every insert in one statement, atomic by itself.
         together = account is not None and can_insert_together()
@@ -329,7 +336,8 @@ def order_create(
                     actor_label=label,
                     action="order.create",
                     target=order,
-                    data={"total": total, "method": payment_method, "lines": len(built)},
+                    data={"total": total, "method": payment_method, "lines": len(built)}
+                    | ({"sold_at": paid_at.isoformat()} if paid_at and cash_later else {}),
                 )
                 audits.insert(0, order_audit)
                 if together:
@@ -355,7 +363,9 @@ def order_create(
     if account is not None:
         _in_hand(order, built)
         return order
-    return order_request_payment(order=order, actor=actor, actor_label=label)
+    return order_request_payment(
+        order=order, actor=actor, actor_label=label, paid_at=paid_at if cash_later else None
+    )
 
 
 _QR_ACCOUNT_FIELDS = ("id", "bank_bin", "account_number", "holder_name")
@@ -446,7 +456,12 @@ def _resume(order: Order, *, actor: User | None, actor_label: str) -> Order:
 
 
 def order_request_payment(
-    *, order: Order, actor: User | None, method: str = "", actor_label: str = ""
+    *,
+    order: Order,
+    actor: User | None,
+    method: str = "",
+    actor_label: str = "",
+    paid_at: datetime | None = None,
 ) -> Order:
     """(Re)ask to be paid: a new intent for an unpaid order, e.g. after the QR expired or the
     shopper wants to pay another way. Cash settles the order at once (in ``payments``)."""
@@ -467,6 +482,7 @@ def order_request_payment(
                 actor=actor,
                 actor_label=actor_label,
                 description=f"{order.merchant.display_name} {order.number}"[:140],
+                paid_at=paid_at,
             )
         except Conflict as exc:
             if exc.code == "already_paid":
@@ -571,6 +587,9 @@ def on_payment_settled(
     """An intent settled: its sale is paid (a canceled one revives: the shopper did pay). Money
     asked for without a sale ("Thu tiền", the payments API) becomes a sale of one amount line,
     so every đồng that comes in belongs to a sale."""
+    if paid_via == "cash" and succeeded_at < timezone.now() - OFFLINE_GRACE:
+        # A cash sale made offline, booked at its time: not into a period closed meanwhile.
+        succeeded_at = offline_sales.book_time(merchant_id=merchant_id, paid_at=succeeded_at)
     paid = {
         "status": S.PAID,
         "intent_id": intent_id,

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -28,7 +28,7 @@ from payments import vietqr
 from payments.models import PaymentIntent
 from payments.views import _sandbox_link, spoken_phrase
 
-from . import orders, selectors
+from . import offline_sales, orders, selectors
 from .models import Order
 from .orders import BuyerInput, LineInput
 
@@ -180,29 +180,45 @@ def parse_cart(raw: str) -> list[LineInput]:
 @login_required
 def pos(request: AuthedRequest, merchant_id: int) -> HttpResponse:
     """ "Bán hàng": the sale, products as big buttons (favourites first, searchable), quick
-    amounts, a keypad for amounts and weights, pay; all on one phone screen (issue 16)."""
+    amounts, a keypad for amounts and weights, pay; all on one phone screen (issue 16).
+
+    A cash sale the POS kept while offline comes back from offline-queue.js with its key, the
+    phone's time of the sale (``sold_at``, bounded by ``offline_sales.sale_time``) and
+    ``Accept: application/json``: it answers 201 ``{"order_id", "url"}`` (also for a key already
+    used, the same sale) or the error as ``{"error": {"code", "message"}}`` with its 4xx."""
     merchant = _merchant(request, merchant_id)
     error = ""
     cart_json = "[]"
     status = 200
     if request.method == "POST":
+        wants_json = request.headers.get("Accept", "").startswith("application/json")
         cart_json = request.POST.get("cart", "[]")
         method = request.POST.get("method", Order.PaymentMethod.BANK_QR)
         form_key = request.POST.get("idempotency_key") or None
+        sold_at_text = request.POST.get("sold_at", "")
 
         def create() -> tuple[int, Any]:
+            paid_at = None
+            if sold_at_text and method == Order.PaymentMethod.CASH:
+                paid_at = offline_sales.sale_time(
+                    merchant_id=merchant.pk,
+                    claimed=offline_sales.parse_client_time(sold_at_text),
+                )
             order = orders.order_create(
                 merchant=merchant,
                 lines=parse_cart(cart_json),
                 payment_method=method,
                 actor=request.user,
                 request_key=effect_key(f"pos:{merchant.pk}", form_key),
+                paid_at=paid_at,
             )
             return 201, {"order_id": order.pk}
 
         try:
             # The form carries a key drawn when the screen was shown: a double tap (or a resend
-            # after a dropped connection) makes one sale, not two.
+            # after a dropped connection, or the offline queue's sync, cut and sent again) makes
+            # one sale, not two. The sale's time is not part of the request's identity: a send
+            # whose answer was lost and its later sync from the queue are the same sale.
             _status, body = run_idempotent(
                 scope=f"pos:{merchant.pk}",
                 key=form_key,
@@ -212,9 +228,18 @@ def pos(request: AuthedRequest, merchant_id: int) -> HttpResponse:
                 handler=create,
             )
         except ApplicationError as exc:
+            if wants_json:
+                return JsonResponse(
+                    {"error": {"code": exc.code, "message": _message(exc)}},
+                    status=exc.status,
+                    json_dumps_params={"ensure_ascii": False},
+                )
             error = _message(exc)
             status = exc.status
         else:
+            if wants_json:
+                url = reverse("order_pay", args=[merchant.pk, body["order_id"]])
+                return JsonResponse({"order_id": body["order_id"], "url": url}, status=201)
             return redirect("order_pay", merchant_id=merchant.pk, order_id=body["order_id"])
     products = selectors.pos_products(merchant=merchant)
     return render(

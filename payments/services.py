@@ -11,7 +11,7 @@ import functools
 import logging
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -276,11 +276,15 @@ def intent_record_cash(
     actor: User | None = None,
     actor_label: str = "",
     description: str = "",
+    paid_at: datetime | None = None,
 ) -> PaymentIntent:
     """The cashier took the notes: an intent paid at once in cash (never in the bank ledger).
 
     One reference is paid once: if another intent of this reference is already paid, nothing is
     recorded and the caller hears ``already_paid``.
+
+    ``paid_at``: when the notes were taken, for a sale the POS kept while it had no network
+    (bounded by ``market.offline_sales``); never later than now. Default: now.
     """
     if (
         not isinstance(amount, int)
@@ -294,6 +298,7 @@ def intent_record_cash(
         if any(i.is_paid for i in group):
             raise Conflict(_("Đơn đã được thanh toán."), code="already_paid")
         now = timezone.now()
+        taken_at = min(paid_at, now) if paid_at is not None else now
         for _attempt in range(5):
             try:
                 with transaction.atomic():
@@ -315,13 +320,18 @@ def intent_record_cash(
                 continue
         else:  # pragma: no cover
             raise Conflict(_("Không tạo được mã thanh toán, vui lòng thử lại."))
-        intent_mark_succeeded(intent, amount=amount, reference="", via=PaymentIntent.PaidVia.CASH)
+        intent_mark_succeeded(
+            intent, amount=amount, reference="", via=PaymentIntent.PaidVia.CASH, at=taken_at
+        )
+        data: dict[str, Any] = {"amount": amount, "reference": reference}
+        if taken_at != now:
+            data["paid_at"] = taken_at.isoformat()
         audit_record(
             actor=actor,
             actor_label=label,
             action="intent.cash",
             target=intent,
-            data={"amount": amount, "reference": reference},
+            data=data,
         )
     return intent
 
@@ -784,7 +794,9 @@ _SUCCEEDED = (
 )
 
 
-def intent_mark_succeeded(intent: PaymentIntent, *, amount: int, reference: str, via: str) -> bool:
+def intent_mark_succeeded(
+    intent: PaymentIntent, *, amount: int, reference: str, via: str, at: datetime | None = None
+) -> bool:
     """Settle a locked, payable intent (the one step shared by every way of paying).
 
     The caller holds the intent's row lock (and its reference group's) and has checked it is
@@ -797,7 +809,7 @@ def intent_mark_succeeded(intent: PaymentIntent, *, amount: int, reference: str,
     intent.amount_received = amount
     intent.paid_via = via
     intent.bank_reference = reference[:64]
-    intent.succeeded_at = timezone.now()
+    intent.succeeded_at = at or timezone.now()
     update_row(intent, _SUCCEEDED)
     payment_settled.send(
         sender=PaymentIntent,

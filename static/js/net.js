@@ -41,6 +41,8 @@
     waiting.slice().forEach(function (w) { w(); });
   });
   window.addEventListener("offline", function () { show(); });
+  // Opened without a network (the service worker's copy of the POS, issue 16): say so at once.
+  if (navigator.onLine === false) show();
 
   // Navigate to `url` (a reload when it is this page) once a GET of it answers.
   function go(url) {

@@ -61,6 +61,9 @@
       tried = stored.tried;
     }
   } catch (e) { /* ignore */ }
+  // Otherwise a key of our own: the page may be the service worker's copy of an earlier visit
+  // (offline), whose key may already belong to a sale.
+  if (!tried) keyInput.value = newKey();
   var entry = "";      // digits (and one comma for a weight) as keyed
   var weighing = null; // the product being weighed
   var fresh = false;   // the entry came from a quick amount: the next digit starts a new one
@@ -337,12 +340,33 @@
         failed(error ? error.textContent : failedEl.dataset.failed);
       });
     }).catch(function () {
-      failed(failedEl.dataset.offline);
+      // No answer: cash is kept on the phone and sent later with this key (offline-queue.js);
+      // QR and e-wallet need the network, so the cart stays.
+      if (method === "cash" && window.chosoQueue) { queueCash(attempt); return; }
+      failed(method === "cash" ? failedEl.dataset.offline : failedEl.dataset.needsNetwork);
       // A send whose answer was lost may have made the sale: if the network is back, it shows
       // as the open sale.
       refreshSales();
     });
   });
+
+  // A cash sale with no answer (issue 16): the notes are in the drawer, so the sale is queued
+  // with its key, cart as sent, total and time, and the cart is free for the next shopper.
+  function queueCash(attempt) {
+    var total = JSON.parse(attempt.cart).reduce(function (sum, l) { return sum + lineAmount(l); }, 0);
+    window.chosoQueue.add({
+      key: keyInput.value, url: form.action, merchant: Number(form.dataset.merchant),
+      cart: attempt.cart, method: "cash", total: total, at: Date.now(),
+    });
+    cart = [];
+    tried = null;
+    save();
+    try { localStorage.removeItem(pendingKey); } catch (err) { /* ignore */ }
+    keyInput.value = newKey();
+    busy(false);
+    renderEntry();
+    renderCart();
+  }
 
   // The open sale and recent sales, as the server has them now (a GET of this very page).
   function refreshSales() {

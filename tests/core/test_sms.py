@@ -101,7 +101,7 @@ def test_its_task_logs_a_failure_instead_of_failing_the_request(sms, caplog):
     sms.set_faults(fail_next=1)
 
     with caplog.at_level(logging.ERROR, logger="core.tasks"):
-        outcome = send_sms_task.delay(PHONE, "x", "t-1").get()
+        outcome = send_sms_task.apply(args=(PHONE, "x", "t-1")).get(disable_sync_subtasks=False)
 
     assert outcome == "failed"
     assert "SMS t-1 not sent (service_unavailable 503)" in caplog.text

@@ -574,7 +574,7 @@ def test_it_expires_from_the_periodic_task_when_time_passes(merchant, settings):
     with time_machine.travel(
         timezone.now() + timedelta(minutes=settings.PAYMENT_INTENT_TTL_MINUTES + 1)
     ):
-        assert tasks.expire_intents.apply().get() == 1
+        assert tasks.expire_intents.apply().get(disable_sync_subtasks=False) == 1
 
     intent.refresh_from_db()
     assert intent.status == S.EXPIRED

@@ -140,7 +140,9 @@ def momo_ipn(request: HttpRequest):
     try:
         data = momo.parse_ipn(request.body)
     except momo.MomoSignatureError as exc:
-        raise NotAuthenticated(_("Chữ ký IPN của MoMo không hợp lệ."), code="bad_signature") from exc
+        raise NotAuthenticated(
+            _("Chữ ký IPN của MoMo không hợp lệ."), code="bad_signature"
+        ) from exc
     except momo.MomoPayloadError as exc:
         raise ValidationFailed(str(exc), code="bad_payload") from exc
     momo_ipn_receive(data=data)

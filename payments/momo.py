@@ -48,9 +48,7 @@ def momo_payment_attach(*, intent_id: int) -> PaymentIntent:
         if isinstance(exc, provider.MomoRejected):
             if exc.code in ("amount_out_of_range", "invalid_amount"):
                 raise ValidationFailed(
-                    fields={
-                        "amount": [_("Số tiền qua MoMo từ 1.000 đ đến 50.000.000 đ mỗi lần.")]
-                    },
+                    fields={"amount": [_("Số tiền qua MoMo từ 1.000 đ đến 50.000.000 đ mỗi lần.")]},
                     code="momo_amount",
                 ) from exc
             raise ValidationFailed(

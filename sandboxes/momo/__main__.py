@@ -23,7 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sandboxes.momo", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8106)
-    parser.add_argument("--partner-code", default=os.environ.get("MOMO_PARTNER_CODE") or DEV_PARTNER)
+    parser.add_argument(
+        "--partner-code", default=os.environ.get("MOMO_PARTNER_CODE") or DEV_PARTNER
+    )
     parser.add_argument("--access-key", default=os.environ.get("MOMO_ACCESS_KEY") or DEV_ACCESS)
     parser.add_argument("--secret-key", default=os.environ.get("MOMO_SECRET_KEY") or DEV_SECRET)
     args = parser.parse_args(argv)

@@ -39,10 +39,48 @@ logger = logging.getLogger("sandboxes.momo")
 MIN_AMOUNT = 1_000
 MAX_AMOUNT = 50_000_000
 MAX_BODY = 64 * 1024
-CREATE_FIELDS = "accessKey amount extraData ipnUrl orderId orderInfo partnerCode redirectUrl requestId requestType".split()  # noqa: E501
-IPN_FIELDS = "accessKey amount extraData message orderId orderInfo orderType partnerCode payType requestId responseTime resultCode transId".split()  # noqa: E501
-QUERY_FIELDS = "accessKey orderId partnerCode requestId".split()
-REFUND_FIELDS = "accessKey amount description orderId partnerCode requestId transId".split()
+CREATE_FIELDS = (
+    "accessKey",
+    "amount",
+    "extraData",
+    "ipnUrl",
+    "orderId",
+    "orderInfo",
+    "partnerCode",
+    "redirectUrl",
+    "requestId",
+    "requestType",
+)
+IPN_FIELDS = (
+    "accessKey",
+    "amount",
+    "extraData",
+    "message",
+    "orderId",
+    "orderInfo",
+    "orderType",
+    "partnerCode",
+    "payType",
+    "requestId",
+    "responseTime",
+    "resultCode",
+    "transId",
+)
+QUERY_FIELDS = (
+    "accessKey",
+    "orderId",
+    "partnerCode",
+    "requestId",
+)
+REFUND_FIELDS = (
+    "accessKey",
+    "amount",
+    "description",
+    "orderId",
+    "partnerCode",
+    "requestId",
+    "transId",
+)
 MESSAGES = {
     0: "Successful.",
     13: "Merchant authentication failed.",
@@ -208,7 +246,9 @@ class MomoSandbox:
             "responseTime": now_ms(),
             "extraData": order.extra_data,
         }
-        body["signature"] = sign(IPN_FIELDS, {**body, "accessKey": self.access_key}, self.secret_key)
+        body["signature"] = sign(
+            IPN_FIELDS, {**body, "accessKey": self.access_key}, self.secret_key
+        )
         return body
 
     # -- IPN delivery ---------------------------------------------------------
@@ -236,7 +276,9 @@ class MomoSandbox:
                 except OSError:
                     status = None
                 with self._lock:
-                    self.deliveries.append({"orderId": order_id, "attempt": attempt, "status": status})
+                    self.deliveries.append(
+                        {"orderId": order_id, "attempt": attempt, "status": status}
+                    )
                 if status is not None and 200 <= status < 300:
                     return
                 time.sleep(min(30.0, self.backoff_base * 2 ** (attempt - 1)))
@@ -266,7 +308,7 @@ class MomoSandbox:
             answer = {**base, "resultCode": refusal.code, "message": str(refusal)}
             return refusal.http_status, {**answer, "responseTime": now_ms()}
 
-    def _verify(self, fields: list[str], body: dict[str, Any]) -> None:
+    def _verify(self, fields: tuple[str, ...], body: dict[str, Any]) -> None:
         expected = sign(fields, {**body, "accessKey": self.access_key}, self.secret_key)
         if not hmac.compare_digest(expected, str(body.get("signature", ""))):
             raise Refused(13, 401)
@@ -394,7 +436,7 @@ class _Handler(SandboxHandler):
         sandbox: MomoSandbox = self.sandbox
         path = urlsplit(self.path).path
         try:
-            raw = read_body(self.rfile, self.headers, MAX_BODY)
+            raw = read_body(self.rfile, self.headers, MAX_BODY)  # type: ignore[arg-type]
         except BodyError as error:
             self._json(error.status, {"resultCode": 20, "message": str(error)}, close=True)
             return
@@ -451,7 +493,11 @@ class _Handler(SandboxHandler):
         if failing:
             self._json(500, {"resultCode": 99, "message": "Unknown error (sandbox fault)."})
             return
-        if path not in ("/v2/gateway/api/create", "/v2/gateway/api/query", "/v2/gateway/api/refund"):
+        if path not in (
+            "/v2/gateway/api/create",
+            "/v2/gateway/api/query",
+            "/v2/gateway/api/refund",
+        ):
             self._json(404, {"resultCode": 20, "message": "Not found."})
             return
         if not isinstance(body, dict):

@@ -110,7 +110,7 @@ class _FlakyProxy(BaseHTTPRequestHandler):
     """Between MoMo and the platform: the first IPN meets a 500 (a deploy, a crash); the
     next is passed on to the platform as it is, and its answer back."""
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.server.seen += 1  # type: ignore[attr-defined]
         if self.server.seen == 1:  # type: ignore[attr-defined]

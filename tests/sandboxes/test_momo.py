@@ -137,8 +137,9 @@ def test_it_signs_query_and_refund_over_their_documented_fields():
     )
     assert refund["transId"] == 4088878653  # a number on the wire, as MoMo documents it
     assert sandbox_sign(QUERY_FIELDS, {**query, "accessKey": ACCESS}, SECRET) == query["signature"]
-    assert sandbox_sign(REFUND_FIELDS, {**refund, "accessKey": ACCESS}, SECRET) == (
-        refund["signature"]
+    assert (
+        sandbox_sign(REFUND_FIELDS, {**refund, "accessKey": ACCESS}, SECRET)
+        == (refund["signature"])
     )
 
 
@@ -237,7 +238,7 @@ def test_its_fault_knobs_make_the_adapter_say_try_later(momo):
 class _Receiver(BaseHTTPRequestHandler):
     """A stand-in for the platform's ipnUrl: answers 500 to the first delivery, then 204."""
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.server.bodies.append(body)  # type: ignore[attr-defined]
         self.send_response(500 if len(self.server.bodies) == 1 else 204)  # type: ignore[attr-defined]
@@ -273,13 +274,15 @@ def test_its_shopper_page_pays_and_declines(momo):
     page = urllib.request.urlopen(f"{momo.url}/pay/{ORDER}").read().decode()  # noqa: S310
     assert "150.000 đ" in page and "Cá thu" in page
 
-    request = urllib.request.Request(f"{momo.url}/pay/{ORDER}/decline", data=b"", method="POST")
+    request = urllib.request.Request(  # noqa: S310 - the sandbox on loopback
+        f"{momo.url}/pay/{ORDER}/decline", data=b"", method="POST"
+    )
     urllib.request.urlopen(request).read()  # noqa: S310
     assert adapter.query_payment(ORDER).failure_reason == "declined_by_shopper"
 
 
 def post(url: str, body: dict) -> tuple[int, dict]:
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310 - the sandbox on loopback
         url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
     )
     try:
@@ -287,4 +290,3 @@ def post(url: str, body: dict) -> tuple[int, dict]:
             return answer.status, json.loads(answer.read())
     except urllib.error.HTTPError as failure:
         return failure.code, json.loads(failure.read())
-

@@ -242,3 +242,34 @@ def test_an_amount_outside_momos_limits_is_a_clear_4xx(momo, owner, merchant, la
     assert words in response.json()["error"]["message"]
     assert momo.orders == {}  # MoMo was never asked
     assert not Order.objects.exists()
+
+
+def test_the_same_ipn_arriving_at_once_from_several_connections_settles_once(
+    momo, owner, merchant, live_server
+):
+    momo.set_knobs(drop_ipn=True)
+    order = sale(owner, merchant, 64_000)
+    momo.approve(order.intent.provider_payment_id)
+    body = json.dumps(momo.ipn_body(momo.orders[order.intent.provider_payment_id])).encode()
+    start = threading.Barrier(6)
+    answers: list[int] = []
+
+    def deliver() -> None:
+        request = urllib.request.Request(  # noqa: S310 - the live test server
+            live_server.url + IPN_PATH, data=body, headers={"Content-Type": "application/json"}
+        )
+        start.wait()
+        with urllib.request.urlopen(request) as answer:  # noqa: S310
+            answers.append(answer.status)
+
+    threads = [threading.Thread(target=deliver) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert answers == [204] * 6
+    assert paid(order)
+    assert LedgerEntry.objects.filter(intent=order.intent).count() == 1
+    assert WalletEvent.objects.filter(intent=order.intent).count() == 1
+    assert_books_agree()

@@ -200,7 +200,12 @@ class MomoSandbox:
             for name, value in values.items():
                 if not hasattr(self.knobs, name):
                     raise ValueError(f"unknown knob {name}")
-                setattr(self.knobs, name, type(getattr(self.knobs, name))(value))
+                kind = type(getattr(self.knobs, name))
+                if kind is bool and not isinstance(value, bool):
+                    raise ValueError(f"{name} is true or false")
+                if kind is not bool and (isinstance(value, bool) or float(value) < 0):
+                    raise ValueError(f"{name} is a number, 0 or more")
+                setattr(self.knobs, name, kind(value))
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         with self._idle:

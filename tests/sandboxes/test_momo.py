@@ -290,3 +290,14 @@ def post(url: str, body: dict) -> tuple[int, dict]:
             return answer.status, json.loads(answer.read())
     except urllib.error.HTTPError as failure:
         return failure.code, json.loads(failure.read())
+
+
+def test_its_knobs_refuse_values_of_the_wrong_kind(momo):
+    status, _answer = post(momo.url + "/sandbox/knobs", {"duplicate_ipn": "false"})
+    assert status == 400
+    assert momo.knobs.duplicate_ipn is False
+    assert post(momo.url + "/sandbox/knobs", {"fail_next": -1})[0] == 400
+    assert post(momo.url + "/sandbox/knobs", {"fail_next": 2, "drop_ipn": True}) == (
+        200,
+        {"fail_next": 2, "latency": 0.0, "duplicate_ipn": False, "drop_ipn": True},
+    )

@@ -75,3 +75,31 @@ def test_it_stops_check_deploy_with_the_sandbox_endpoint(live):
 
     with pytest.raises(SystemCheckError, match=r"payments\.E002"):
         call_command("check", "--deploy", "--tag", "security")
+
+
+def test_it_refuses_to_start_with_an_unknown_wallet_provider(tmp_path):
+    from tests.test_settings import _production_env, _run
+
+    result = _run(_production_env(tmp_path, EWALLET_PROVIDER="zalopay"), "manage.py", "check")
+
+    assert result.returncode != 0
+    assert "EWALLET_PROVIDER must be 'ewallet' or 'momo'" in result.stderr
+
+
+def test_a_production_with_momo_and_its_real_keys_passes_the_deploy_checks(tmp_path):
+    from tests.test_settings import _production_env, _run
+
+    env = _production_env(tmp_path, **LIVE)
+    result = _run(env, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_production_with_momo_and_no_keys_fails_the_deploy_checks(tmp_path):
+    from tests.test_settings import _production_env, _run
+
+    env = _production_env(tmp_path, EWALLET_PROVIDER="momo")
+    result = _run(env, "manage.py", "check", "--deploy")
+
+    assert result.returncode != 0
+    assert "payments.E004" in result.stderr and "payments.E003" in result.stderr

@@ -314,6 +314,26 @@ EWALLET_WEBHOOK_SECRET = env_str(
     "EWALLET_WEBHOOK_SECRET", "sandbox-ewallet-secret" if DEBUG else ""
 )
 EWALLET_TIMEOUT_SECONDS = env_int("EWALLET_TIMEOUT_SECONDS", 10)
+# Which e-wallet adapter takes new e-wallet sales: "ewallet" (the Stripe-style provider above) or
+# "momo" (MoMo's payment gateway v2, payments/providers/momo.py; docs/ewallet-momo.md). Intents
+# already made keep the provider that made them (a MoMo order id starts "CSMOMO-").
+EWALLET_PROVIDER = env_str("EWALLET_PROVIDER", "ewallet")
+if EWALLET_PROVIDER not in ("ewallet", "momo"):
+    raise ImproperlyConfigured("EWALLET_PROVIDER must be 'ewallet' or 'momo'")
+# MoMo (sandbox: sandboxes/momo, started by bin/run on loopback 8106). The operator's partner
+# account: MoMo gives the partner code, access key and secret key. With DEBUG on they default to
+# the sandbox's public values; `check --deploy` refuses those, empty ones and a sandbox endpoint
+# when MoMo is the provider (payments/checks.py).
+MOMO_ENDPOINT = env_str(
+    "MOMO_ENDPOINT", "http://127.0.0.1:8106" if DEBUG else "https://payment.momo.vn"
+)
+MOMO_PARTNER_CODE = env_str("MOMO_PARTNER_CODE", "MOMOCHOSO2026" if DEBUG else "")
+MOMO_ACCESS_KEY = env_str("MOMO_ACCESS_KEY", "sandbox-momo-access" if DEBUG else "")
+MOMO_SECRET_KEY = env_str("MOMO_SECRET_KEY", "sandbox-momo-secret" if DEBUG else "")
+# Where MoMo posts its IPN (our public address) and where it sends the shopper back.
+MOMO_IPN_URL = env_str("MOMO_IPN_URL", "http://127.0.0.1:8000/api/v1/payments/webhooks/momo")
+MOMO_REDIRECT_URL = env_str("MOMO_REDIRECT_URL", "http://127.0.0.1:8000/")
+MOMO_TIMEOUT_SECONDS = env_int("MOMO_TIMEOUT_SECONDS", 10)
 # Demo aid: the QR page links to the sandbox bank's shopper page with the payload filled in.
 SANDBOX_LINKS = env_bool("SANDBOX_LINKS", default=DEBUG)
 

@@ -128,6 +128,28 @@ def ewallet_webhook(request: HttpRequest):
 
 
 @router.post(
+    "/webhooks/momo",
+    response={204: None, **errors(401, 413, 422)},
+    auth=None,
+    summary="MoMo payment gateway IPN (authenticated by its HMAC-SHA256 signature only)",
+)
+def momo_ipn(request: HttpRequest):
+    from .momo import momo_ipn_receive
+    from .providers import momo
+
+    try:
+        data = momo.parse_ipn(request.body)
+    except momo.MomoSignatureError as exc:
+        raise NotAuthenticated(
+            _("Chữ ký IPN của MoMo không hợp lệ."), code="bad_signature"
+        ) from exc
+    except momo.MomoPayloadError as exc:
+        raise ValidationFailed(str(exc), code="bad_payload") from exc
+    momo_ipn_receive(data=data)
+    return Status(204, None)  # MoMo's documented acknowledgement
+
+
+@router.post(
     "/webhooks/banknotify",
     response={200: WebhookAck, **errors(401, 413, 422)},
     auth=None,

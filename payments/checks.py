@@ -1,4 +1,4 @@
-"""``check --deploy``: the bank-alert provider's address must be a real one.
+"""``check --deploy``: the bank-alert provider's and MoMo's addresses must be real ones.
 
 SEPAY_API_URL is where reconciliation reads each trader's SePay transaction list (with their API
 token). In production it must be HTTPS to a public host: a loopback, private or plain-http
@@ -48,3 +48,50 @@ def bank_alert_provider_is_real(app_configs: Any = None, **kwargs: Any) -> list[
             id="payments.E001",
         )
     ]
+
+
+MOMO_TEST_HOSTS = frozenset({"test-payment.momo.vn"})  # MoMo's own test environment
+MOMO_DEVELOPMENT_VALUES = frozenset(
+    {"MOMOCHOSO2026", "sandbox-momo-access", "sandbox-momo-secret"}
+)  # config/settings.py's values with DEBUG on (sandboxes/momo's defaults): public
+
+
+@register(Tags.security, deploy=True)
+def momo_is_ready_for_production(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``check --deploy`` with MoMo taking e-wallet sales: its real endpoint and real keys."""
+    if settings.EWALLET_PROVIDER != "momo":
+        return []
+    messages: list[CheckMessage] = []
+    endpoint = settings.MOMO_ENDPOINT
+    problem = sandbox_url_problem(endpoint)
+    if not problem and (urlsplit(endpoint).hostname or "").lower() in MOMO_TEST_HOSTS:
+        problem = "is MoMo's test environment"
+    if problem:
+        messages.append(
+            Error(
+                f"MOMO_ENDPOINT {problem}: {endpoint!r}.",
+                hint="Unset it for https://payment.momo.vn (docs/ewallet-momo.md).",
+                id="payments.E002",
+            )
+        )
+    ipn_problem = sandbox_url_problem(settings.MOMO_IPN_URL)
+    if ipn_problem:
+        messages.append(
+            Error(
+                f"MOMO_IPN_URL {ipn_problem}: {settings.MOMO_IPN_URL!r}; MoMo cannot reach it.",
+                hint="Set it to this platform's public https address of "
+                "/api/v1/payments/webhooks/momo.",
+                id="payments.E003",
+            )
+        )
+    for name in ("MOMO_PARTNER_CODE", "MOMO_ACCESS_KEY", "MOMO_SECRET_KEY"):
+        value = str(getattr(settings, name, "") or "")
+        if not value.strip() or value in MOMO_DEVELOPMENT_VALUES:
+            messages.append(
+                Error(
+                    f"{name} is empty or the sandbox's public value.",
+                    hint="Use the keys MoMo gave the operator's partner account.",
+                    id="payments.E004",
+                )
+            )
+    return messages

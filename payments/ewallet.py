@@ -11,6 +11,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -22,6 +23,7 @@ from core.locking import lock_row
 
 from .models import LedgerEntry, PaymentIntent, Refund, WalletEvent
 from .providers import ewallet as provider
+from .providers import momo
 from .services import (
     _group_paid_elsewhere,
     _lock_group,
@@ -38,6 +40,10 @@ LABEL = "webhook:ewallet"
 
 def ewallet_payment_attach(*, intent_id: int) -> PaymentIntent:
     """Create the provider payment for a new e-wallet intent (idempotent per intent)."""
+    if settings.EWALLET_PROVIDER == "momo":
+        from .momo import momo_payment_attach
+
+        return momo_payment_attach(intent_id=intent_id)
     intent = PaymentIntent.objects.select_related("merchant").get(pk=intent_id)
     if intent.provider_payment_id:
         return intent
@@ -276,6 +282,10 @@ def _refund_for(wallet_refund: provider.WalletRefund) -> Refund | None:
 def refund_send(*, refund_id: int) -> Refund:
     """Ask the provider to give the money back; count it when the provider confirms."""
     refund = Refund.objects.select_related("intent").get(pk=refund_id)
+    if momo.is_momo_order(refund.intent.provider_payment_id):
+        from .momo import momo_refund_send
+
+        return momo_refund_send(refund_id=refund.pk)
     try:
         answer = provider.create_refund(
             refund_id=refund.pk,
@@ -310,7 +320,7 @@ def ewallet_reconcile(*, older_than_seconds: int = 60) -> dict[str, int]:
         provider_payment_id__isnull=False,
         created_at__lte=cutoff,
         created_at__gte=timezone.now() - timedelta(days=2),
-    )
+    ).exclude(provider_payment_id__startswith=momo.ORDER_PREFIX)  # payments.momo asks MoMo
     # Still waiting, canceled lately, or paid another way (by bank, cash, another QR) while the
     # wallet's own payment may also have gone through: that money must be found and booked too.
     waiting = (

@@ -373,7 +373,9 @@ def intent_cancel(*, intent_id: int, actor: Any, actor_label: str = "") -> Payme
             action="intent.cancel",
             target=intent,
         )
-    if intent.provider_payment_id:
+    from .providers.momo import is_momo_order  # MoMo's captureWallet has no cancel call
+
+    if intent.provider_payment_id and not is_momo_order(intent.provider_payment_id):
         from .providers import ewallet as wallet
 
         try:  # best effort: if the shopper pays meanwhile, the webhook still counts the money

@@ -31,8 +31,11 @@ def reconcile() -> dict[str, int]:
 )
 def reconcile_ewallet() -> dict[str, int]:
     from .ewallet import ewallet_reconcile
+    from .momo import momo_reconcile
 
-    return ewallet_reconcile()
+    result = ewallet_reconcile()
+    momo = momo_reconcile()  # MoMo orders (payments/momo.py), asked through its query API
+    return {**result, "momo_checked": momo["checked"], "momo_settled": momo["settled"]}
 
 
 @shared_task(

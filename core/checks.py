@@ -8,7 +8,9 @@ sandboxes' public development value.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register
@@ -111,3 +113,41 @@ def sms_is_ready_for_production(app_configs: Any = None, **kwargs: Any) -> list[
             )
         )
     return messages
+
+
+SANDBOX_HOSTS = frozenset({"localhost", "localhost.localdomain", "0.0.0.0"})  # noqa: S104
+
+
+def sandbox_url_problem(url: str) -> str:
+    """Why ``url`` is not a production provider's address, or "" when it is."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "https":
+        return "is not https"
+    if not host:
+        return "has no host"
+    if host in SANDBOX_HOSTS or host.endswith(".localhost"):
+        return "points at this machine (a sandbox)"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return ""
+    if address.is_loopback or address.is_private or address.is_link_local:
+        return "points at a loopback or private address (a sandbox)"
+    return ""
+
+
+@register(Tags.security, deploy=True)
+def tax_gateway_is_real(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``check --deploy``: e-invoices must go to the tax authority's gateway (through the
+    operator's provider), never to the sandbox on loopback (docs/einvoice-provider.md)."""
+    problem = sandbox_url_problem(settings.TAXGATEWAY_URL)
+    if not problem:
+        return []
+    return [
+        Error(
+            f"TAXGATEWAY_URL {problem}: {settings.TAXGATEWAY_URL!r}.",
+            hint="Set it to the e-invoice provider's gateway (docs/einvoice-provider.md).",
+            id="core.E005",
+        )
+    ]

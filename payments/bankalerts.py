@@ -24,12 +24,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.audit import audit_record
+from core.checks import sandbox_url_problem
 from core.errors import NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 from core.locking import lock_row
 from merchants.models import BankAccount, Merchant, User
 
 from . import events
-from .checks import sandbox_url_problem
 from .models import BankAlertConnection
 from .providers import banknotify, sepay
 from .services import notification_receive

@@ -7,33 +7,13 @@ address is the sandbox (or a mistake), and a trader's token must never be sent t
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register
 
-SANDBOX_HOSTS = frozenset({"localhost", "localhost.localdomain", "0.0.0.0"})  # noqa: S104
-
-
-def sandbox_url_problem(url: str) -> str:
-    """Why ``url`` is not a production provider's address, or "" when it is."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if parts.scheme != "https":
-        return "is not https"
-    if not host:
-        return "has no host"
-    if host in SANDBOX_HOSTS or host.endswith(".localhost"):
-        return "points at this machine (a sandbox)"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return ""
-    if address.is_loopback or address.is_private or address.is_link_local:
-        return "points at a loopback or private address (a sandbox)"
-    return ""
+from core.checks import sandbox_url_problem
 
 
 @register(Tags.security, deploy=True)

@@ -82,6 +82,7 @@ def _production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
         "REDIS_URL": "redis://127.0.0.1:6399/0",
         "SMS_URL": "https://sms.example.vn",
         "SMS_API_KEY": secrets.token_urlsafe(40),
+        "TAXGATEWAY_URL": "https://hoadon.example.vn",
     }
     production |= {
         name: secrets.token_urlsafe(40) for name in REQUIRED_SECRETS if name not in production
@@ -212,6 +213,7 @@ def test_it_reports_an_empty_secret_in_the_system_checks_when_debug_is_off(setti
         setattr(settings, other, "x" * 50)
     setattr(settings, name, "")
     settings.SMS_URL, settings.SMS_API_KEY = "https://sms.example.vn", "x" * 50  # a real provider
+    settings.TAXGATEWAY_URL = "https://hoadon.example.vn"
 
     at_start = run_checks(tags=[Tags.security])
     deploy = run_checks(tags=[Tags.security], include_deployment_checks=True)

@@ -122,3 +122,23 @@ def test_it_refuses_a_sandbox_sms_provider_in_the_deploy_checks(settings):
 
     settings.SMS_URL, settings.SMS_API_KEY = "https://sms.example.vn", "k" * 40
     assert _sms_checks() == []
+
+
+def test_it_refuses_the_sandbox_tax_gateway_in_the_deploy_checks(settings):
+    """E-invoices must reach the tax authority: a loopback or plain-http TAXGATEWAY_URL (the
+    sandbox) is an error at ``check --deploy``."""
+
+    def gateway_errors():
+        return {m.id for m in run_checks(include_deployment_checks=True) if "TAXGATEWAY" in m.msg}
+
+    for url in (
+        "http://127.0.0.1:8103",
+        "https://localhost:8103",
+        "https://10.0.0.5",
+        "http://hoadon.example.vn",
+    ):
+        settings.TAXGATEWAY_URL = url
+        assert gateway_errors() == {"core.E005"}, url
+
+    settings.TAXGATEWAY_URL = "https://hoadon.example.vn"
+    assert gateway_errors() == set()

@@ -23,7 +23,8 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from payments.vietqr import build, qr_png
+from core.qr import qr_png
+from payments.vietqr import build
 from sandboxes.banknotify import SIGNATURE_HEADER, BankNotifySandbox
 from sandboxes.banknotify import verify as verify_signature
 from sandboxes.banknotify.__main__ import parse_args

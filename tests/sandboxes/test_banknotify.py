@@ -1,6 +1,7 @@
 """The sandbox bank-notification service, over HTTP, against a receiver started here.
 
-No database: the sandbox imports only the pure modules payments.vietqr and merchants.banks.
+No database: the sandbox imports nothing of the product (it reads VietQR with its own reader,
+sandboxes/banknotify/napas.py); the tests build payloads with payments.vietqr.
 """
 
 from __future__ import annotations

@@ -17,10 +17,9 @@ from django.views.decorators.http import require_POST
 from core import ratelimits
 from core.errors import ApplicationError
 from core.forms import apply_error
-from market import selectors as market_selectors
 from merchants.auth import AuthedRequest
 
-from . import selectors, services
+from . import extensions, selectors, services
 from .first_day import first_day_next
 from .forms import (
     TAX_BY_GOODS,
@@ -182,7 +181,7 @@ def bank_account_remove(request: AuthedRequest, merchant_id: int, account_id: in
 
 def _suggested_tax(merchant: Merchant) -> str:
     """A new product's VAT category as the stall's kind of goods suggests (fresh food: none)."""
-    goods = market_selectors.goods_category_of(merchant=merchant)
+    goods = extensions.goods_category(merchant)
     return TAX_BY_GOODS.get(goods or "", Product.TaxCategory.NOT_SUBJECT)
 
 

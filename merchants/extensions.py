@@ -10,11 +10,12 @@ when registering a trader on their behalf. market answers them at start-up
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from django.db.models import BooleanField, Expression, Value
+from django.db.models import BooleanField, Value
+from django.db.models.expressions import BaseExpression
 
 from .models import Merchant
 
@@ -22,13 +23,13 @@ from .models import Merchant
 FIRST_DAY_FACTS = ("has_stall", "has_application", "has_pending", "has_sale")
 
 
-def _no_first_day_facts() -> dict[str, Expression]:
+def _no_first_day_facts() -> Mapping[str, BaseExpression]:
     return {name: Value(False, output_field=BooleanField()) for name in FIRST_DAY_FACTS}
 
 
 @dataclass(frozen=True)
 class _Answers:
-    first_day_facts: Callable[[], dict[str, Expression]] = _no_first_day_facts
+    first_day_facts: Callable[[], Mapping[str, BaseExpression]] = _no_first_day_facts
     goods_category: Callable[[Merchant], str | None] = lambda merchant: None
     markets: Callable[[], Sequence[Any]] = tuple  # objects with .pk and .name, by name
 
@@ -38,7 +39,7 @@ _answers = _Answers()
 
 def register(
     *,
-    first_day_facts: Callable[[], dict[str, Expression]],
+    first_day_facts: Callable[[], Mapping[str, BaseExpression]],
     goods_category: Callable[[Merchant], str | None],
     markets: Callable[[], Sequence[Any]],
 ) -> None:
@@ -49,7 +50,7 @@ def register(
     )
 
 
-def first_day_facts() -> dict[str, Expression]:
+def first_day_facts() -> Mapping[str, BaseExpression]:
     """Annotations for a Merchant query: has_stall, has_application (not refused), has_pending,
     has_sale (paid by bank or e-wallet)."""
     return _answers.first_day_facts()

@@ -170,15 +170,7 @@ def _first_day_rows(merchant_ids: list[int]) -> dict[int, dict[str, bool]]:
             has_account=Exists(BankAccount.objects.filter(merchant=OuterRef("pk"))),
             has_product=Exists(Product.objects.filter(merchant=OuterRef("pk"))),
         )
-        .values(
-            "pk",
-            "has_stall",
-            "has_application",
-            "has_pending",
-            "has_account",
-            "has_product",
-            "has_sale",
-        )
+        .values("pk", "has_account", "has_product", *extensions.FIRST_DAY_FACTS)
     )
     return {row.pop("pk"): row for row in rows}
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-import re
 
 from django.core.exceptions import ImproperlyConfigured
+
+from core.rates import RATE_PATTERN
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -42,9 +43,6 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if raw is None:
         return list(default or [])
     return [item.strip() for item in raw.split(",") if item.strip()]
-
-
-RATE_PATTERN = re.compile(r"^[1-9]\d*/\d*[smhd]$")
 
 
 def env_rate(name: str, default: str) -> str:

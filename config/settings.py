@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "einvoice",
     "market",
     "virtual_expo",
+    "config.apps.SiteConfig",  # the top layer: commands that span apps (demo, periodic)
 ]
 
 MIDDLEWARE = [

@@ -32,10 +32,9 @@ from django_ratelimit.core import get_usage
 from ninja.errors import Throttled
 from ninja.throttling import BaseThrottle
 
-from config.env import RATE_PATTERN
-
 from .clientip import rate_key_ip
 from .errors import RateLimited
+from .rates import RATE_PATTERN
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Small square renditions of stored photos, for the places that show them as icons.
 
-A product's photo is kept at up to 1200 px (merchants.services.photo_compressed); the POS shows it
+A product's photo is kept at up to 1200 px (core.images.validated_photo); the POS shows it
 as a 48 px square, so a phone would download ~100–250 KB per button. The rendition sits next to
 the photo in the same storage (``products/2026/12/ca-thu.jpg`` →
 ``products/2026/12/ca-thu.96.webp``) and is written by the service that stores the photo, in the

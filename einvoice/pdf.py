@@ -16,8 +16,8 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from core import qr
 from core.locking import lock_row
-from payments import vietqr
 
 from .models import Invoice, InvoiceEvent
 from .services import RATE_ORDER, lookup_url
@@ -33,7 +33,7 @@ class RateRow:
 
 
 def _qr_data_uri(text: str) -> str:
-    png = vietqr.qr_png(text, box_size=6, border=2)
+    png = qr.qr_png(text, box_size=6, border=2)
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 

@@ -7,9 +7,10 @@ class MarketConfig(AppConfig):
     verbose_name = _("Chợ và sạp")
 
     def ready(self) -> None:
+        from merchants import extensions
         from payments.signals import payment_settled, refund_opened, refund_settled
 
-        from . import orders, storefront
+        from . import orders, selectors, storefront
         from .signals import invoice_requested, order_paid, order_refunded
 
         # Inside the money's own transaction: the sale moves in the same commit as the ledger.
@@ -22,6 +23,12 @@ class MarketConfig(AppConfig):
         order_paid.connect(_invoice_paid_order, dispatch_uid="market.invoice_paid_order")
         invoice_requested.connect(_invoice_requested, dispatch_uid="market.invoice_requested")
         order_refunded.connect(_invoice_refund, dispatch_uid="market.invoice_refund")
+        # What merchants' pages show of market, without merchants importing market.
+        extensions.register(
+            first_day_facts=selectors.first_day_facts,
+            goods_category=lambda merchant: selectors.goods_category_of(merchant=merchant),
+            markets=selectors.markets_by_name,
+        )
 
 
 def _invoice_paid_order(sender, *, order_id: int, **kwargs) -> None:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core import qr
 from core.errors import ApplicationError, NotFound, ValidationFailed
 from core.idempotency import effect_key, run_idempotent
 from core.text import parse_digits
@@ -24,9 +25,8 @@ from merchants.models import Membership, Merchant
 from merchants.selectors import Principal, merchant_for, role_in
 from payments import selectors as payment_selectors
 from payments import services as payment_services
-from payments import vietqr
 from payments.models import PaymentIntent
-from payments.views import _sandbox_link, spoken_phrase
+from payments.screens import sandbox_pay_link, spoken_phrase
 
 from . import offline_sales, orders, selectors
 from .models import Order
@@ -312,13 +312,13 @@ def order_pay(
             "lines": order.lines.all(),
             "refunds": order.refunds.select_related("line", "payment_refund"),
             "intent": intent,
-            "qr_svg": vietqr.qr_svg(intent.qr_payload)
+            "qr_svg": qr.qr_svg(intent.qr_payload)
             if intent and order.status == Order.Status.AWAITING_PAYMENT
             else "",
             "receipt_url": receipt_url,
-            "receipt_qr": vietqr.qr_svg(receipt_url) if order.is_paid else "",
+            "receipt_qr": qr.qr_svg(receipt_url) if order.is_paid else "",
             "bank_name": bank.short_name if bank else (intent.bank_bin if intent else ""),
-            "sandbox_pay_url": _sandbox_link(intent)
+            "sandbox_pay_url": sandbox_pay_link(intent)
             if intent and order.status == Order.Status.AWAITING_PAYMENT
             else "",
             "spoken": spoken_phrase(order.amount_paid) if order.is_paid else "",

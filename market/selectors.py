@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import Count, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -62,6 +62,29 @@ def goods_category_of(*, merchant: Merchant) -> str | None:
         Coalesce(Subquery(stall), Subquery(application)), flat=True
     )
     return row.first()
+
+
+def first_day_facts() -> dict[str, Exists]:
+    """The first-day checklist's facts market knows, as annotations on a Merchant query
+    (``OuterRef("pk")`` is the merchant): a stall, an application not refused, one pending, a
+    sale paid by bank or e-wallet. Registered with merchants.extensions at start-up."""
+    applications = StallApplication.objects.filter(merchant=OuterRef("pk"))
+    return {
+        "has_stall": Exists(Stall.objects.filter(merchant=OuterRef("pk"))),
+        "has_application": Exists(applications.exclude(status=StallApplication.Status.REJECTED)),
+        "has_pending": Exists(applications.filter(status=StallApplication.Status.PENDING)),
+        "has_sale": Exists(
+            Order.objects.filter(
+                merchant=OuterRef("pk"),
+                paid_at__isnull=False,
+                payment_method__in=[Order.PaymentMethod.BANK_QR, Order.PaymentMethod.EWALLET],
+            )
+        ),
+    }
+
+
+def markets_by_name() -> list[Market]:
+    return list(Market.objects.order_by("name"))
 
 
 def applications_of_merchants(

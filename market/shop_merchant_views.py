@@ -29,13 +29,13 @@ from core import uploads
 from core.audit import audit_record
 from core.errors import ApplicationError, NotFound, PermissionDenied
 from core.forms import CleanTextMixin
+from core.images import validated_photo
 from core.phone import display_vn_phone
 from core.templatetags.money import format_vnd
 from core.text import nfc
 from merchants.auth import AuthedRequest
 from merchants.models import Membership, Merchant
 from merchants.selectors import Principal, merchant_for, role_in
-from merchants.services import photo_compressed
 
 from . import storefront as shop
 from .models import FulfilmentStatus, Order, OrderLine, Review, Storefront
@@ -190,7 +190,7 @@ def storefront_settings(request: AuthedRequest, merchant_id: int) -> HttpRespons
             upload = form.cleaned_data.get("photo")
             try:
                 compressed = (
-                    photo_compressed(upload) if upload and hasattr(upload, "content_type") else None
+                    validated_photo(upload) if upload and hasattr(upload, "content_type") else None
                 )
             except ApplicationError as exc:
                 form.add_error("photo", _message(exc))

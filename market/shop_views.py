@@ -27,15 +27,14 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from core import ratelimits
+from core import qr, ratelimits
 from core.errors import ApplicationError, NotFound
 from core.templatetags.money import format_vnd
 from core.text import parse_digits, search_key
 from merchants.banks import bank_by_bin
 from merchants.models import Merchant, Product
-from payments import vietqr
 from payments.models import PaymentIntent
-from payments.views import _sandbox_link
+from payments.screens import sandbox_pay_link
 
 from . import bank_apps, search, storefront
 from .models import Fulfilment, GoodsCategory, Market, Order, Review
@@ -443,7 +442,7 @@ def shop_order(request: HttpRequest, token: str) -> HttpResponse:
             "lines": order.lines.all(),
             "intent": intent,
             "waiting": waiting,
-            "qr_svg": vietqr.qr_svg(intent.qr_payload) if waiting and intent else "",
+            "qr_svg": qr.qr_svg(intent.qr_payload) if waiting and intent else "",
             "qr_filename": _qr_filename(order),
             "bank_apps": bank_apps.deeplinks(
                 bank_bin=intent.bank_bin,
@@ -454,7 +453,7 @@ def shop_order(request: HttpRequest, token: str) -> HttpResponse:
             if waiting and intent and intent.method == PaymentIntent.Method.BANK_QR
             else [],
             "bank_name": bank.short_name if bank else "",
-            "sandbox_pay_url": _sandbox_link(intent) if waiting and intent else "",
+            "sandbox_pay_url": sandbox_pay_link(intent) if waiting and intent else "",
             "timeline": _timeline(order),
             "can_review": storefront.review_allowed(order),
             "reviewable": [
@@ -483,7 +482,7 @@ def shop_order_qr_png(request: HttpRequest, token: str) -> HttpResponse:
         or intent.status in (PaymentIntent.Status.EXPIRED, PaymentIntent.Status.CANCELED)
     ):
         raise NotFound(_("Không tìm thấy mã thanh toán."))
-    response = HttpResponse(vietqr.qr_png(intent.qr_payload, box_size=10), content_type="image/png")
+    response = HttpResponse(qr.qr_png(intent.qr_payload, box_size=10), content_type="image/png")
     response["Content-Disposition"] = f'inline; filename="{_qr_filename(found)}"'
     response["Cache-Control"] = "private, no-store"
     return response

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
+from core import qr
 from core.errors import Conflict
 from merchants.models import BankAccount
 from payments import vietqr
@@ -66,7 +67,7 @@ def _qr_data_uri(payload: str) -> str:
     scales it with ``image-rendering: pixelated`` so module edges stay sharp on paper (checked
     by eye at 110 and 300 dpi, and decoded by zbarimg off a 110 dpi page).
     """
-    png = vietqr.qr_png(payload, box_size=10, border=4)
+    png = qr.qr_png(payload, box_size=10, border=4)
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 

@@ -20,6 +20,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core import live
 from core.audit import audit_record
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.locking import lock_row
@@ -339,8 +340,6 @@ def on_order_paid(
     sender: Any, *, order_id: int, merchant_id: int, channel: str = "", **_: Any
 ) -> None:
     """A paid online order is news for the merchant: it enters their queue, live, with a sound."""
-    from payments import events
-
     if channel == Order.Channel.POS:  # a stall sale: no queue, and no lock to learn it
         return
     with transaction.atomic():
@@ -351,7 +350,7 @@ def on_order_paid(
         order.save(update_fields=["fulfilment_status", "updated_at"])
         OrderEvent.objects.create(order=order, kind="paid", actor_label="payments")
     try:
-        events.publish(
+        live.publish(
             merchant_id,
             {
                 "type": "online_order",

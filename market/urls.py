@@ -1,8 +1,11 @@
 from django.urls import path
 
-from . import pos_views, shop_views, views
+from . import home_views, pos_views, shop_views, views
 
 urlpatterns = [
+    # The trader's home reads merchants and market (market/home_views.py).
+    path("", home_views.home, name="home"),
+    path("trang-chinh/", home_views.trader_home, name="trader_home"),
     path("sap/dang-ky/", views.stall_apply, name="stall_apply"),
     # issue 16: the decision's notice on the trader's home, dismissed by a POST
     path(

@@ -23,7 +23,7 @@ from core.forms import apply_error
 from core.phone import display_vn_phone, normalize_vn_mobile
 from merchants.auth import AuthedRequest
 
-from . import verification
+from . import extensions, verification
 from .recovery_forms import OnboardingCodeForm, OnboardingForm, ResetConfirmForm, ResetRequestForm
 
 SESSION_PHONE = "password_reset_phone"
@@ -120,9 +120,7 @@ def password_reset_code(request: HttpRequest) -> HttpResponse:
 
 
 def _markets():
-    from market.models import Market  # market builds on merchants, not the other way round
-
-    return list(Market.objects.order_by("name"))
+    return extensions.markets()  # market's, registered at start-up (merchants/extensions.py)
 
 
 @login_required

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from core.errors import NotFound, PermissionDenied
 from core.text import search_key
 
+from . import extensions
 from .models import ApiKey, BankAccount, Membership, Merchant, Product, User
 
 
@@ -160,35 +161,16 @@ class FirstDayStep:
 
 def _first_day_rows(merchant_ids: list[int]) -> dict[int, dict[str, bool]]:
     """Per merchant, in one statement: has it a stall or a stall application that was not
-    refused, one pending, a bank account, a product, a sale paid by bank or e-wallet."""
-    from market.models import Order, Stall, StallApplication
-
-    applications = StallApplication.objects.filter(merchant=OuterRef("pk"))
+    refused, one pending, a bank account, a product, a sale paid by bank or e-wallet. The stall,
+    application and sale facts are market's (merchants.extensions)."""
     rows = (
         Merchant.objects.filter(pk__in=merchant_ids)
         .annotate(
-            has_stall=Exists(Stall.objects.filter(merchant=OuterRef("pk"))),
-            has_application=Exists(applications.exclude(status=StallApplication.Status.REJECTED)),
-            has_pending=Exists(applications.filter(status=StallApplication.Status.PENDING)),
+            **extensions.first_day_facts(),
             has_account=Exists(BankAccount.objects.filter(merchant=OuterRef("pk"))),
             has_product=Exists(Product.objects.filter(merchant=OuterRef("pk"))),
-            has_sale=Exists(
-                Order.objects.filter(
-                    merchant=OuterRef("pk"),
-                    paid_at__isnull=False,
-                    payment_method__in=[Order.PaymentMethod.BANK_QR, Order.PaymentMethod.EWALLET],
-                )
-            ),
         )
-        .values(
-            "pk",
-            "has_stall",
-            "has_application",
-            "has_pending",
-            "has_account",
-            "has_product",
-            "has_sale",
-        )
+        .values("pk", "has_account", "has_product", *extensions.FIRST_DAY_FACTS)
     )
     return {row.pop("pk"): row for row in rows}
 

@@ -8,7 +8,6 @@ from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -19,6 +18,7 @@ from core import thumbs, uploads
 from core.audit import audit_record
 from core.db import select_rows, table
 from core.errors import Conflict, ValidationFailed
+from core.images import validated_photo
 from core.locking import lock_row
 from core.phone import normalize_vn_mobile
 from core.taxcode import normalize_tax_code
@@ -262,28 +262,6 @@ def bank_account_remove(*, actor: User | None, account: BankAccount) -> None:
 # --- catalogue --------------------------------------------------------------------------------
 
 
-# Catalogue and storefront photos come straight from a phone camera (4000 × 3000, 3–10 MB): kept
-# at 1200 px on the long side, re-encoded without their EXIF (GPS position, camera serial), they
-# weigh ~100–250 KB, which a shopper on 3G can wait for. Every check is core.uploads'.
-PHOTO_MAX_SIDE = 1200
-PHOTO_JPEG_QUALITY = 80
-
-
-def photo_compressed(photo: UploadedFile | None, *, field: str = "photo") -> ContentFile | None:
-    """The upload checked by ``core.uploads`` (bytes, real JPEG/PNG/WebP, pixels) before anything
-    is decoded, decoded within bounds, turned upright by its EXIF orientation, shrunk to
-    ``PHOTO_MAX_SIDE`` px on the long side and re-encoded without metadata: JPEG (alpha on
-    white), WebP stays WebP, a small PNG (a drawn logo) stays a lossless PNG."""
-    clean = uploads.clean_image(
-        photo,
-        field=field,
-        box=(PHOTO_MAX_SIDE, PHOTO_MAX_SIDE),
-        fmt="auto",
-        quality=PHOTO_JPEG_QUALITY,
-    )
-    return None if clean is None else clean.content
-
-
 PRODUCT_DESCRIPTION_MAX = 2000
 
 
@@ -343,7 +321,7 @@ def product_create(
         errors["description"] = [_("Mô tả tối đa 2.000 ký tự.")]
     if errors:
         raise ValidationFailed(fields=errors)
-    stored_photo = photo_compressed(photo)  # checked and re-encoded before anything is written
+    stored_photo = validated_photo(photo)  # checked and re-encoded before anything is written
     if Product.objects.filter(merchant=merchant, name=name, unit=unit).exists():
         raise _fail("name", _("Sản phẩm cùng tên và đơn vị đã có trong danh mục."))
     with uploads.saving() as files, transaction.atomic():
@@ -414,7 +392,7 @@ def product_update(
     description = nfc_text(changes.get("description", product.description))
     if len(description) > PRODUCT_DESCRIPTION_MAX:
         raise _fail("description", _("Mô tả tối đa 2.000 ký tự."))
-    photo = photo_compressed(changes.get("photo"))
+    photo = validated_photo(changes.get("photo"))
     clash = Product.objects.filter(
         merchant_id=product.merchant_id, name=name, unit=merged["unit"]
     ).exclude(pk=product.pk)

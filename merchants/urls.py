@@ -4,8 +4,7 @@ from django.urls import path
 from . import recovery_views, views
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("trang-chinh/", views.trader_home, name="trader_home"),
+    # "" (home) and "trang-chinh/" (trader_home) are market's: market/home_views.py
     path("dang-ky/", views.signup, name="signup"),
     path("dang-nhap/", views.LoginView.as_view(), name="login"),
     path("dang-xuat/", auth_views.LogoutView.as_view(), name="logout"),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -19,10 +17,9 @@ from django.views.decorators.http import require_POST
 from core import ratelimits
 from core.errors import ApplicationError
 from core.forms import apply_error
-from market import selectors as market_selectors
 from merchants.auth import AuthedRequest
 
-from . import selectors, services
+from . import extensions, selectors, services
 from .first_day import first_day_next
 from .forms import (
     TAX_BY_GOODS,
@@ -97,49 +94,6 @@ def signup(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Chào mừng bạn đến với Chợ Số!"))
             return redirect("merchant_create")
     return render(request, "merchants/signup.html", {"form": form})
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    """A trader's home; a visitor who is not signed in (most likely a shopper) lands on the
-    marketplace, which has its own way in for traders. A trader ready to sell at their stall
-    (``selectors.opens_on_keypad``) lands on the keypad, unless a stall decision's notice waits
-    to be read on home; the full home is "Trang chính"."""
-    if not request.user.is_authenticated:
-        return redirect("marketplace")
-    user = cast(AuthedRequest, request).user
-    merchant = selectors.opens_on_keypad(user=user)
-    if merchant is not None and not market_selectors.decision_notices(user=user):
-        return redirect("pos", merchant_id=merchant.pk)
-    return _trader_home(cast(AuthedRequest, request))
-
-
-@login_required
-def trader_home(request: AuthedRequest) -> HttpResponse:
-    """ "Trang chính": the full home at its own address, whatever ``home`` opens on."""
-    return _trader_home(request)
-
-
-def _trader_home(request: AuthedRequest) -> HttpResponse:
-    user = request.user
-    memberships = list(selectors.memberships_for_user(user=user))
-    merchants = [m.merchant for m in memberships]
-    first_days = selectors.first_days(merchants=merchants)
-    context = {
-        "memberships": memberships,
-        # "Bán hàng" leads home only for a shop that can be paid (a QR needs a bank account).
-        "sellable": [m for m in memberships if first_days[m.merchant_id].can_take_payment],
-        # The owner's first-day checklist of each shop not yet set up (templates/merchants/
-        # _first_day.html); a new trader without a shop is shown the way to make one.
-        "first_days": [
-            first_days[m.merchant_id]
-            for m in memberships
-            if m.role == Membership.Role.OWNER and not first_days[m.merchant_id].done
-        ],
-        "stalls": market_selectors.stalls_of_merchants(merchants=merchants),
-        "applications": market_selectors.applications_of_merchants(merchants=merchants)[:10],
-        "is_reviewer": user.has_perm("market.review_stallapplication"),
-    }
-    return render(request, "merchants/home.html", context)
 
 
 @login_required
@@ -227,7 +181,7 @@ def bank_account_remove(request: AuthedRequest, merchant_id: int, account_id: in
 
 def _suggested_tax(merchant: Merchant) -> str:
     """A new product's VAT category as the stall's kind of goods suggests (fresh food: none)."""
-    goods = market_selectors.goods_category_of(merchant=merchant)
+    goods = extensions.goods_category(merchant)
     return TAX_BY_GOODS.get(goods or "", Product.TaxCategory.NOT_SUBJECT)
 
 

@@ -23,13 +23,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core import live
 from core.audit import audit_record
 from core.checks import sandbox_url_problem
 from core.errors import NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 from core.locking import lock_row
 from merchants.models import BankAccount, Merchant, User
 
-from . import events
 from .models import BankAlertConnection
 from .providers import banknotify, sepay
 from .services import notification_receive
@@ -227,7 +227,7 @@ def _tested(connection: BankAlertConnection, *, amount: int, at: datetime) -> No
         "at": timezone.localtime(at).isoformat(),
     }
     try:
-        events.publish(connection.merchant_id, event)
+        live.publish(connection.merchant_id, event)
     except Exception:  # the test arrived; a lost live event shows on the next page load
         log.exception("could not publish bank-alert test event")
 

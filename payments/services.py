@@ -20,6 +20,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core import live
 from core.audit import audit_entry, audit_record
 from core.db import PkOf, insert_row, one_statement, select_rows, update_row
 from core.errors import Conflict, ValidationFailed
@@ -27,7 +28,7 @@ from core.locking import lock_row, lock_sql, lock_where
 from core.models import AuditLog
 from merchants.models import BankAccount, Merchant, User
 
-from . import events, vietqr
+from . import vietqr
 from .models import (
     MAX_INTENT_AMOUNT,
     MIN_INTENT_AMOUNT,
@@ -832,7 +833,7 @@ def announce(*, merchant_id: int, kind: str, event: dict[str, Any], reference: s
     """After commit: tell the trader's screen, and `payment_succeeded` listeners (market/)."""
     event["type"] = kind
     try:
-        events.publish(merchant_id, event)
+        live.publish(merchant_id, event)
     except Exception:  # the money is settled; a lost live event is recovered on reconnect
         log.exception("could not publish live payment event %s", event)
     if kind == "payment_succeeded":

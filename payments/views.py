@@ -6,7 +6,6 @@ import json
 import random
 import time
 import uuid
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -17,22 +16,17 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core import live, qr
 from core.errors import ApplicationError
 from core.idempotency import effect_key, run_idempotent
 from core.text import parse_digits
-from core.vnwords import spoken_amount
 from merchants.auth import AuthedRequest
 from merchants.banks import bank_by_bin
 from merchants.models import Membership
 from merchants.selectors import Principal, memberships_for_user, merchant_for, role_in
 
-from . import events, selectors, services, vietqr
-from .models import PaymentIntent
-
-
-def spoken_phrase(amount: int) -> str:
-    """What the phone says aloud: always Vietnamese, the voice is vi-VN whatever the UI language."""
-    return f"Đã nhận {spoken_amount(amount)}"
+from . import selectors, services
+from .screens import sandbox_pay_link, spoken_phrase
 
 
 def _merchant(request: AuthedRequest, merchant_id: int, owner: bool = False):
@@ -70,8 +64,8 @@ def collect_qr(
             "idempotency_key": uuid.uuid4().hex,
             "merchant": merchant,
             "intent": intent,
-            "qr_svg": vietqr.qr_svg(intent.qr_payload),
-            "sandbox_pay_url": _sandbox_link(intent),
+            "qr_svg": qr.qr_svg(intent.qr_payload),
+            "sandbox_pay_url": sandbox_pay_link(intent),
             "bank_name": bank.short_name if bank else intent.bank_bin,
             "spoken": spoken_phrase(intent.amount_received) if intent.amount_received else "",
         },
@@ -122,15 +116,6 @@ def collect_refund(request: AuthedRequest, merchant_id: int, intent_id: int) -> 
     return redirect("collect_qr", merchant_id=intent.merchant_id, intent_id=intent.pk)
 
 
-def _sandbox_link(intent: PaymentIntent) -> str:
-    """Demo aid: where a person can play the shopper for this QR."""
-    if not settings.SANDBOX_LINKS:
-        return ""
-    if intent.method == PaymentIntent.Method.EWALLET:
-        return intent.qr_payload  # the provider's own pay page
-    return f"{settings.BANKNOTIFY_URL}/?{urlencode({'payload': intent.qr_payload})}"
-
-
 @login_required
 def payments_today(request: AuthedRequest, merchant_id: int) -> HttpResponse:
     merchant = _merchant(request, merchant_id)
@@ -165,7 +150,7 @@ def trader_events(request: AuthedRequest) -> StreamingHttpResponse | HttpRespons
 
 
 def _event_stream(merchant_ids: int | list[int]) -> StreamingHttpResponse:
-    """The SSE answer relaying `events.listen(merchant_ids)` (one shop, or a trader's shops)."""
+    """The SSE answer relaying `live.listen(merchant_ids)` (one shop, or a trader's shops)."""
 
     def stream():
         # The stream may stay open for minutes and needs no database: give the connection back
@@ -179,7 +164,7 @@ def _event_stream(merchant_ids: int | list[int]) -> StreamingHttpResponse:
         deadline = time.monotonic() + lifetime
         # Subscribed before the first byte: the page checks the intent's state when the stream
         # opens, and a payment settled after that check must still come down the stream.
-        listener = events.listen(merchant_ids, timeout=min(15.0, lifetime))
+        listener = live.listen(merchant_ids, timeout=min(15.0, lifetime))
         try:
             yield "retry: 2000\n\n"
             for event in listener:

@@ -16,14 +16,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core import ratelimits
+from core import live, ratelimits
 from core.audit import audit_record
 from core.clientip import rate_key_for
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.locking import lock_row
 from core.text import nfc
 from merchants.models import User
-from payments import events
 
 from .models import Booth, Inquiry, InquiryReply
 from .services import nfc_text, require_curator
@@ -146,9 +145,9 @@ def inquiry_submit(
 
 
 def _announce(inquiry: Inquiry) -> None:
-    """Live on the exhibitor's phone, through the merchant's event channel (payments.events)."""
+    """Live on the exhibitor's phone, through the merchant's event channel (core.live)."""
     try:
-        events.publish(
+        live.publish(
             inquiry.booth.merchant_id,
             {
                 "type": "expo_inquiry",

@@ -1,4 +1,4 @@
-"""VietQR payloads: encode, decode and render NAPAS bank-transfer QR codes.
+"""VietQR payloads: encode and decode NAPAS bank-transfer QR codes (images: core.qr).
 
 VietQR is the national QR standard for bank transfers in Vietnam, run by NAPAS
 (Công ty Cổ phần Thanh toán Quốc gia Việt Nam, the national payment switch that
@@ -42,8 +42,8 @@ sub-fields), an amount with leading zeros, a lowercase CRC (we write uppercase).
 
 Modules: :mod:`~payments.vietqr.emv` (errors, CRC, TLV, tag 62 rules),
 :mod:`~payments.vietqr.model` (the dataclass and field rules),
-:mod:`~payments.vietqr.codec` (encode, build, parse, JSON form),
-:mod:`~payments.vietqr.images` (PNG and SVG).
+:mod:`~payments.vietqr.codec` (encode, build, parse, JSON form). The QR images (PNG and
+SVG) are drawn by :mod:`core.qr`, shared with einvoice and market.
 
 The bank BIN ("Bank Identification Number", 6 digits such as 970436 for
 Vietcombank) identifies the beneficiary bank on NAPAS.
@@ -69,7 +69,6 @@ from payments.vietqr.emv import (
     VietQRError,
     crc16_ccitt_false,
 )
-from payments.vietqr.images import qr_png, qr_svg
 from payments.vietqr.model import (
     COUNTRY_VN,
     CURRENCY_VND,
@@ -107,7 +106,5 @@ __all__ = [
     "from_dict",
     "normalize_purpose",
     "parse",
-    "qr_png",
-    "qr_svg",
     "to_dict",
 ]

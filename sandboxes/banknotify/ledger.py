@@ -19,10 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from merchants.banks import bank_by_bin
-from payments import vietqr
-
 from .._common import dumps, format_vnd
+from . import napas
 
 # Vietnam has used UTC+7 all year since 1975; the bank reports local time.
 VIETNAM_TZ = timezone(timedelta(hours=7))
@@ -148,10 +146,10 @@ def check_amount(value: object, *, field: str = "amount") -> int:
     assert isinstance(value, int)
     if value <= 0:
         raise TransferError("invalid_amount", "Số tiền phải lớn hơn 0.", field=field)
-    if value > vietqr.MAX_AMOUNT:
+    if value > napas.MAX_AMOUNT:
         raise TransferError(
             "invalid_amount",
-            f"Số tiền vượt quá mức tối đa {format_vnd(vietqr.MAX_AMOUNT)}.",
+            f"Số tiền vượt quá mức tối đa {format_vnd(napas.MAX_AMOUNT)}.",
             field=field,
         )
     return value
@@ -160,7 +158,7 @@ def check_amount(value: object, *, field: str = "amount") -> int:
 def check_bin(value: object) -> str:
     if value is None or value == "":
         raise TransferError("missing_bin", "Thiếu mã ngân hàng nhận (BIN).", field="bin")
-    if not isinstance(value, str) or bank_by_bin(value) is None:
+    if not isinstance(value, str) or napas.bank_by_bin(value) is None:
         raise TransferError(
             "unknown_bin",
             f"Ngân hàng nhận có mã BIN {value!s} không thuộc mạng NAPAS 247.",
@@ -256,19 +254,19 @@ def transfer_request(data: object) -> TransferRequest:
     )
 
 
-def decode_qr(payload: object) -> vietqr.VietQR:
+def decode_qr(payload: object) -> napas.ReadQR:
     """Parse a VietQR payload, turning every failure into a :class:`TransferError`."""
     if not isinstance(payload, str) or not payload.strip():
         raise TransferError("invalid_qr", "Thiếu nội dung mã VietQR.", field="payload")
     try:
-        qr = vietqr.parse(payload.strip())
-    except vietqr.CRCMismatchError:
+        qr = napas.read_vietqr(payload.strip())
+    except napas.QRBadChecksum:
         raise TransferError(
             "invalid_qr",
             "Mã VietQR bị sai hoặc thiếu ký tự (mã kiểm tra CRC không khớp).",
             field="payload",
         ) from None
-    except vietqr.VietQRError as error:
+    except napas.QRUnreadable as error:
         raise TransferError(
             "invalid_qr", "Mã VietQR không hợp lệ.", field="payload", detail=str(error)
         ) from None
@@ -301,7 +299,7 @@ def qr_transfer_request(
                 field="amount",
             )
         value = qr.amount
-    purpose = qr.purpose or vietqr.normalize_purpose(message)
+    purpose = qr.purpose or napas.plain_message(message)
     return TransferRequest(
         bin=qr.bin,
         account_number=qr.account,
@@ -318,7 +316,7 @@ def bank_description(purpose: str, counter_account: str = "", counter_name: str 
     ``MBVCB.<7 digits>.<purpose>.CT tu <counter account>``, or ``....<purpose>.chuyen tien``
     without a counter account; an empty purpose becomes ``<NAME> chuyen tien``.
     """
-    name = vietqr.normalize_purpose(counter_name).upper()
+    name = napas.plain_message(counter_name).upper()
     text = purpose or (f"{name} chuyen tien" if name else "chuyen tien")
     tail = f"CT tu {counter_account}" if counter_account else "chuyen tien"
     return f"MBVCB.{secrets.randbelow(10_000_000):07d}.{text}.{tail}"

@@ -21,9 +21,8 @@ from html import escape
 from typing import Any, Protocol
 from urllib.parse import parse_qs
 
-from merchants.banks import bank_by_bin
-
 from .ledger import VIETNAM_TZ, TransferError, check_amount, decode_qr, format_vnd
+from .napas import bank_by_bin
 
 try:  # optional: reading a photo of a QR code
     import zxingcpp

@@ -23,8 +23,6 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from merchants.banks import bank_by_bin
-
 from .._common import LoopbackHTTPServer
 from .delivery import Attempt, Deliverer, Parcel
 from .handler import Handler
@@ -38,6 +36,7 @@ from .ledger import (
     qr_transfer_request,
     transfer_request,
 )
+from .napas import bank_by_bin
 
 logger = logging.getLogger("sandboxes.banknotify")
 

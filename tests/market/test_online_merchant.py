@@ -10,11 +10,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from core import live
 from core.errors import Conflict, ValidationFailed
 from market import reports
 from market import storefront as shop
 from market.models import FulfilmentStatus, Order, OrderEvent, OrderRefund, Storefront
-from payments import events
 from payments.models import LedgerEntry
 from tests.factories import (
     ProductFactory,
@@ -445,7 +445,7 @@ def test_the_advance_view_takes_only_post(client, merchant, owner, fish):
 def test_payment_publishes_an_online_order_event(client, merchant, fish, settings):
     settings.REDIS_URL = ""
     order = place(merchant, fish)
-    listener = events.listen(merchant.pk, timeout=0.2)
+    listener = live.listen(merchant.pk, timeout=0.2)
     try:
         pay_by_bank(client, order)
         received = []
@@ -477,7 +477,7 @@ def test_the_sse_stream_carries_the_online_order_event(client, merchant, owner, 
     response = client.get(reverse("live_events", args=[merchant.pk]))
     stream = iter(response.streaming_content)
     assert next(stream).decode().startswith("retry:")
-    events.publish(
+    live.publish(
         merchant.pk,
         {"type": "online_order", "order_id": 7, "number": "DH1", "amount": 90_000},
     )
@@ -492,7 +492,7 @@ def test_nothing_is_published_for_a_stall_sale(client, merchant, owner, fish, se
     from market import orders
 
     settings.REDIS_URL = ""
-    listener = events.listen(merchant.pk, timeout=0.1)
+    listener = live.listen(merchant.pk, timeout=0.1)
     try:
         orders.order_create(
             merchant=merchant,

@@ -256,6 +256,6 @@ def test_moderation_of_an_unknown_review_or_action_is_not_a_500(client):
 
 
 def test_the_demo_staff_may_moderate():
-    from market.management.commands.demo import STAFF_PERMISSIONS
+    from config.management.commands.demo import STAFF_PERMISSIONS
 
     assert shop.MODERATE_PERMISSION in STAFF_PERMISSIONS

@@ -76,7 +76,7 @@ class Trips:
 @pytest.fixture
 def trips(monkeypatch) -> Trips:
     import market.tasks
-    from payments import events
+    from core import live
 
     found = Trips()
     # setitem on the instance's __dict__: undone by deleting the key, so no bound method is left
@@ -90,13 +90,13 @@ def trips(monkeypatch) -> Trips:
     monkeypatch.setitem(
         vars(batch), "apply_async", lambda *args, **kw: found.tasks.append((batch.name, args))
     )
-    publish = events.publish
+    publish = live.publish
 
     def recorded(merchant_id: int, event: dict) -> None:
         found.published.append(event.get("type", ""))
         publish(merchant_id, event)
 
-    monkeypatch.setattr(events, "publish", recorded)
+    monkeypatch.setattr(live, "publish", recorded)
     return found
 
 

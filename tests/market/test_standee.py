@@ -10,6 +10,7 @@ import zlib
 import pytest
 from django.urls import reverse
 
+from core import qr
 from market import standee
 from market.models import StandeeJob
 from market.services import standee_job_run
@@ -133,9 +134,9 @@ def test_it_encodes_a_static_qr_for_the_merchants_default_account(monkeypatch):
         merchant=stall.merchant, bank_bin="970418", account_number="999888777", is_default=False
     )
     drawn: list[str] = []
-    real_qr_png = vietqr.qr_png
+    real_qr_png = qr.qr_png
     monkeypatch.setattr(
-        standee.vietqr,
+        standee.qr,
         "qr_png",
         lambda payload, **kwargs: drawn.append(payload) or real_qr_png(payload, **kwargs),
     )
@@ -143,11 +144,11 @@ def test_it_encodes_a_static_qr_for_the_merchants_default_account(monkeypatch):
     standee.render_stall_standee(stall)
 
     assert len(drawn) == 1
-    qr = vietqr.parse(drawn[0])
-    assert qr.initiation == "static"
-    assert (qr.bin, qr.account) == ("970436", ACCOUNT)
-    assert qr.amount is None
-    assert qr.purpose == ""
+    payload = vietqr.parse(drawn[0])
+    assert payload.initiation == "static"
+    assert (payload.bin, payload.account) == ("970436", ACCOUNT)
+    assert payload.amount is None
+    assert payload.purpose == ""
 
 
 # --- the trader's download --------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
+from core import images
 from core.errors import ValidationFailed
 from merchants import services
 from merchants.models import Product
@@ -55,7 +56,7 @@ def test_it_shrinks_a_ten_megabyte_camera_photo(big_limit):
     data = camera_photo()
     assert len(data) > 8 * 1024 * 1024
 
-    out = services.photo_compressed(upload(data))
+    out = images.validated_photo(upload(data))
 
     assert out is not None
     stored = out.read()
@@ -73,7 +74,7 @@ def test_it_drops_the_jpeg_comment_and_xmp_too():
     data = jpeg_with_secrets()
     assert SECRET_COMMENT in data
 
-    out = services.photo_compressed(upload(data))
+    out = images.validated_photo(upload(data))
 
     assert out is not None
     stored = out.read()
@@ -83,7 +84,7 @@ def test_it_drops_the_jpeg_comment_and_xmp_too():
 
 def test_it_refuses_a_decompression_bomb_with_a_clear_message():
     with pytest.raises(ValidationFailed) as exc:
-        services.photo_compressed(upload(png_bomb(), "bom.png", "image/png"))
+        images.validated_photo(upload(png_bomb(), "bom.png", "image/png"))
 
     assert exc.value.fields == {
         "photo": ["Ảnh có quá nhiều điểm ảnh (tối đa 134 megapixel); hãy gửi ảnh nhỏ hơn."]
@@ -92,7 +93,7 @@ def test_it_refuses_a_decompression_bomb_with_a_clear_message():
 
 def test_it_turns_a_portrait_photo_upright_before_dropping_exif(big_limit):
     # Sensor landscape 1600×1200, EXIF "rotate 90° clockwise to view": a portrait photo.
-    out = services.photo_compressed(upload(camera_photo((1600, 1200), orientation=6)))
+    out = images.validated_photo(upload(camera_photo((1600, 1200), orientation=6)))
 
     assert out is not None
     with Image.open(out) as image:
@@ -104,7 +105,7 @@ def test_it_never_enlarges_a_small_photo():
     buffer = io.BytesIO()
     Image.new("RGB", (640, 480), (10, 120, 60)).save(buffer, format="JPEG", quality=95)
 
-    out = services.photo_compressed(upload(buffer.getvalue(), "rau.jpg"))
+    out = images.validated_photo(upload(buffer.getvalue(), "rau.jpg"))
 
     assert out is not None
     with Image.open(out) as image:
@@ -116,7 +117,7 @@ def test_a_large_png_with_transparency_becomes_a_jpeg_on_white(big_limit):
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
 
-    out = services.photo_compressed(upload(buffer.getvalue(), "logo.png", "image/png"))
+    out = images.validated_photo(upload(buffer.getvalue(), "logo.png", "image/png"))
 
     assert out is not None and out.name == "logo.jpg"
     with Image.open(out) as stored:
@@ -127,7 +128,7 @@ def test_a_webp_stays_webp():
     buffer = io.BytesIO()
     Image.new("RGB", (1600, 1600), (200, 30, 30)).save(buffer, format="WEBP")
 
-    out = services.photo_compressed(upload(buffer.getvalue(), "ca.webp", "image/webp"))
+    out = images.validated_photo(upload(buffer.getvalue(), "ca.webp", "image/webp"))
 
     assert out is not None and out.name == "ca.webp"
     with Image.open(out) as stored:
@@ -138,7 +139,7 @@ def test_it_still_refuses_what_is_not_a_photo():
     fake = SimpleUploadedFile("x.jpg", b"not a picture" * 100, content_type="image/jpeg")
 
     with pytest.raises(ValidationFailed) as exc:
-        services.photo_compressed(fake)
+        images.validated_photo(fake)
     assert "photo" in exc.value.fields
 
 
@@ -147,7 +148,7 @@ def test_it_still_refuses_a_photo_over_the_limit(settings):
     settings.MAX_UPLOAD_IMAGE_BYTES = len(data) - 1
 
     with pytest.raises(ValidationFailed):
-        services.photo_compressed(upload(data))
+        images.validated_photo(upload(data))
 
 
 def test_the_product_form_stores_the_compressed_photo(client, big_limit):

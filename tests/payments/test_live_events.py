@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from payments import events, services
+from core import live
+from payments import services
 from payments.models import BankNotification, PaymentIntent
 from payments.signals import payment_succeeded, walk_in_received
 from tests.factories import (
@@ -201,7 +202,7 @@ def test_it_settles_even_when_the_event_bus_is_unreachable(
 
 
 class Listener(threading.Thread):
-    """Reads `events.listen` in a thread, as the SSE view does, until one event arrives."""
+    """Reads `live.listen` in a thread, as the SSE view does, until one event arrives."""
 
     def __init__(self, merchant_id: int | list[int], *, deadline: float = 10.0) -> None:
         super().__init__(daemon=True)
@@ -211,7 +212,7 @@ class Listener(threading.Thread):
         self.received: queue.Queue[dict[str, Any]] = queue.Queue()
 
     def run(self) -> None:
-        stream = events.listen(self.merchant_id, timeout=0.05)
+        stream = live.listen(self.merchant_id, timeout=0.05)
         stop_at = time.monotonic() + self.deadline
         try:
             for event in stream:
@@ -360,7 +361,7 @@ def test_it_streams_the_settlement_to_the_traders_screen(
     reader.start()
     channel = f"choso:payments:merchant:{merchant.pk}"
     deadline = time.monotonic() + 5
-    while not events._local._subscribers.get(channel) and time.monotonic() < deadline:
+    while not live._local._subscribers.get(channel) and time.monotonic() < deadline:
         time.sleep(0.01)  # wait until the stream has subscribed (nothing public tells us)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -402,7 +403,7 @@ def _wait_subscribed(*merchant_ids: int) -> None:
     deadline = time.monotonic() + 5
     for merchant_id in merchant_ids:
         channel = f"choso:payments:merchant:{merchant_id}"
-        while not events._local._subscribers.get(channel) and time.monotonic() < deadline:
+        while not live._local._subscribers.get(channel) and time.monotonic() < deadline:
             time.sleep(0.01)
 
 

@@ -1,12 +1,10 @@
-"""Tests for payments.vietqr: the NAPAS VietQR encoder, decoder and QR renderers."""
+"""payments.vietqr: the NAPAS VietQR encoder and decoder (images: tests/core/test_qr.py)."""
 
 from __future__ import annotations
 
-import io
 import re
 
 import pytest
-from PIL import Image
 
 from payments.vietqr import (
     MAX_AMOUNT,
@@ -18,8 +16,6 @@ from payments.vietqr import (
     encode,
     normalize_purpose,
     parse,
-    qr_png,
-    qr_svg,
     to_dict,
 )
 
@@ -566,37 +562,3 @@ def test_it_ignores_unknown_optional_tags() -> None:
     extra = tlv("59", "NGUYEN VAN A") + tlv("60", "DA NANG") + tlv("62", tlv("01", "INV42"))
     qr = parse(payload(extra=extra))
     assert (qr.bin, qr.purpose) == ("970415", "")
-
-
-# --------------------------------------------------------------------------- #
-# Images
-# --------------------------------------------------------------------------- #
-
-
-def test_it_renders_a_decodable_png() -> None:
-    png = qr_png(VIETINBANK_DYNAMIC)
-    assert png.startswith(b"\x89PNG\r\n\x1a\n")
-    with Image.open(io.BytesIO(png)) as image:
-        image.load()
-        assert image.format == "PNG"
-        assert image.width == image.height > 100
-
-
-def test_it_sizes_the_png_from_box_size_and_border() -> None:
-    with Image.open(io.BytesIO(qr_png(ACB_STATIC, box_size=8, border=4))) as small:
-        modules = small.width // 8 - 8
-    with Image.open(io.BytesIO(qr_png(ACB_STATIC, box_size=10, border=2))) as large:
-        assert large.width == (modules + 4) * 10
-    assert (modules - 17) % 4 == 0  # a valid QR version: 17 + 4 * version modules
-
-
-def test_it_renders_an_svg_string() -> None:
-    svg = qr_svg(VIETINBANK_DYNAMIC)
-    assert isinstance(svg, str)
-    assert "<svg" in svg
-    assert "<path" in svg
-
-
-def test_it_refuses_to_render_an_empty_payload() -> None:
-    with pytest.raises(VietQRError, match="payload is empty"):
-        qr_png("")

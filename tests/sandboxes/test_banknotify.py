@@ -1,6 +1,7 @@
 """The sandbox bank-notification service, over HTTP, against a receiver started here.
 
-No database: the sandbox imports only the pure modules payments.vietqr and merchants.banks.
+No database: the sandbox imports nothing of the product (it reads VietQR with its own reader,
+sandboxes/banknotify/napas.py); the tests build payloads with payments.vietqr.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from payments.vietqr import build, qr_png
+from core.qr import qr_png
+from payments.vietqr import build
 from sandboxes.banknotify import SIGNATURE_HEADER, BankNotifySandbox
 from sandboxes.banknotify import verify as verify_signature
 from sandboxes.banknotify.__main__ import parse_args

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from core import live
 from core.errors import Conflict, PermissionDenied, RateLimited, ValidationFailed
-from payments import events
 from virtual_expo import leads
 from virtual_expo.models import Inquiry
 
@@ -30,7 +30,7 @@ def _ask(booth, **kwargs):
 def test_an_inquiry_arrives_live_on_the_exhibitors_channel(
     live_booth, django_capture_on_commit_callbacks
 ):
-    listener = events.listen(live_booth.merchant_id, timeout=1)
+    listener = live.listen(live_booth.merchant_id, timeout=1)
     try:
         with django_capture_on_commit_callbacks(execute=True):
             inquiry = _ask(live_booth, company="Khách sạn Biển Xanh", quantity="200 bộ")

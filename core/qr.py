@@ -1,4 +1,9 @@
-"""QR images of VietQR payloads (PNG and SVG)."""
+"""QR images (PNG and SVG) of any text: a VietQR payload, a receipt's or an invoice's link.
+
+The shared floor under the engines: payments draws its VietQR payloads with it, einvoice the
+lookup link on an invoice's PDF, market the standee, the POS receipt and the web-shop order.
+What the text says is the caller's business (payments.vietqr builds and checks the payload).
+"""
 
 from __future__ import annotations
 
@@ -8,17 +13,12 @@ import qrcode
 import qrcode.constants
 from qrcode.image.svg import SvgPathImage
 
-from payments.vietqr.emv import VietQRError, require_str
 
-# --------------------------------------------------------------------------- #
-# Images
-# --------------------------------------------------------------------------- #
-
-
-def _qr_code(payload: str, *, box_size: int = 10, border: int = 4) -> qrcode.QRCode:
-    require_str(payload, "payload")
-    if not payload:
-        raise VietQRError("payload is empty")
+def _qr_code(text: str, *, box_size: int = 10, border: int = 4) -> qrcode.QRCode:
+    if not isinstance(text, str):
+        raise TypeError(f"payload must be a string, got {type(text).__name__} {text!r}")
+    if not text:
+        raise ValueError("payload is empty")
     if box_size < 1:
         raise ValueError(f"box_size must be at least 1, got {box_size}")
     if border < 0:
@@ -26,7 +26,7 @@ def _qr_code(payload: str, *, box_size: int = 10, border: int = 4) -> qrcode.QRC
     code = qrcode.QRCode(
         error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=box_size, border=border
     )
-    code.add_data(payload)
+    code.add_data(text)
     code.make(fit=True)
     return code
 

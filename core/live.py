@@ -1,4 +1,7 @@
-"""Live payment events for the trader's screen: per-merchant channels.
+"""The live event bus: per-merchant channels for the trader's screens (Server-Sent Events).
+
+payments publishes a payment's news here, market a web-shop order's, virtual_expo an
+exhibition inquiry's; the SSE views (payments.views) relay a merchant's channel to its screens.
 
 With REDIS_URL: Redis pub/sub, so any web process can publish and the process holding the
 trader's SSE connection relays. Without it (the embedded default): an in-process bus.

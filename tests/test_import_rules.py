@@ -1,0 +1,77 @@
+"""The house as drawn (docs/architecture.md, "Layers and import rules"): import-linter checks the
+contracts in pyproject.toml over the product's code, and the same contracts are shown to catch
+an upward import, one engine importing the other and a sandbox importing the product."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+LINT_IMPORTS = str(Path(sys.executable).parent / "lint-imports")
+
+
+def lint_imports(cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [LINT_IMPORTS, "--no-cache", "--no-logo"],
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(cwd)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_it_keeps_every_import_contract() -> None:
+    result = lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+def _house(tmp_path: Path, bad_import: tuple[str, str]) -> Path:
+    """An empty copy of the house (every root package), under the repository's contracts
+    without their ignored imports, and one module holding ``bad_import``."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    lines = ["[tool.importlinter]", f"root_packages = {json.dumps(config['root_packages'])}"]
+    for contract in config["contracts"]:
+        lines.append("[[tool.importlinter.contracts]]")
+        for key, value in contract.items():
+            if key != "ignore_imports":
+                lines.append(f"{key} = {json.dumps(value, ensure_ascii=False)}")
+    (tmp_path / "pyproject.toml").write_text("\n".join(lines) + "\n")
+    for package in config["root_packages"]:
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text("")
+    source, target = bad_import
+    (tmp_path / source.replace(".", "/")).with_suffix(".py").write_text(f"import {target}\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("bad_import", "broken"),
+    [
+        (("merchants.views", "market"), "merchants is not allowed to import market"),
+        (("core.qr", "payments"), "core is not allowed to import payments"),
+        (("market.views", "config"), "market is not allowed to import config"),
+        (("payments.views", "einvoice"), "payments is not allowed to import einvoice"),
+        (("einvoice.pdf", "payments"), "einvoice is not allowed to import payments"),
+        (("sandboxes.bank", "merchants"), "sandboxes is not allowed to import merchants"),
+        (("payments.views", "sandboxes"), "payments is not allowed to import sandboxes"),
+    ],
+)
+def test_it_refuses_an_import_against_the_drawing(tmp_path, bad_import, broken) -> None:
+    result = lint_imports(_house(tmp_path, bad_import))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert broken in result.stdout
+
+
+def test_it_allows_an_import_down_the_layers(tmp_path) -> None:
+    result = lint_imports(_house(tmp_path, ("virtual_expo.views", "market")))
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,618 @@
+"""Who may reach every route of the project: pages, the JSON API under /api/v1/, webhooks, admin.
+
+`ROUTES` states each route's audience. `test_it_lists_every_route_of_the_project` walks Django's
+URL resolver (django-ninja's operations are URL patterns too, one per operation), so a new page
+or endpoint cannot ship without a row here; its failure message prints the row to add.
+
+Then, for every route that is not public, with real objects (tests/factories.py,
+tests/routes_world.py) in its URL and nothing written (row counts of the key tables unchanged):
+
+- an anonymous visitor is sent to the sign-in page (pages) or gets 401 `not_authenticated` (API);
+- a trader of ANOTHER merchant gets 404 (the house answer: whether a merchant or its object
+  exists is not told to outsiders; tests/merchants/test_ownership.py does the same);
+- a cashier gets 403 where only an owner may go, and is let in where any member may;
+- a signed-in user without the route's staff permission gets 403;
+- another merchant's API key gets 404 where a key of the merchant is a credential;
+- a webhook without a signature gets 401;
+- a shopper's link with a guessed token is 404;
+- /admin/ sends a trader (not staff) to the admin's own sign-in.
+
+POST-only routes are sent a POST with an empty body: the refusal must come before validation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from tests.routes_world import World, row_counts, user_with_perm
+
+pytestmark = pytest.mark.django_db
+
+PUBLIC = "public"  # anyone, signed in or not
+SHOPPER = "shopper"  # anyone holding the link's token (receipt, order, inquiry thread)
+SIGNED_IN = "signed-in"  # any signed-in user; what they see is their own
+MEMBER = "member"  # a signed-in owner or cashier of the merchant the URL names (or owns)
+OWNER = "owner"  # an owner of that merchant; a cashier gets 403
+STAFF = "staff"  # a user holding `perm`
+WEBHOOK = "webhook"  # an outside system proving itself with a signature / key
+ADMIN = "admin"  # Django admin: is_staff users through the admin's own sign-in
+
+REVIEW = "market.review_stallapplication"
+STANDEES = "market.review_stallapplication"
+DASHBOARD = "market.view_market_dashboard"
+MODERATE = "market.moderate_review"
+CURATE = "virtual_expo.curate_exhibition"
+ON_BEHALF = "merchants.register_on_behalf"
+
+
+@dataclass(frozen=True)
+class Route:
+    """One row: `route` is "METHOD /api/v1/path" for API operations (ninja's path syntax as
+    Django sees it, `<merchant_id>`), "/page/<int:x>/" for pages (any method; `method` says which
+    one the checks send, "post" for POST-only views)."""
+
+    route: str
+    audience: str
+    perm: str = ""  # STAFF: the permission, "app_label.codename"
+    method: str = "get"
+    key_ok: bool = False  # API: an API key of the merchant is a credential here too
+    # URL kwargs taken from the world other than by name (see World.value): {"slug": "..."}
+    fill: dict[str, str] = field(default_factory=dict)
+    query: str = ""  # appended to the URL, with {kwargs} from the world: "?merchant_id={m}"
+    body: dict[str, Any] | None = None  # API: a body naming the merchant (JSON), else empty
+
+    def __str__(self) -> str:
+        return self.route
+
+    @property
+    def is_api(self) -> bool:
+        return " " in self.route
+
+    @property
+    def path(self) -> str:
+        return self.route.split(" ", 1)[1] if self.is_api else self.route
+
+    @property
+    def http_method(self) -> str:
+        return self.route.split(" ", 1)[0].lower() if self.is_api else self.method
+
+
+def page(path: str, audience: str, **kw: Any) -> Route:
+    return Route(path, audience, **kw)
+
+
+def api(method_and_path: str, audience: str, **kw: Any) -> Route:
+    method, path = method_and_path.split(" ", 1)
+    return Route(f"{method} /api/v1{path}", audience, **kw)
+
+
+M = "/cua-hang/<int:merchant_id>"
+MQ = "?merchant_id={merchant_id}"  # API routes that name their merchant in the query
+EXPO = {"slug": "exhibition.slug"}
+LIVE = {"slug": "exhibition.slug", "booth_id": "live_booth.pk"}
+
+ROUTES: list[Route] = [
+    # --- config: probes, PWA, API docs, admin ----------------------------------------------
+    page("/healthz", PUBLIC),
+    page("/readyz", PUBLIC),
+    page("/favicon.ico", PUBLIC),
+    page("/manifest.webmanifest", PUBLIC),
+    page("/sw.js", PUBLIC),
+    page("/ngoai-tuyen/<str:lang>/", PUBLIC),
+    page("/dang-xuat/", PUBLIC),
+    page("/i18n/setlang/", PUBLIC),
+    page("/api/docs", PUBLIC),
+    page("/api/v1/", PUBLIC),
+    page("/api/v1/openapi.json", PUBLIC),
+    page("/api/v1/docs", PUBLIC),
+    page("/admin/", ADMIN),  # the whole admin site: every page of it behind its own sign-in
+    api("GET /health", PUBLIC),
+    # --- merchants: pages -------------------------------------------------------------------
+    page("/", PUBLIC),  # a visitor goes to the marketplace
+    page("/trang-chinh/", SIGNED_IN),
+    page("/dang-ky/", PUBLIC),
+    page("/dang-nhap/", PUBLIC),
+    page("/doi-mat-khau/", SIGNED_IN),
+    page("/quen-mat-khau/", PUBLIC),
+    page("/quen-mat-khau/nhap-ma/", PUBLIC),
+    page("/quan-ly/dang-ky-ho/", STAFF, perm=ON_BEHALF),
+    page("/quan-ly/dang-ky-ho/<int:registration_id>/", STAFF, perm=ON_BEHALF),
+    page("/quan-ly/dang-ky-ho/<int:registration_id>/xong/", STAFF, perm=ON_BEHALF),
+    page("/cua-hang/moi/", SIGNED_IN),
+    page(f"{M}/", MEMBER),
+    page(f"{M}/ngan-hang/them/", OWNER),
+    page(f"{M}/ngan-hang/<int:account_id>/xoa/", OWNER, method="post"),
+    page(f"{M}/san-pham/them/", OWNER),
+    page(f"{M}/san-pham/<int:product_id>/", OWNER),
+    page(f"{M}/san-pham/<int:product_id>/con-hang/", MEMBER, method="post"),
+    page(f"{M}/nguoi-ban/them/", OWNER),
+    page(f"{M}/khoa-api/them/", OWNER),
+    page(f"{M}/khoa-api/<int:key_id>/thu-hoi/", OWNER, method="post"),
+    # --- merchants: API ---------------------------------------------------------------------
+    api("GET /merchants/banks", PUBLIC),
+    api("GET /merchants/", SIGNED_IN, key_ok=True),  # the caller's own merchants
+    api("POST /merchants/", SIGNED_IN),
+    api("GET /merchants/<merchant_id>", MEMBER, key_ok=True),
+    api("GET /merchants/<merchant_id>/bank-accounts", MEMBER, key_ok=True),
+    api("POST /merchants/<merchant_id>/bank-accounts", OWNER),
+    api("DELETE /merchants/<merchant_id>/bank-accounts/<account_id>", OWNER),
+    api("GET /merchants/<merchant_id>/products", MEMBER, key_ok=True),
+    api("POST /merchants/<merchant_id>/products", OWNER, key_ok=True),
+    api("GET /merchants/<merchant_id>/products/<product_id>", MEMBER, key_ok=True),
+    api("PATCH /merchants/<merchant_id>/products/<product_id>", OWNER, key_ok=True),
+    api("GET /merchants/<merchant_id>/api-keys", OWNER),
+    api("POST /merchants/<merchant_id>/api-keys", OWNER),
+    api("POST /merchants/<merchant_id>/api-keys/<key_id>/revoke", OWNER),
+    # --- market: stalls, applications, standees ---------------------------------------------
+    page("/sap/dang-ky/", SIGNED_IN),
+    page("/sap/don/<int:application_id>/da-xem/", MEMBER, method="post"),
+    page("/cho/", PUBLIC),
+    page("/cho/<slug:slug>/", PUBLIC),
+    page("/quan-ly/don-dang-ky/", STAFF, perm=REVIEW),
+    page("/quan-ly/don-dang-ky/<int:application_id>/", STAFF, perm=REVIEW),
+    page("/quan-ly/don-dang-ky/<int:application_id>/quyet-dinh/", STAFF, perm=REVIEW, method="post"),
+    page("/sap/<int:stall_id>/bang-qr.pdf", MEMBER),
+    page("/quan-ly/cho/<slug:slug>/bang-qr/", STAFF, perm=STANDEES),
+    page("/quan-ly/cho/<slug:slug>/bang-qr/<int:job_id>/trang-thai/", STAFF, perm=STANDEES),
+    page("/quan-ly/cho/<slug:slug>/bang-qr/<int:job_id>/bang-qr.pdf", STAFF, perm=STANDEES),
+    api("GET /market/markets", PUBLIC),
+    api("GET /market/markets/<slug>/stalls", PUBLIC),
+    api("POST /market/applications", MEMBER, key_ok=True, body={"merchant_id": "{merchant_id}"}),
+    api("GET /market/applications", MEMBER, key_ok=True, query=MQ),
+    api("GET /market/review/applications", STAFF, perm=REVIEW),
+    api("POST /market/review/applications/<application_id>/approve", STAFF, perm=REVIEW),
+    api("POST /market/review/applications/<application_id>/reject", STAFF, perm=REVIEW),
+    # --- market: the till (POS, sales, receipts) --------------------------------------------
+    page(f"{M}/ban-hang/", MEMBER),
+    page(f"{M}/thu-tien/", MEMBER),
+    page(f"{M}/thu-tien/<int:intent_id>/huy/", MEMBER, method="post"),
+    page(f"{M}/don/", MEMBER),
+    page(f"{M}/don/<int:order_id>/", MEMBER),
+    page(f"{M}/don/<int:order_id>/thanh-toan-lai/", MEMBER, method="post"),
+    page(f"{M}/don/<int:order_id>/huy/", MEMBER, method="post"),
+    page(f"{M}/don/<int:order_id>/hoan-tien/", OWNER, method="post"),
+    page("/bien-nhan/<str:token>/", SHOPPER),
+    api("POST /market/orders", MEMBER, key_ok=True, body={"merchant_id": "{merchant_id}"}),
+    api("GET /market/orders", MEMBER, key_ok=True, query=MQ),
+    api("GET /market/orders/<order_id>", MEMBER, key_ok=True),
+    api("POST /market/orders/<order_id>/pay", MEMBER, key_ok=True),
+    api("POST /market/orders/<order_id>/cancel", MEMBER, key_ok=True),
+    api("POST /market/orders/<order_id>/refunds", OWNER, key_ok=True),
+    api("GET /market/receipts/<token>", SHOPPER),
+    # --- market: books and reports ----------------------------------------------------------
+    page(f"{M}/chot-so/", OWNER),
+    page(f"{M}/chot-so/lich-su/", OWNER),
+    page(f"{M}/chot-so/<int:close_id>/", OWNER),
+    page(f"{M}/chot-so/<int:close_id>/chot-so.csv", OWNER),
+    page(f"{M}/doanh-thu/", OWNER),
+    page(f"{M}/thue/", OWNER),
+    page(f"{M}/thue/so-doanh-thu.csv", OWNER),
+    page(f"{M}/thue/so-doanh-thu.pdf", OWNER),
+    page("/quan-ly/cho/<slug:slug>/bao-cao/", STAFF, perm=DASHBOARD),
+    page("/quan-ly/cho/<slug:slug>/bao-cao.csv", STAFF, perm=DASHBOARD),
+    api("GET /reports/merchants/<merchant_id>/takings", OWNER, key_ok=True),
+    api("GET /reports/merchants/<merchant_id>/tax-estimate", OWNER, key_ok=True),
+    api("GET /reports/merchants/<merchant_id>/closes", OWNER, key_ok=True),
+    api("POST /reports/merchants/<merchant_id>/closes", OWNER, key_ok=True),
+    api("GET /reports/merchants/<merchant_id>/closes/preview", OWNER, key_ok=True),
+    api("GET /reports/merchants/<merchant_id>/closes/<close_id>", OWNER, key_ok=True),
+    api("GET /reports/markets/<slug>/dashboard", STAFF, perm=DASHBOARD),
+    # --- market: the web shop ---------------------------------------------------------------
+    page("/mua/", PUBLIC),
+    page("/gio-hang/", PUBLIC),
+    page("/gio-hang/them/", PUBLIC),
+    page("/gio-hang/<int:merchant_id>/dat-hang/", PUBLIC),  # a shopper checks out at a stall
+    page("/don-hang/<str:token>/", SHOPPER),
+    page("/don-hang/<str:token>/trang-thai/", SHOPPER),
+    page("/don-hang/<str:token>/ma-qr.png", SHOPPER),
+    page("/don-hang/<str:token>/danh-gia/", SHOPPER, method="post"),
+    page("/danh-gia/<int:review_id>/bao-cao/", PUBLIC),  # any reader may report a review
+    page("/cho/<slug:market_slug>/<slug:merchant_slug>/", PUBLIC),
+    page(f"{M}/ban-online/", OWNER),
+    page(f"{M}/don-online/", MEMBER),
+    page(f"{M}/don-online/danh-sach/", MEMBER),
+    page(f"{M}/don-online/<int:order_id>/chuyen/", MEMBER, method="post"),
+    page(f"{M}/danh-gia/", MEMBER),
+    page(f"{M}/danh-gia/<int:review_id>/tra-loi/", OWNER, method="post"),
+    page(f"{M}/danh-gia/<int:review_id>/bao-cao/", OWNER, method="post"),
+    page("/quan-ly/danh-gia/", STAFF, perm=MODERATE),
+    page("/quan-ly/danh-gia/<int:review_id>/", STAFF, perm=MODERATE, method="post"),
+    api("GET /shop/markets", PUBLIC),
+    api("GET /shop/merchants", PUBLIC),
+    api("GET /shop/merchants/<slug>", PUBLIC),
+    api("GET /shop/products", PUBLIC),
+    api("POST /shop/checkout", PUBLIC),
+    api("GET /shop/orders/<token>", SHOPPER),
+    api("POST /shop/orders/<token>/reviews", SHOPPER),
+    api("GET /shop/merchant/<merchant_id>/online-orders", MEMBER, key_ok=True),
+    api("POST /shop/merchant/online-orders/<order_id>/advance", MEMBER, key_ok=True),
+    api("PATCH /shop/merchant/products/<product_id>", MEMBER, key_ok=True),
+    # --- payments ---------------------------------------------------------------------------
+    page("/thu-tien/", SIGNED_IN),
+    page(f"{M}/thu-tien/<int:intent_id>/", MEMBER),
+    page(f"{M}/thu-tien/<int:intent_id>/hoan-tien/", OWNER, method="post"),
+    page(f"{M}/tien-vao/", MEMBER),
+    page(f"{M}/su-kien/", MEMBER),
+    page("/cua-hang/su-kien/", SIGNED_IN),
+    page(f"{M}/bao-co/", OWNER),
+    page(f"{M}/bao-co/<int:connection_id>/", OWNER),
+    page(f"{M}/bao-co/<int:connection_id>/trang-thai/", OWNER),
+    page(f"{M}/bao-co/<int:connection_id>/gui-thu/", OWNER, method="post"),
+    page(f"{M}/bao-co/<int:connection_id>/ngat/", OWNER, method="post"),
+    api("POST /payments/intents", MEMBER, key_ok=True, body={"merchant_id": "{merchant_id}"}),
+    api("GET /payments/intents", MEMBER, key_ok=True, query=MQ),
+    api("GET /payments/intents/<intent_id>", MEMBER, key_ok=True),
+    api("POST /payments/intents/<intent_id>/cancel", MEMBER, key_ok=True),
+    api("POST /payments/intents/<intent_id>/refund", OWNER, key_ok=True),
+    api("POST /payments/webhooks/ewallet", WEBHOOK),
+    api("POST /payments/webhooks/banknotify", WEBHOOK),
+    api("POST /payments/webhooks/sepay/<connection_id>", WEBHOOK),
+    api("POST /payments/webhooks/banknotify/<connection_id>", WEBHOOK),
+    # --- e-invoices -------------------------------------------------------------------------
+    page("/hoa-don/tra-cuu/", PUBLIC),
+    page("/hoa-don/<str:code>/", SHOPPER),
+    page("/hoa-don/<str:code>/pdf/", SHOPPER),
+    page("/hoa-don/<str:code>/xml/", SHOPPER),
+    page(f"{M}/hoa-don/", MEMBER),
+    page(f"{M}/hoa-don/<int:invoice_id>/", MEMBER),
+    page(f"{M}/hoa-don/<int:invoice_id>/pdf/", MEMBER),
+    page(f"{M}/hoa-don/<int:invoice_id>/xml/", MEMBER),
+    page(f"{M}/hoa-don/<int:invoice_id>/thay-the/", OWNER, method="post"),
+    page(f"{M}/hoa-don/<int:invoice_id>/huy/", OWNER, method="post"),
+    page(f"{M}/hoa-don/dau-vao/", MEMBER),
+    page(f"{M}/hoa-don/dau-vao/<int:purchase_id>/", MEMBER),
+    page(f"{M}/hoa-don/dau-vao/<int:purchase_id>/xml/", MEMBER),
+    page(f"{M}/hoa-don/ky-hieu/", OWNER),
+    page(f"{M}/hoa-don/ky-hieu/<int:series_id>/", OWNER, method="post"),
+    api("POST /einvoice/invoices", OWNER, key_ok=True, body={"merchant_id": "{merchant_id}"}),
+    api("GET /einvoice/invoices", MEMBER, key_ok=True, query=MQ),
+    api("GET /einvoice/invoices/<invoice_id>", MEMBER, key_ok=True),
+    api("GET /einvoice/invoices/<invoice_id>/xml", MEMBER, key_ok=True),
+    api("GET /einvoice/invoices/<invoice_id>/pdf", MEMBER, key_ok=True),
+    api("POST /einvoice/invoices/<invoice_id>/cancel", OWNER, key_ok=True),
+    api("POST /einvoice/invoices/<invoice_id>/adjust", OWNER, key_ok=True),
+    api("POST /einvoice/invoices/<invoice_id>/replace", OWNER, key_ok=True),
+    api("GET /einvoice/series", OWNER, key_ok=True, query=MQ),
+    api("POST /einvoice/series", OWNER, key_ok=True, body={"merchant_id": "{merchant_id}"}),
+    api("GET /einvoice/purchases", MEMBER, key_ok=True, query=MQ),
+    api("POST /einvoice/purchases", MEMBER, key_ok=True, query=MQ),
+    api("GET /einvoice/purchases/<purchase_id>", MEMBER, key_ok=True, query=MQ),
+    # --- virtual exhibitions ----------------------------------------------------------------
+    page("/hoi-cho/", PUBLIC),
+    page("/hoi-cho/hoi-dap/<str:token>/", SHOPPER, fill={"token": "inquiry.token"}),
+    page("/hoi-cho/<slug:slug>/", PUBLIC),
+    page("/hoi-cho/<slug:slug>/gian/<int:booth_id>/", PUBLIC),
+    page("/hoi-cho/<slug:slug>/gian/<int:booth_id>/hoi-hang/", PUBLIC),
+    page(f"{M}/hoi-cho/", OWNER),
+    page(f"{M}/hoi-cho/dang-ky/<slug:slug>/", OWNER, fill=EXPO),
+    page(f"{M}/hoi-cho/gian/<int:booth_id>/", OWNER),
+    page(f"{M}/hoi-cho/gian/<int:booth_id>/tep/", OWNER, method="post"),
+    page(f"{M}/hoi-cho/gian/<int:booth_id>/duyet-lai-gia/", OWNER, method="post"),
+    page(f"{M}/hoi-cho/khach-hoi/", OWNER),
+    page(f"{M}/hoi-cho/khach-hoi/<int:inquiry_id>/", OWNER),
+    page("/quan-ly/hoi-cho/", STAFF, perm=CURATE),
+    page("/quan-ly/hoi-cho/moi/", STAFF, perm=CURATE),
+    page("/quan-ly/hoi-cho/spam/", STAFF, perm=CURATE),
+    page("/quan-ly/hoi-cho/<int:exhibition_id>/", STAFF, perm=CURATE),
+    page("/quan-ly/hoi-cho/<int:exhibition_id>/sua/", STAFF, perm=CURATE),
+    page("/quan-ly/hoi-cho/<int:exhibition_id>/bao-cao/", STAFF, perm=CURATE),
+    page("/quan-ly/hoi-cho/<int:exhibition_id>/bao-cao.csv", STAFF, perm=CURATE),
+    page("/quan-ly/hoi-cho/gian/<int:booth_id>/", STAFF, perm=CURATE),
+    page("/quan-ly/hoi-cho/gian/<int:booth_id>/thao-tac/", STAFF, perm=CURATE, method="post"),
+    api("GET /expo/exhibitions", PUBLIC),
+    api("GET /expo/exhibitions/<slug>", PUBLIC),
+    api("GET /expo/exhibitions/<slug>/booths", PUBLIC),
+    api("GET /expo/exhibitions/<slug>/booths/<booth_id>", PUBLIC),
+    api("GET /expo/exhibitions/<slug>/products", PUBLIC),
+    api("POST /expo/exhibitions/<slug>/booths/<booth_id>/inquiries", PUBLIC),
+    api("GET /expo/merchants/<merchant_id>/booths", OWNER, key_ok=True),
+    api("PATCH /expo/merchants/<merchant_id>/booths/<booth_id>", OWNER, key_ok=True),
+    api("POST /expo/merchants/<merchant_id>/booths/<booth_id>/submit", OWNER, key_ok=True),
+    api("GET /expo/merchants/<merchant_id>/leads", OWNER, key_ok=True),
+    api("PATCH /expo/merchants/<merchant_id>/leads/<inquiry_id>", OWNER, key_ok=True),
+    api("POST /expo/merchants/<merchant_id>/leads/<inquiry_id>/answers", OWNER, key_ok=True),
+    api("GET /expo/staff/exhibitions/<exhibition_id>/applications", STAFF, perm=CURATE),
+    api("POST /expo/staff/booths/<booth_id>/decision", STAFF, perm=CURATE),
+    api("POST /expo/staff/booths/<booth_id>/publish", STAFF, perm=CURATE),
+    api("GET /expo/staff/exhibitions/<exhibition_id>/report", STAFF, perm=CURATE),
+]
+
+# URL kwargs by name, from the victim's world; a row's `fill` overrides (World.value paths).
+DEFAULT_FILL = {
+    "merchant_id": "merchant.pk",
+    "account_id": "account.pk",
+    "product_id": "product.pk",
+    "key_id": "key.pk",
+    "registration_id": "registration.pk",
+    "application_id": "application.pk",
+    "stall_id": "stall.pk",
+    "slug": "market.slug",
+    "job_id": "job.pk",
+    "order_id": "order.pk",
+    "intent_id": "intent.pk",
+    "token": "order.receipt_token",
+    "close_id": "close.pk",
+    "review_id": "review.pk",
+    "market_slug": "market.slug",
+    "merchant_slug": "storefront.merchant.slug",
+    "connection_id": "connection.pk",
+    "code": "invoice.lookup_code",
+    "invoice_id": "invoice.pk",
+    "purchase_id": "purchase.pk",
+    "series_id": "series.pk",
+    "booth_id": "booth.pk",
+    "inquiry_id": "inquiry.pk",
+    "exhibition_id": "exhibition.pk",
+    "lang": "'vi'",
+}
+KWARG = re.compile(r"<(?:\w+:)?(\w+)>")
+
+
+# --- the table covers every route --------------------------------------------------------------
+
+
+def _ninja_methods(callback: Any, name: str | None) -> list[str]:
+    """The HTTP methods of the django-ninja operation a URL pattern stands for (ninja makes one
+    pattern per operation, all with its PathView's view; the pattern's name is the operation's)."""
+    from ninja.operation import PathView
+
+    cells = [c.cell_contents for c in (getattr(callback, "__closure__", None) or ())]
+    view = next((c for c in cells if isinstance(c, PathView)), None)
+    if view is None:
+        return []
+    for op in view.operations:
+        if getattr(op, "url_name", None) == name or op.view_func.__name__ == name:
+            return [m.upper() for m in op.methods]
+    return []
+
+
+def project_routes() -> Iterator[str]:
+    """Every route of the project as the table spells it."""
+
+    def walk(resolver: URLResolver, prefix: str) -> Iterator[str]:
+        for p in resolver.url_patterns:
+            here = prefix + str(p.pattern)
+            if isinstance(p, URLResolver):
+                if p.app_name == "admin":
+                    yield "/" + here
+                else:
+                    yield from walk(p, here)
+            elif isinstance(p, URLPattern):
+                methods = _ninja_methods(p.callback, p.name)
+                if methods:
+                    yield from (f"{m} /{here}" for m in methods)
+                else:
+                    yield "/" + here
+
+    yield from walk(get_resolver(), "")
+
+
+def test_it_lists_every_route_of_the_project():
+    tabled = {r.route for r in ROUTES}
+    assert len(tabled) == len(ROUTES), "a route is listed twice in ROUTES"
+    missing = sorted(set(project_routes()) - tabled)
+
+    def row(route: str) -> str:
+        if " " in route:
+            method, path = route.split(" ", 1)
+            return f'    api("{method} {path.removeprefix("/api/v1")}", AUDIENCE),'
+        return f'    page("{route}", AUDIENCE),'
+
+    assert not missing, (
+        "These routes are not in tests/test_route_ownership.py ROUTES: say who may reach each by "
+        "adding its row, with AUDIENCE one of PUBLIC, SHOPPER, SIGNED_IN, MEMBER, OWNER, "
+        "STAFF (with perm=...), WEBHOOK, ADMIN (and method='post' for a POST-only page, "
+        "key_ok=True where a merchant's API key may call it):\n" + "\n".join(map(row, missing))
+    )
+
+
+def test_it_lists_no_route_that_is_gone():
+    stale = sorted({r.route for r in ROUTES} - set(project_routes()))
+    assert not stale, f"Remove these rows of ROUTES, no such route any more: {stale}"
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def url_of(route: Route, world: World, **given: str) -> str:
+    def value(name: str) -> str:
+        if name in given:
+            return given[name]
+        dotted = route.fill.get(name) or DEFAULT_FILL[name]
+        return dotted.strip("'") if dotted.startswith("'") else str(world.value(dotted))
+
+    path = KWARG.sub(lambda m: value(m.group(1)), route.path)
+    if route.query:
+        path += route.query.format(merchant_id=world.merchant.pk)
+    return path
+
+
+def call(client, route: Route, world: World, *, url: str | None = None, **headers):
+    url = url or url_of(route, world)
+    kwargs: dict[str, Any] = {"headers": headers} if headers else {}
+    if route.is_api and route.http_method != "get":
+        body = {
+            k: (world.merchant.pk if v == "{merchant_id}" else v)
+            for k, v in (route.body or {}).items()
+        }
+        kwargs.update(data=body, content_type="application/json")
+    return getattr(client, route.http_method)(url, **kwargs)
+
+
+def assert_api_error(response, status: int, code: str) -> None:
+    assert response.status_code == status, response.content[:300]
+    assert response.json()["error"]["code"] == code, response.json()
+
+
+def assert_sent_to_sign_in(response) -> None:
+    assert response.status_code == 302, response.status_code
+    assert response["Location"].startswith("/dang-nhap/?next="), response["Location"]
+
+
+def rows(*audiences: str, api_only: bool = False, key: bool = False) -> list[Route]:
+    return [
+        r
+        for r in ROUTES
+        if r.audience in audiences and (r.is_api or not api_only) and (r.key_ok or not key)
+    ]
+
+
+NOT_PUBLIC = [r for r in ROUTES if r.audience not in (PUBLIC, SHOPPER, WEBHOOK, ADMIN)]
+
+
+@pytest.fixture
+def victim() -> World:
+    return World()
+
+
+@pytest.fixture
+def intruder() -> World:
+    return World()
+
+
+# --- anonymous ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("route", NOT_PUBLIC, ids=str)
+def test_an_anonymous_visitor_is_sent_to_sign_in_or_gets_401(client, victim, route):
+    url = url_of(route, victim)
+    before = row_counts()
+
+    response = call(client, route, victim, url=url)
+
+    if route.is_api:
+        assert_api_error(response, 401, "not_authenticated")
+    else:
+        assert_sent_to_sign_in(response)
+    assert row_counts() == before
+
+
+# --- another merchant's trader -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("route", rows(MEMBER, OWNER), ids=str)
+def test_another_merchants_trader_gets_404(client, victim, intruder, route):
+    url = url_of(route, victim)
+    before = row_counts()
+    client.force_login(intruder.owner)
+
+    response = call(client, route, victim, url=url)
+
+    if route.is_api:
+        assert_api_error(response, 404, "not_found")
+    else:
+        assert response.status_code == 404
+    assert row_counts() == before
+
+
+@pytest.mark.parametrize("route", rows(MEMBER, OWNER, key=True), ids=str)
+def test_another_merchants_api_key_gets_404(client, victim, intruder, route):
+    url = url_of(route, victim)
+    raw = intruder.raw_key
+    before = row_counts()
+
+    response = call(client, route, victim, url=url, Authorization=f"Bearer {raw}")
+
+    assert_api_error(response, 404, "not_found")
+    assert row_counts() == before
+
+
+# --- cashiers ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("route", rows(OWNER), ids=str)
+def test_a_cashier_gets_403_where_only_an_owner_may_go(client, victim, route):
+    url = url_of(route, victim)
+    client.force_login(victim.cashier)
+    before = row_counts()
+
+    response = call(client, route, victim, url=url)
+
+    if route.is_api:
+        assert_api_error(response, 403, "permission_denied")
+    else:
+        assert response.status_code == 403
+    assert row_counts() == before
+
+
+@pytest.mark.parametrize("route", [r for r in rows(MEMBER) if r.http_method == "get"], ids=str)
+def test_a_cashier_may_open_what_any_member_may(client, victim, route):
+    url = url_of(route, victim)
+    client.force_login(victim.cashier)
+
+    response = call(client, route, victim, url=url)
+
+    assert response.status_code == 200, response.status_code
+
+
+# --- staff -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("route", rows(STAFF), ids=str)
+def test_a_trader_without_the_staff_permission_gets_403(client, victim, route):
+    url = url_of(route, victim)
+    client.force_login(victim.owner)
+    before = row_counts()
+
+    response = call(client, route, victim, url=url)
+
+    if route.is_api:
+        assert_api_error(response, 403, "permission_denied")
+    else:
+        assert response.status_code == 403
+    assert row_counts() == before
+
+
+@pytest.mark.parametrize("route", rows(STAFF), ids=str)
+def test_staff_with_another_permission_gets_403(client, victim, route):
+    url = url_of(route, victim)
+    other = next(p for p in (CURATE, MODERATE) if p != route.perm)
+    client.force_login(user_with_perm(other))
+    before = row_counts()
+
+    response = call(client, route, victim, url=url)
+
+    assert response.status_code == 403
+    assert row_counts() == before
+
+
+# --- webhooks, shoppers' links, admin ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("route", rows(WEBHOOK), ids=str)
+def test_a_webhook_without_a_signature_gets_401(client, victim, route):
+    url = url_of(route, victim)
+    before = row_counts()
+
+    response = client.post(url, data=b'{"id": "x"}', content_type="application/json")
+
+    assert response.status_code == 401, response.content[:300]
+    assert row_counts() == before
+
+
+@pytest.mark.parametrize("route", rows(SHOPPER), ids=str)
+def test_a_shoppers_link_with_a_guessed_token_is_404(client, victim, route):
+    secret = next(n for n in KWARG.findall(route.path) if n in ("token", "code"))
+    guessed = url_of(route, victim, **{secret: "KhongCoThat0123456789abcdefXYZ"})
+    before = row_counts()
+
+    response = getattr(client, route.http_method)(guessed)
+
+    assert response.status_code == 404, (guessed, response.status_code)
+    assert row_counts() == before
+
+
+@pytest.mark.parametrize("path", ["/admin/", "/admin/merchants/merchant/"])
+def test_the_admin_sends_a_trader_to_its_own_sign_in(client, victim, path):
+    client.force_login(victim.owner)
+
+    response = client.get(path)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")

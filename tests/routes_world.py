@@ -17,7 +17,7 @@ from django.utils import timezone
 from merchants.models import Membership, Merchant, User
 from tests import factories
 
-EINVOICE_FIXTURES = Path(__file__).resolve().parent / "einvoice" / "fixtures"
+EINVOICE_FIXTURES = Path(__file__).resolve().parent / "einvoice" / "fixtures" / "real_world"
 
 # Rows of these tables are counted before and after every refused request: a refusal writes
 # nothing. Names are "app_label.Model".
@@ -212,7 +212,7 @@ class World:
         from einvoice import purchases
 
         data = (EINVOICE_FIXTURES / "sales_form2.xml").read_bytes()
-        return purchases.purchase_import(merchant=self.merchant, data=data).purchase
+        return purchases.purchase_import(merchant=self.merchant, data=data).invoices[0]
 
     # --- virtual exhibitions ------------------------------------------------------------------
 
@@ -246,7 +246,9 @@ class World:
     def inquiry(self):
         from virtual_expo.leads import inquiry_submit
 
-        return inquiry_submit(booth=self.live_booth, name="Anh Tú", message="Giá sỉ 100 bình?")
+        return inquiry_submit(
+            booth=self.live_booth, name="Anh Tú", message="Giá sỉ 100 bình?", phone="0905123456"
+        )
 
     def value(self, dotted: str) -> Any:
         """"order.pk", "market.slug": an attribute path from this world."""

@@ -187,6 +187,15 @@ class World:
         )
         return connected.connection
 
+    @cached_property
+    def banknotify_connection(self):
+        from payments.bankalerts import bank_alert_connect
+
+        connected = bank_alert_connect(
+            merchant=self.merchant, provider="banknotify", auth="hmac", actor=self.owner
+        )
+        return connected.connection
+
     # --- e-invoices ---------------------------------------------------------------------------
 
     @cached_property

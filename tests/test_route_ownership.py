@@ -462,18 +462,17 @@ def test_it_lists_no_route_that_is_gone():
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def value_of(route: Route, world: World, name: str) -> str:
+def value_of(route: Route, world: World, name: str, **given: str) -> str:
+    if name in given:
+        return given[name]
     dotted = route.fill.get(name) or DEFAULT_FILL[name]
     return dotted.strip("'") if dotted.startswith("'") else str(world.value(dotted))
 
 
 def url_of(route: Route, world: World, **given: str) -> str:
-    def value(name: str) -> str:
-        return given[name] if name in given else value_of(route, world, name)
-
-    path = KWARG.sub(lambda m: value(m.group(1)), route.path)
+    path = KWARG.sub(lambda m: value_of(route, world, m.group(1), **given), route.path)
     if route.query:
-        path += route.query.format(merchant_id=world.merchant.pk)
+        path += route.query.format(merchant_id=value_of(route, world, "merchant_id", **given))
     return path
 
 
@@ -493,7 +492,7 @@ class Request:
 def request(route: Route, world: World, **given: str) -> Request:
     kwargs: dict[str, Any] = {}
     if route.is_api and route.http_method != "get":
-        body = {k: filled(route, world, v) for k, v in (route.body or {}).items()}
+        body = {k: filled(route, world, v, **given) for k, v in (route.body or {}).items()}
         if route.multipart:
             kwargs.update(data=body)
         else:
@@ -501,7 +500,7 @@ def request(route: Route, world: World, **given: str) -> Request:
     return Request(route.http_method, url_of(route, world, **given), kwargs)
 
 
-def filled(route: Route, world: World, v: Any) -> Any:
+def filled(route: Route, world: World, v: Any, **given: str) -> Any:
     if v == "{purchase_file}":
         from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -510,7 +509,7 @@ def filled(route: Route, world: World, v: Any) -> Any:
         data = (EINVOICE_FIXTURES / "sales_form2.xml").read_bytes()
         return SimpleUploadedFile("hoa-don.xml", data, "text/xml")
     if isinstance(v, str) and v.startswith("{") and v.endswith("}"):
-        return value_of(route, world, v[1:-1])
+        return value_of(route, world, v[1:-1], **given)
     return v
 
 
@@ -568,6 +567,31 @@ def test_an_anonymous_visitor_is_sent_to_sign_in_or_gets_401(client, victim, rou
 @pytest.mark.parametrize("route", rows(MEMBER, OWNER), ids=str)
 def test_another_merchants_trader_gets_404(client, victim, intruder, route):
     req = request(route, victim)
+    before = row_counts()
+    client.force_login(intruder.owner)
+
+    response = req.send(client)
+
+    if route.is_api:
+        assert_api_error(response, 404, "not_found")
+    else:
+        assert response.status_code == 404
+    assert row_counts() == before
+
+
+def names_merchant_and_object(route: Route) -> bool:
+    # objects of a merchant (an exhibition or a market, by slug, belongs to no merchant)
+    kwargs = set(KWARG.findall(route.path)) - {"merchant_id", "lang", "slug"}
+    in_body = "{merchant_id}" in (route.body or {}).values()
+    named = "merchant_id" in KWARG.findall(route.path) or bool(route.query) or in_body
+    return named and bool(kwargs)
+
+
+@pytest.mark.parametrize(
+    "route", [r for r in rows(MEMBER, OWNER) if names_merchant_and_object(r)], ids=str
+)
+def test_another_merchants_object_under_ones_own_merchant_is_404(client, victim, intruder, route):
+    req = request(route, victim, merchant_id=str(intruder.merchant.pk))
     before = row_counts()
     client.force_login(intruder.owner)
 

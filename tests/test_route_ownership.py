@@ -65,6 +65,7 @@ class Route:
     # URL kwargs taken from the world other than by name (see World.value): {"slug": "..."}
     fill: dict[str, str] = field(default_factory=dict)
     query: str = ""  # appended to the URL, with {kwargs} from the world: "?merchant_id={m}"
+    ok: int = 200  # what a GET of someone let in answers
     body: dict[str, Any] | None = None  # API: the body sent (JSON), else an empty one
     multipart: bool = False  # API: the body is a form with a file
 
@@ -136,7 +137,8 @@ ROUTES: list[Route] = [
     page("/quen-mat-khau/nhap-ma/", PUBLIC),
     page("/quan-ly/dang-ky-ho/", STAFF, perm=ON_BEHALF),
     page("/quan-ly/dang-ky-ho/<int:registration_id>/", STAFF, perm=ON_BEHALF),
-    page("/quan-ly/dang-ky-ho/<int:registration_id>/xong/", STAFF, perm=ON_BEHALF),
+    # back to the code's page until the trader has confirmed
+    page("/quan-ly/dang-ky-ho/<int:registration_id>/xong/", STAFF, perm=ON_BEHALF, ok=302),
     page("/cua-hang/moi/", SIGNED_IN),
     page(f"{M}/", MEMBER),
     page(f"{M}/ngan-hang/them/", OWNER),
@@ -257,7 +259,7 @@ ROUTES: list[Route] = [
     ),
     api("PATCH /shop/merchant/products/<product_id>", MEMBER, key_ok=True),
     # --- payments ---------------------------------------------------------------------------
-    page("/thu-tien/", SIGNED_IN),
+    page("/thu-tien/", SIGNED_IN, ok=302),  # to the caller's own merchant's "Thu tiền"
     page(f"{M}/thu-tien/<int:intent_id>/", MEMBER),
     page(f"{M}/thu-tien/<int:intent_id>/hoan-tien/", OWNER, method="post"),
     page(f"{M}/tien-vao/", MEMBER),
@@ -641,7 +643,35 @@ def test_a_cashier_may_open_what_any_member_may(client, victim, route):
 
     response = req.send(client)
 
-    assert response.status_code == 200, response.status_code
+    assert response.status_code == route.ok, response.status_code
+
+
+# --- the ones let in (so a refusal above is the route's, not a URL that leads nowhere) ----------
+
+
+GETS = [r for r in ROUTES if r.http_method == "get"]
+
+
+@pytest.mark.parametrize("route", [r for r in GETS if r.audience in (OWNER, SIGNED_IN)], ids=str)
+def test_the_owner_may_open_it(client, victim, route):
+    req = request(route, victim)
+    client.force_login(victim.owner)
+
+    response = req.send(client)
+
+    assert response.status_code == route.ok, response.status_code
+
+
+@pytest.mark.parametrize("route", [r for r in GETS if r.audience == STAFF], ids=str)
+def test_staff_with_the_permission_may_open_it(client, victim, route):
+    req = request(route, victim)
+    # on behalf: only the staff member who started a registration sees it
+    staff = victim.registration.created_by if route.perm == ON_BEHALF else user_with_perm(route.perm)
+    client.force_login(staff)
+
+    response = req.send(client)
+
+    assert response.status_code == route.ok, response.status_code
 
 
 # --- staff -------------------------------------------------------------------------------------

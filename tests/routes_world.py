@@ -265,7 +265,7 @@ class World:
         )
 
     def value(self, dotted: str) -> Any:
-        """"order.pk", "market.slug": an attribute path from this world."""
+        """ "order.pk", "market.slug": an attribute path from this world."""
         obj: Any = self
         for part in dotted.split("."):
             obj = getattr(obj, part)

@@ -4,8 +4,9 @@
 URL resolver (django-ninja's operations are URL patterns too, one per operation), so a new page
 or endpoint cannot ship without a row here; its failure message prints the row to add.
 
-Then, for every route that is not public, with real objects (tests/factories.py,
-tests/routes_world.py) in its URL and nothing written (row counts of the key tables unchanged):
+Then, for every route that is not public, with real objects (tests/factories.py, made on demand
+by tests/routes_world.py; a row becomes a request in tests/routes.py) in its URL and nothing
+written (row counts of the key tables unchanged):
 
 - an anonymous visitor is sent to the sign-in page (pages) or gets 401 `not_authenticated` (API);
 - a trader of ANOTHER merchant gets 404 (the house answer: whether a merchant or its object
@@ -17,19 +18,21 @@ tests/routes_world.py) in its URL and nothing written (row counts of the key tab
 - a shopper's link with a guessed token is 404;
 - /admin/ sends a trader (not staff) to the admin's own sign-in.
 
-POST-only routes are sent a POST with an empty body: the refusal must come before validation.
+POST-only pages are sent a POST with an empty body: the refusal comes before the form is read.
+API writes are sent a body valid enough to reach the handler (`body=`): django-ninja checks the
+schema before the handler runs, so an outsider's empty body is a 422 that names no merchant
+(the same for a merchant that does not exist); what is tested is that the handler refuses them.
+Sign-in (401) comes before the schema.
+
+To add a route: one row in ROUTES (the failure message prints it). A new URL kwarg name needs
+its object in tests/routes.py DEFAULT_FILL (and, if new, a cached_property on World).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
-
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
 
+from tests.routes import KWARG, Route, api, page, project_routes, request
 from tests.routes_world import World, row_counts, user_with_perm
 
 pytestmark = pytest.mark.django_db
@@ -49,49 +52,6 @@ DASHBOARD = "market.view_market_dashboard"
 MODERATE = "market.moderate_review"
 CURATE = "virtual_expo.curate_exhibition"
 ON_BEHALF = "merchants.register_on_behalf"
-
-
-@dataclass(frozen=True)
-class Route:
-    """One row: `route` is "METHOD /api/v1/path" for API operations (ninja's path syntax as
-    Django sees it, `<merchant_id>`), "/page/<int:x>/" for pages (any method; `method` says which
-    one the checks send, "post" for POST-only views)."""
-
-    route: str
-    audience: str
-    perm: str = ""  # STAFF: the permission, "app_label.codename"
-    method: str = "get"
-    key_ok: bool = False  # API: an API key of the merchant is a credential here too
-    # URL kwargs taken from the world other than by name (see World.value): {"slug": "..."}
-    fill: dict[str, str] = field(default_factory=dict)
-    query: str = ""  # appended to the URL, with {kwargs} from the world: "?merchant_id={m}"
-    ok: int = 200  # what a GET of someone let in answers
-    body: dict[str, Any] | None = None  # API: the body sent (JSON), else an empty one
-    multipart: bool = False  # API: the body is a form with a file
-
-    def __str__(self) -> str:
-        return self.route
-
-    @property
-    def is_api(self) -> bool:
-        return " " in self.route
-
-    @property
-    def path(self) -> str:
-        return self.route.split(" ", 1)[1] if self.is_api else self.route
-
-    @property
-    def http_method(self) -> str:
-        return self.route.split(" ", 1)[0].lower() if self.is_api else self.method
-
-
-def page(path: str, audience: str, **kw: Any) -> Route:
-    return Route(path, audience, **kw)
-
-
-def api(method_and_path: str, audience: str, **kw: Any) -> Route:
-    method, path = method_and_path.split(" ", 1)
-    return Route(f"{method} /api/v1{path}", audience, **kw)
 
 
 M = "/cua-hang/<int:merchant_id>"
@@ -171,7 +131,9 @@ ROUTES: list[Route] = [
     page("/cho/<slug:slug>/", PUBLIC),
     page("/quan-ly/don-dang-ky/", STAFF, perm=REVIEW),
     page("/quan-ly/don-dang-ky/<int:application_id>/", STAFF, perm=REVIEW),
-    page("/quan-ly/don-dang-ky/<int:application_id>/quyet-dinh/", STAFF, perm=REVIEW, method="post"),
+    page(
+        "/quan-ly/don-dang-ky/<int:application_id>/quyet-dinh/", STAFF, perm=REVIEW, method="post"
+    ),
     page("/sap/<int:stall_id>/bang-qr.pdf", MEMBER),
     page("/quan-ly/cho/<slug:slug>/bang-qr/", STAFF, perm=STANDEES),
     page("/quan-ly/cho/<slug:slug>/bang-qr/<int:job_id>/trang-thai/", STAFF, perm=STANDEES),
@@ -219,7 +181,9 @@ ROUTES: list[Route] = [
     api("GET /reports/merchants/<merchant_id>/takings", OWNER, key_ok=True),
     api("GET /reports/merchants/<merchant_id>/tax-estimate", OWNER, key_ok=True),
     api("GET /reports/merchants/<merchant_id>/closes", OWNER, key_ok=True),
-    api("POST /reports/merchants/<merchant_id>/closes", OWNER, key_ok=True, body={"cash_counted": 0}),
+    api(
+        "POST /reports/merchants/<merchant_id>/closes", OWNER, key_ok=True, body={"cash_counted": 0}
+    ),
     api("GET /reports/merchants/<merchant_id>/closes/preview", OWNER, key_ok=True),
     api("GET /reports/merchants/<merchant_id>/closes/<close_id>", OWNER, key_ok=True),
     api("GET /reports/markets/<slug>/dashboard", STAFF, perm=DASHBOARD),
@@ -367,74 +331,8 @@ ROUTES: list[Route] = [
     api("GET /expo/staff/exhibitions/<exhibition_id>/report", STAFF, perm=CURATE),
 ]
 
-# URL kwargs by name, from the victim's world; a row's `fill` overrides (World.value paths).
-DEFAULT_FILL = {
-    "merchant_id": "merchant.pk",
-    "account_id": "account.pk",
-    "product_id": "product.pk",
-    "key_id": "key.pk",
-    "registration_id": "registration.pk",
-    "application_id": "application.pk",
-    "stall_id": "stall.pk",
-    "slug": "market.slug",
-    "job_id": "job.pk",
-    "order_id": "order.pk",
-    "intent_id": "intent.pk",
-    "token": "order.receipt_token",
-    "close_id": "close.pk",
-    "review_id": "review.pk",
-    "market_slug": "market.slug",
-    "merchant_slug": "storefront.merchant.slug",
-    "connection_id": "connection.pk",
-    "code": "invoice.lookup_code",
-    "invoice_id": "invoice.pk",
-    "purchase_id": "purchase.pk",
-    "series_id": "series.pk",
-    "booth_id": "booth.pk",
-    "inquiry_id": "inquiry.pk",
-    "exhibition_id": "exhibition.pk",
-    "lang": "'vi'",
-}
-KWARG = re.compile(r"<(?:\w+:)?(\w+)>")
-
 
 # --- the table covers every route --------------------------------------------------------------
-
-
-def _ninja_methods(callback: Any, name: str | None) -> list[str]:
-    """The HTTP methods of the django-ninja operation a URL pattern stands for (ninja makes one
-    pattern per operation, all with its PathView's view; the pattern's name is the operation's)."""
-    from ninja.operation import PathView
-
-    cells = [c.cell_contents for c in (getattr(callback, "__closure__", None) or ())]
-    view = next((c for c in cells if isinstance(c, PathView)), None)
-    if view is None:
-        return []
-    for op in view.operations:
-        if getattr(op, "url_name", None) == name or op.view_func.__name__ == name:
-            return [m.upper() for m in op.methods]
-    return []
-
-
-def project_routes() -> Iterator[str]:
-    """Every route of the project as the table spells it."""
-
-    def walk(resolver: URLResolver, prefix: str) -> Iterator[str]:
-        for p in resolver.url_patterns:
-            here = prefix + str(p.pattern)
-            if isinstance(p, URLResolver):
-                if p.app_name == "admin":
-                    yield "/" + here
-                else:
-                    yield from walk(p, here)
-            elif isinstance(p, URLPattern):
-                methods = _ninja_methods(p.callback, p.name)
-                if methods:
-                    yield from (f"{m} /{here}" for m in methods)
-                else:
-                    yield "/" + here
-
-    yield from walk(get_resolver(), "")
 
 
 def test_it_lists_every_route_of_the_project():
@@ -462,57 +360,6 @@ def test_it_lists_no_route_that_is_gone():
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def value_of(route: Route, world: World, name: str, **given: str) -> str:
-    if name in given:
-        return given[name]
-    dotted = route.fill.get(name) or DEFAULT_FILL[name]
-    return dotted.strip("'") if dotted.startswith("'") else str(world.value(dotted))
-
-
-def url_of(route: Route, world: World, **given: str) -> str:
-    path = KWARG.sub(lambda m: value_of(route, world, m.group(1), **given), route.path)
-    if route.query:
-        path += route.query.format(merchant_id=value_of(route, world, "merchant_id", **given))
-    return path
-
-
-@dataclass
-class Request:
-    """A route's request for one world, made (with every object it names) before the counts."""
-
-    method: str
-    url: str
-    kwargs: dict[str, Any]
-
-    def send(self, client, **headers):
-        extra: dict[str, Any] = {"headers": headers} if headers else {}
-        return getattr(client, self.method)(self.url, **self.kwargs, **extra)
-
-
-def request(route: Route, world: World, **given: str) -> Request:
-    kwargs: dict[str, Any] = {}
-    if route.is_api and route.http_method != "get":
-        body = {k: filled(route, world, v, **given) for k, v in (route.body or {}).items()}
-        if route.multipart:
-            kwargs.update(data=body)
-        else:
-            kwargs.update(data=body, content_type="application/json")
-    return Request(route.http_method, url_of(route, world, **given), kwargs)
-
-
-def filled(route: Route, world: World, v: Any, **given: str) -> Any:
-    if v == "{purchase_file}":
-        from django.core.files.uploadedfile import SimpleUploadedFile
-
-        from tests.routes_world import EINVOICE_FIXTURES
-
-        data = (EINVOICE_FIXTURES / "sales_form2.xml").read_bytes()
-        return SimpleUploadedFile("hoa-don.xml", data, "text/xml")
-    if isinstance(v, str) and v.startswith("{") and v.endswith("}"):
-        return value_of(route, world, v[1:-1], **given)
-    return v
 
 
 def assert_api_error(response, status: int, code: str) -> None:
@@ -666,7 +513,9 @@ def test_the_owner_may_open_it(client, victim, route):
 def test_staff_with_the_permission_may_open_it(client, victim, route):
     req = request(route, victim)
     # on behalf: only the staff member who started a registration sees it
-    staff = victim.registration.created_by if route.perm == ON_BEHALF else user_with_perm(route.perm)
+    staff = (
+        victim.registration.created_by if route.perm == ON_BEHALF else user_with_perm(route.perm)
+    )
     client.force_login(staff)
 
     response = req.send(client)

@@ -168,6 +168,14 @@ class World:
         ]
 
     @cached_property
+    def online_order(self):
+        from market.models import Order
+
+        order = factories.paid_sale(self.merchant)
+        Order.objects.filter(pk=order.pk).update(channel=Order.Channel.ONLINE)
+        return Order.objects.get(pk=order.pk)
+
+    @cached_property
     def review(self):
         from market.models import Review
 

@@ -173,3 +173,21 @@ def filled(route: Route, world: World, v: Any, **given: str) -> Any:
     if isinstance(v, str) and v.startswith("{") and v.endswith("}"):
         return value_of(route, world, v[1:-1], **given)
     return v
+
+
+def assert_api_error(response, status: int, code: str) -> None:
+    assert response.status_code == status, response.content[:300]
+    assert response.json()["error"]["code"] == code, response.json()
+
+
+def assert_sent_to_sign_in(response) -> None:
+    assert response.status_code == 302, response.status_code
+    assert response["Location"].startswith("/dang-nhap/?next="), response["Location"]
+
+
+def names_merchant_and_object(route: Route) -> bool:
+    # objects of a merchant (an exhibition or a market, by slug, belongs to no merchant)
+    kwargs = set(KWARG.findall(route.path)) - {"merchant_id", "lang", "slug"}
+    in_body = "{merchant_id}" in (route.body or {}).values()
+    named = "merchant_id" in KWARG.findall(route.path) or bool(route.query) or in_body
+    return named and bool(kwargs)

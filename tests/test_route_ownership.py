@@ -32,7 +32,17 @@ from __future__ import annotations
 
 import pytest
 
-from tests.routes import KWARG, Route, api, page, project_routes, request
+from tests.routes import (
+    KWARG,
+    Route,
+    api,
+    assert_api_error,
+    assert_sent_to_sign_in,
+    names_merchant_and_object,
+    page,
+    project_routes,
+    request,
+)
 from tests.routes_world import World, row_counts, user_with_perm
 
 pytestmark = pytest.mark.django_db
@@ -367,14 +377,7 @@ def test_it_lists_no_route_that_is_gone():
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def assert_api_error(response, status: int, code: str) -> None:
-    assert response.status_code == status, response.content[:300]
-    assert response.json()["error"]["code"] == code, response.json()
-
-
-def assert_sent_to_sign_in(response) -> None:
-    assert response.status_code == 302, response.status_code
-    assert response["Location"].startswith("/dang-nhap/?next="), response["Location"]
+GETS = [r for r in ROUTES if r.http_method == "get"]
 
 
 def rows(*audiences: str, api_only: bool = False, key: bool = False) -> list[Route]:
@@ -433,14 +436,6 @@ def test_another_merchants_trader_gets_404(client, victim, intruder, route):
     assert row_counts() == before
 
 
-def names_merchant_and_object(route: Route) -> bool:
-    # objects of a merchant (an exhibition or a market, by slug, belongs to no merchant)
-    kwargs = set(KWARG.findall(route.path)) - {"merchant_id", "lang", "slug"}
-    in_body = "{merchant_id}" in (route.body or {}).values()
-    named = "merchant_id" in KWARG.findall(route.path) or bool(route.query) or in_body
-    return named and bool(kwargs)
-
-
 @pytest.mark.parametrize(
     "route", [r for r in rows(MEMBER, OWNER) if names_merchant_and_object(r)], ids=str
 )
@@ -467,6 +462,35 @@ def test_another_merchants_api_key_gets_404(client, victim, intruder, route):
     response = req.send(client, Authorization=f"Bearer {raw}")
 
     assert_api_error(response, 404, "not_found")
+    assert row_counts() == before
+
+
+@pytest.mark.parametrize("route", [r for r in GETS if r.audience == SIGNED_IN], ids=str)
+def test_what_a_signed_in_trader_sees_is_their_own(client, victim, intruder, route):
+    from merchants.models import Merchant
+
+    secret = "Sạp Bí Mật Của Người Khác"
+    Merchant.objects.filter(pk=victim.merchant.pk).update(display_name=secret)
+    req = request(route, intruder)
+    client.force_login(intruder.owner)
+
+    response = req.send(client)
+
+    if not response.streaming:  # the live events' stream sends only on news
+        assert secret not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "route", [r for r in ROUTES if "<int:registration_id>" in r.route], ids=str
+)
+def test_another_staff_members_registration_on_behalf_is_404(client, victim, route):
+    req = request(route, victim)
+    client.force_login(user_with_perm(ON_BEHALF))  # not the one who started it
+    before = row_counts()
+
+    response = req.send(client)
+
+    assert response.status_code == 404
     assert row_counts() == before
 
 
@@ -499,9 +523,6 @@ def test_a_cashier_may_open_what_any_member_may(client, victim, route):
 
 
 # --- the ones let in (so a refusal above is the route's, not a URL that leads nowhere) ----------
-
-
-GETS = [r for r in ROUTES if r.http_method == "get"]
 
 
 @pytest.mark.parametrize("route", [r for r in GETS if r.audience in (OWNER, SIGNED_IN)], ids=str)

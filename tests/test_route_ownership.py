@@ -13,7 +13,8 @@ written (row counts of the key tables unchanged):
   exists is not told to outsiders; tests/merchants/test_ownership.py does the same);
 - a cashier gets 403 where only an owner may go, and is let in where any member may;
 - a signed-in user without the route's staff permission gets 403;
-- another merchant's API key gets 404 where a key of the merchant is a credential;
+- another merchant's API key gets 404 where a key of the merchant is a credential, and the
+  merchant's own key gets 401 where it is not (`key_ok`);
 - a webhook without a signature gets 401;
 - a shopper's link with a guessed token is 404;
 - /admin/ sends a trader (not staff) to the admin's own sign-in.
@@ -491,6 +492,25 @@ def test_another_staff_members_registration_on_behalf_is_404(client, victim, rou
     response = req.send(client)
 
     assert response.status_code == 404
+    assert row_counts() == before
+
+
+@pytest.mark.parametrize(
+    "route",
+    [r for r in ROUTES if r.is_api and r.audience not in (PUBLIC, SHOPPER) and not r.key_ok],
+    ids=str,
+)
+def test_an_api_key_is_no_credential_where_the_table_says_so(client, victim, route):
+    req = request(route, victim)
+    raw = victim.raw_key  # the merchant's own key
+    before = row_counts()
+
+    response = req.send(client, Authorization=f"Bearer {raw}")
+
+    if route.audience == WEBHOOK:
+        assert response.status_code == 401
+    else:
+        assert_api_error(response, 401, "not_authenticated")
     assert row_counts() == before
 
 

@@ -509,6 +509,8 @@ def shop_order_status(request: HttpRequest, token: str) -> JsonResponse:
 
 @require_POST
 def shop_review(request: HttpRequest, token: str) -> HttpResponse:
+    if not Order.objects.filter(receipt_token=token).exists():  # a guessed link: no such order
+        raise NotFound(_("Không tìm thấy đơn hàng."))
     product_text = request.POST.get("product", "")
     rating_text = request.POST.get("rating", "")
     try:

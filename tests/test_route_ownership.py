@@ -261,6 +261,7 @@ ROUTES: list[Route] = [
         body={"amount": 1_000, **REASON},
     ),
     api("POST /payments/webhooks/ewallet", WEBHOOK),
+    api("POST /payments/webhooks/momo", WEBHOOK),
     api("POST /payments/webhooks/banknotify", WEBHOOK),
     api("POST /payments/webhooks/sepay/<connection_id>", WEBHOOK),
     api(

@@ -129,7 +129,9 @@ def test_it_refuses_the_sandbox_tax_gateway_in_the_deploy_checks(settings):
     sandbox) is an error at ``check --deploy``."""
 
     def gateway_errors():
-        return {m.id for m in run_checks(include_deployment_checks=True) if "TAXGATEWAY_URL" in m.msg}
+        return {
+            m.id for m in run_checks(include_deployment_checks=True) if "TAXGATEWAY_URL" in m.msg
+        }
 
     for url in (
         "http://127.0.0.1:8103",

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.views.static import serve
 
 from tests.routes_world import World
 
@@ -115,6 +116,10 @@ def project_routes() -> Iterator[str]:
                 else:
                     yield from walk(p, here)
             elif isinstance(p, URLPattern):
+                if p.callback is serve:
+                    # /media/: Django's file server, added only when the URLconf is first loaded
+                    # with DEBUG on (development); no route of the product's own.
+                    continue
                 methods = _ninja_methods(p.callback, p.name)
                 if methods:
                     yield from (f"{m} /{here}" for m in methods)

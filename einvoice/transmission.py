@@ -45,6 +45,7 @@ from core.locking import lock_row
 
 from . import gateway
 from .models import Invoice, InvoiceEvent, Series
+from .series import series_set_register_prefix
 
 log = logging.getLogger(__name__)
 S = Invoice.Status
@@ -145,8 +146,6 @@ def series_register(*, series: Series) -> str:
     Idempotent at the gateway. A cash-register series records the prefix with
     ``series_set_register_prefix`` (or brings the one it already has). Remembered per process.
     """
-    from .services import series_set_register_prefix
-
     symbol = series.symbol
     tax_code = series.merchant.tax_code
     registration = gateway.gateway_client().register_series(

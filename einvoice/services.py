@@ -5,9 +5,12 @@ The engine knows nothing of orders: a caller (the order system, the API, a page)
 lines and a payment method, and gets back an issued, immutable :class:`Invoice`.
 
 Issuing runs in one transaction: allocate the number under the series counter's row lock (one
-UPDATE … RETURNING, which also reads the active signing certificate), build the XML, validate it
+UPDATE … RETURNING, which also reads the active signing certificate), build the XML from the
+lines and totals of ``totals.py`` (``issuing.document_build``), validate it
 against ``schema/hdon.xsd``, sign and check it (not cash-register invoices), store the invoice,
-its lines and its events (one INSERT each). After commit the PDF is rendered by a task and the
+its lines and its events from the same draft (``issuing.rows_store``, one INSERT each).
+Series registration lives in ``series.py`` and is re-exported here; this module stays the
+engine's façade for other apps. After commit the PDF is rendered by a task and the
 ``invoice_issued`` signal tells transmission. A failure anywhere leaves nothing behind (the
 number goes back with the rollback, so numbers stay gapless). A caller issuing many invoices at
 once (market/invoicing.py's batch) wraps them in ``after_issue_deferred()`` and hands the
@@ -20,19 +23,14 @@ transaction; the series lock is then held until the caller commits.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import threading
 import uuid as uuid_lib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -41,12 +39,12 @@ from django.utils.translation import gettext_lazy as _
 
 from core.errors import Conflict, ValidationFailed
 from core.locking import lock_row
-from core.taxcode import is_personal_id, normalize_tax_code
 from core.text import nfc
 from merchants.models import Merchant
 
 from . import signing, xmlbuild
-from .models import Invoice, InvoiceEvent, InvoiceLine, Series
+from .issuing import BuyerData, Correction, Draft, buyer_clean, document_build, rows_store
+from .models import Invoice, InvoiceEvent, Series
 from .numbering import Allocation, number_allocate, register_code
 from .series import (
     series_create,
@@ -107,65 +105,8 @@ def lookup_url(lookup_code: str) -> str:
     return base + reverse("einvoice_lookup_detail", args=[lookup_code])
 
 
-@dataclass(frozen=True)
-class _BuyerData:
-    name: str = ""
-    tax_code: str = ""
-    citizen_id: str = ""
-    email: str = ""
-    address: str = ""
-    phone: str = ""
-
-
-def _buyer(buyer: Buyer | None) -> _BuyerData:
-    if buyer is None:
-        return _BuyerData()
-    errors: dict[str, Any] = {}
-    name = nfc(buyer.name)
-    address = nfc(buyer.address)
-    email = (buyer.email or "").strip()
-    phone = "".join(ch for ch in (buyer.phone or "") if ch.isdigit() or ch == "+")
-    tax_code = citizen_id = ""
-    raw_code = (buyer.tax_code or "").strip()
-    if raw_code:
-        try:
-            code = normalize_tax_code(raw_code)
-        except DjangoValidationError as exc:
-            errors["buyer.tax_code"] = exc.messages
-        else:
-            if len(code) == 12 and is_personal_id(code):
-                citizen_id = code
-            else:
-                tax_code = code
-    if len(name) > 400:
-        errors["buyer.name"] = _("Tên người mua tối đa 400 ký tự.")
-    if len(address) > 400:
-        errors["buyer.address"] = _("Địa chỉ người mua tối đa 400 ký tự.")
-    if email:
-        try:
-            validate_email(email)
-        except DjangoValidationError:
-            errors["buyer.email"] = _("Địa chỉ email không hợp lệ.")
-        if len(email) > 50:
-            errors["buyer.email"] = _("Email tối đa 50 ký tự.")
-    if len(phone) > 16:
-        errors["buyer.phone"] = _("Số điện thoại không hợp lệ.")
-    if tax_code and not name:
-        errors["buyer.name"] = _("Người mua có mã số thuế cần ghi tên đơn vị.")
-    if errors:
-        raise ValidationFailed(fields=errors)
-    return _BuyerData(name, tax_code, citizen_id, email, address, phone)
-
-
 # ---------------------------------------------------------------------------------------------
 # Issue
-
-
-@dataclass(frozen=True)
-class _Correction:
-    original: Invoice
-    kind: str  # Invoice.Kind.ADJUSTMENT / REPLACEMENT
-    reason: str
 
 
 def _payment_method(text: str) -> str:
@@ -220,13 +161,13 @@ def _issue(
     merchant: Merchant,
     series: Series | None,
     buyer: Buyer | None,
-    buyer_data: _BuyerData | None = None,
+    buyer_data: BuyerData | None = None,
     lines: list[LineInput],
     payment_method: str,
     issued_at: datetime | None,
     source_ref: str,
     actor_label: str,
-    correction: _Correction | None = None,
+    correction: Correction | None = None,
     sold_on: date | None = None,
     prices_include_tax: bool = False,
 ) -> Invoice:
@@ -245,7 +186,7 @@ def _issue(
     if sold_on == local.date():
         sold_on = None  # the same day: nothing to tell
     method = _payment_method(payment_method)
-    party = buyer_data if buyer_data is not None else _buyer(buyer)
+    party = buyer_data if buyer_data is not None else buyer_clean(buyer)
     totals = totals_compute(
         list(lines),
         form=series.form,
@@ -298,57 +239,24 @@ def _issue(
                 if series.is_cash_register
                 else ""
             )
-            related = None
-            if correction is not None:
-                original = correction.original
-                related = xmlbuild.XmlRelated(
-                    nature=correction.kind,
-                    form=original.form,
-                    symbol=original.series_symbol,
-                    number=original.number,
-                    issued_on=timezone.localtime(original.issued_at).date(),
-                    note=correction.reason,
-                )
-            doc = xmlbuild.InvoiceDocument(
-                form=series.form,
-                symbol=symbol,
+            draft = Draft(
+                merchant=merchant,
+                series=series,
+                year=year,
                 number=number,
-                issued_on=local.date(),
-                payment_method=method,
-                provider_tax_code=provider_tax_code(),
+                issued_at=when,
                 sold_on=sold_on,
+                payment_method=method,
                 seller_name=seller_name,
-                seller_tax_code=merchant.tax_code,
                 seller_address=seller_address,
-                seller_phone=merchant.phone,
-                buyer_name=party.name,
-                buyer_tax_code=party.tax_code,
-                buyer_citizen_id=party.citizen_id,
-                buyer_address=party.address,
-                buyer_phone=party.phone,
-                buyer_email=party.email,
-                lines=[
-                    xmlbuild.XmlLine(
-                        position=line.position,
-                        kind=line.kind,
-                        name=line.name,
-                        unit=line.unit,
-                        quantity=line.quantity,
-                        unit_price=line.unit_price,
-                        amount=line.shown_amount,
-                        tax_rate=line.tax_rate,
-                    )
-                    for line in totals.lines
-                ],
-                rate_totals=totals.rate_totals,
-                total_before_tax=totals.before_tax,
-                total_tax=totals.tax,
-                total_discount=totals.discount,
-                total_payable=totals.payable,
-                amount_in_words=totals.words,
-                qr_data=lookup_url(code),
+                buyer=party,
+                totals=totals,
+                lookup_code=code,
                 register_code=reg_code,
-                related=related,
+                correction=correction,
+            )
+            doc = document_build(
+                draft, provider_tax_code=provider_tax_code(), qr_data=lookup_url(code)
             )
             root = xmlbuild.build_xml(doc)
             problems = xmlbuild.schema_errors(root)
@@ -363,90 +271,14 @@ def _issue(
                 xml = signing.sign_and_check(root, signer, signing_time()).decode("utf-8")
             else:
                 xml = xmlbuild.serialize(root)
-            invoice = Invoice.objects.create(
-                merchant=merchant,
-                series=series,
-                year=year,
-                number=number,
+            invoice = rows_store(
+                draft,
                 uuid=new_uuid(),
-                form=series.form,
-                series_symbol=symbol,
-                register_code=reg_code,
-                is_cash_register=series.is_cash_register,
-                kind=correction.kind if correction else Invoice.Kind.ORIGINAL,
-                related=correction.original if correction else None,
-                correction_reason=correction.reason if correction else "",
-                issued_at=when,
-                sold_on=sold_on,
-                seller_name=seller_name,
-                seller_tax_code=merchant.tax_code,
-                seller_address=seller_address,
-                seller_phone=merchant.phone,
-                buyer_name=party.name,
-                buyer_tax_code=party.tax_code,
-                buyer_citizen_id=party.citizen_id,
-                buyer_email=party.email,
-                buyer_address=party.address,
-                buyer_phone=party.phone,
-                total_before_tax=totals.before_tax,
-                total_tax=totals.tax,
-                total_payable=totals.payable,
-                amount_in_words=totals.words,
-                payment_method=method,
                 xml=xml,
-                xml_sha256=hashlib.sha256(xml.encode("utf-8")).hexdigest(),
-                is_signed=signs,
-                lookup_code=code,
+                signed=signs,
                 source_ref=source_ref,
+                actor_label=actor_label,
             )
-            InvoiceLine.objects.bulk_create(
-                [
-                    InvoiceLine(
-                        invoice=invoice,
-                        position=line.position,
-                        kind=line.kind,
-                        name=line.name,
-                        unit=line.unit,
-                        quantity=line.quantity,
-                        unit_price=line.unit_price,
-                        amount=line.shown_amount,
-                        tax_rate=line.tax_rate,
-                        tax_amount=line.tax_amount,
-                    )
-                    for line in totals.lines
-                ]
-            )
-            events = [
-                InvoiceEvent(
-                    invoice=invoice,
-                    kind=InvoiceEvent.Kind.ISSUED,
-                    actor_label=actor_label[:80],
-                    payload={
-                        "number": number,
-                        "symbol": f"{series.form}{symbol}",
-                        "total_payable": totals.payable,
-                        "signed": signs,
-                    },
-                )
-            ]
-            if correction is not None:
-                events.append(
-                    InvoiceEvent(
-                        invoice=correction.original,
-                        kind=(
-                            InvoiceEvent.Kind.REPLACED
-                            if correction.kind == Invoice.Kind.REPLACEMENT
-                            else InvoiceEvent.Kind.ADJUSTED
-                        ),
-                        actor_label=actor_label[:80],
-                        payload={
-                            "by_invoice": invoice.pk,
-                            "by_number": number,
-                            "reason": correction.reason,
-                        },
-                    )
-                )
-            InvoiceEvent.objects.bulk_create(events)  # one INSERT
             invoice_id, collector = invoice.pk, getattr(_deferred, "ids", None)
             if collector is not None:  # inside after_issue_deferred(): the caller sends
                 transaction.on_commit(lambda: collector.append(invoice_id))
@@ -584,7 +416,7 @@ def invoice_adjust(
         merchant=original.merchant,
         series=_series_of_original(original, issued_at),
         buyer=None,
-        buyer_data=_BuyerData(
+        buyer_data=BuyerData(
             original.buyer_name,
             original.buyer_tax_code,
             original.buyer_citizen_id,
@@ -597,7 +429,7 @@ def invoice_adjust(
         issued_at=issued_at,
         source_ref=source_ref,
         actor_label=actor_label,
-        correction=_Correction(original, Invoice.Kind.ADJUSTMENT, text),
+        correction=Correction(original, Invoice.Kind.ADJUSTMENT, text),
         prices_include_tax=prices_include_tax,
     )
 
@@ -628,7 +460,7 @@ def invoice_replace(
         issued_at=issued_at,
         source_ref=source_ref,
         actor_label=actor_label,
-        correction=_Correction(original, Invoice.Kind.REPLACEMENT, text),
+        correction=Correction(original, Invoice.Kind.REPLACEMENT, text),
         sold_on=sold_on,
         prices_include_tax=prices_include_tax,
     )

@@ -350,7 +350,7 @@ def invoice_issue(
     ``series`` defaults to the merchant's active series of the issue year (an ``auto_issue`` one
     first). ``issued_at`` defaults to now and may not be earlier than the series' last invoice;
     ``sold_on``: the sale's day when it was earlier (a late invoice), printed as "Ngày bán".
-    ``prices_include_tax``: see ``_compute``.
+    ``prices_include_tax``: see ``totals.totals_compute``.
     Raises ValidationFailed (bad lines, buyer, payment method) or Conflict (no usable series, a
     series of another year, a date before the series' last invoice).
     """

@@ -20,7 +20,8 @@ from core import qr
 from core.locking import lock_row
 
 from .models import Invoice, InvoiceEvent
-from .services import RATE_ORDER, lookup_url
+from .services import lookup_url
+from .totals import RATE_ORDER
 
 TEMPLATE = "einvoice/invoice_pdf.html"
 

@@ -15,451 +15,62 @@ Two layers:
    Money is compared with a tolerance below one unit (1 đồng for VND), since providers round
    differently: 348655 against 348655.2 is not a finding.
 
+Safe parsing and reading one value at a time are in ``reader_xml``; the dataclasses returned
+(and :class:`Finding`) in ``reader_types``, re-exported here.
+
 A file that is not XML, or XML that is neither ``HDon`` nor ``TDiep``, raises :class:`Unreadable`.
 Parsing never resolves entities, loads a DTD or touches the network. Text is NFC-normalised.
 """
 
 from __future__ import annotations
 
-import threading
-import unicodedata
-from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
-from pathlib import Path
+from decimal import Decimal
 from typing import Any
 
-from lxml import etree
-
-READ_SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "hdon_read.xsd"
-DS_NS = "http://www.w3.org/2000/09/xmldsig#"
-MAX_BYTES = 2 * 1024 * 1024
-
-
-class Unreadable(Exception):
-    """Not XML, or not a GDT invoice or message. Carries the reason in both languages."""
-
-    def __init__(self, message_vi: str, message_en: str) -> None:
-        super().__init__(message_en)
-        self.message_vi = message_vi
-        self.message_en = message_en
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One broken rule: a stable code, the message in Vietnamese and English, and where."""
-
-    code: str
-    message_vi: str
-    message_en: str
-    where: str = ""
-    line: int | None = None
-
-    def message(self, language: str = "vi") -> str:
-        return self.message_en if language.startswith("en") else self.message_vi
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "message_vi": self.message_vi,
-            "message_en": self.message_en,
-            "where": self.where,
-            "line": self.line,
-        }
-
-
-@dataclass(frozen=True)
-class Party:
-    """NBan (seller, người bán) or NMua (buyer, người mua)."""
-
-    name: str = ""
-    tax_code: str = ""
-    address: str = ""
-    phone: str = ""
-    email: str = ""
-    bank_account: str = ""
-    bank_name: str = ""
-    fax: str = ""
-    website: str = ""
-    store_code: str = ""  # MCHang
-    store_name: str = ""  # TCHang
-    buyer_person: str = ""  # HVTNMHang: the person who bought
-    customer_code: str = ""  # MKHang
-    budget_unit_code: str = ""  # MDVQHNSach: state-budget relation code
-    citizen_id: str = ""  # CCCDan
-    passport: str = ""  # SHChieu
-    extra: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Line:
-    """HHDVu. ``nature`` (TChat): 1 goods/service, 2 promotion, 3 trade discount, 4 note,
-    5 special goods."""
-
-    nature: str
-    position: str
-    code: str
-    name: str
-    unit: str
-    quantity: Decimal | None
-    unit_price: Decimal | None
-    discount_rate: Decimal | None
-    discount_amount: Decimal | None
-    amount: Decimal | None
-    tax_rate: str
-    tax: Decimal | None
-    where: str
-    extra: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def signed_amount(self) -> Decimal:
-        """What the line adds to its tax-rate group: discounts subtract (written positive or
-        negative), promotions and notes add nothing."""
-        if self.amount is None or self.nature in ("2", "4"):
-            return Decimal(0)
-        return -abs(self.amount) if self.nature == "3" else self.amount
-
-
-@dataclass(frozen=True)
-class RateTotal:
-    tax_rate: str
-    amount: Decimal | None
-    tax: Decimal | None
-    where: str
-
-
-@dataclass(frozen=True)
-class Totals:
-    """TToan."""
-
-    by_rate: list[RateTotal]
-    before_tax: Decimal | None  # TgTCThue
-    tax: Decimal | None  # TgTThue
-    discount: Decimal | None  # TTCKTMai
-    fees: Decimal  # Σ DSLPhi/LPhi/TPhi
-    untaxed_deductions: Decimal | None  # TGTKCThue
-    other_deductions: Decimal | None  # TGTKhac
-    payable: Decimal | None  # TgTTTBSo
-    in_words: str  # TgTTTBChu
-    extra: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Related:
-    """TTHDLQuan: the invoice this one replaces (TCHDon 1) or adjusts (TCHDon 2)."""
-
-    nature: str
-    kind: str  # LHDCLQuan: 1 e-invoice (Decree 123), 2 coded under Decree 51, 3 other, 4 paper
-    form: str
-    symbol: str
-    number: str
-    issued_on: date | None
-    note: str
-
-    @property
-    def nature_label(self) -> str:
-        return {"1": "replacement", "2": "adjustment"}.get(self.nature, "")
-
-
-@dataclass(frozen=True)
-class Signatures:
-    """Which slots of DSCKS hold an XMLDSig signature (presence only, not verified)."""
-
-    seller: bool = False
-    buyer: bool = False
-    authority: bool = False
-    other: int = 0
-
-    def names(self) -> list[str]:
-        found = [n for n, on in (("NBan", self.seller), ("NMua", self.buyer)) if on]
-        if self.authority:
-            found.append("CQT")
-        if self.other:
-            found.append(f"CCKSKhac×{self.other}")
-        return found
-
-
-@dataclass
-class ReadInvoice:
-    where: str
-    version: str = ""
-    title: str = ""
-    form: str = ""
-    symbol: str = ""
-    number_text: str = ""
-    issued_on: date | None = None
-    currency: str = ""
-    exchange_rate: Decimal | None = None
-    payment_method: str = ""
-    provider_tax_code: str = ""
-    related: Related | None = None
-    seller: Party = field(default_factory=Party)
-    buyer: Party = field(default_factory=Party)
-    lines: list[Line] = field(default_factory=list)
-    totals: Totals | None = None
-    authority_code: str = ""
-    authority_code_id: str = ""
-    qr_data: str = ""
-    signatures: Signatures = field(default_factory=Signatures)
-    general: dict[str, str] = field(default_factory=dict)  # other TTChung fields, by tag
-    extra: dict[str, str] = field(default_factory=dict)  # TTKhac of TTChung and NDHDon
-    findings: list[Finding] = field(default_factory=list)
-
-    @property
-    def number(self) -> int | None:
-        text = self.number_text
-        return int(text) if text.isascii() and text.isdigit() and len(text) <= 8 else None
-
-    @property
-    def is_vnd(self) -> bool:
-        return self.currency in ("", "VND")
-
-    @property
-    def full_symbol(self) -> str:
-        return f"{self.form}{self.symbol}"
-
-    def summary(self) -> dict[str, Any]:
-        totals = self.totals
-        return {
-            "form": self.form,
-            "symbol": self.symbol,
-            "number": self.number_text,
-            "issued_on": self.issued_on.isoformat() if self.issued_on else None,
-            "kind": self.related.nature_label if self.related else "original",
-            "currency": self.currency or "VND",
-            "exchange_rate": _num(self.exchange_rate),
-            "seller": {"name": self.seller.name, "tax_code": self.seller.tax_code},
-            "buyer": {"name": self.buyer.name, "tax_code": self.buyer.tax_code},
-            "lines": len(self.lines),
-            "total_before_tax": _num(totals.before_tax) if totals else None,
-            "total_tax": _num(totals.tax) if totals else None,
-            "total_payable": _num(totals.payable) if totals else None,
-            "authority_code": self.authority_code,
-            "signatures": self.signatures.names(),
-            "findings": [f.as_dict() for f in self.findings],
-        }
-
-
-@dataclass(frozen=True)
-class Envelope:
-    """TDiep/TTChung: who sent the message to whom, its type (MLTDiep) and id (MTDiep)."""
-
-    version: str
-    sender: str
-    receiver: str
-    message_type: str
-    message_id: str
-    reply_to: str
-    tax_code: str
-    count: str
-
-
-@dataclass
-class ReadResult:
-    kind: str  # "invoice" or "message"
-    envelope: Envelope | None
-    invoices: list[ReadInvoice]
-    findings: list[Finding]  # everything: schema, envelope and every invoice's
-
-    def summary(self) -> dict[str, Any]:
-        envelope = self.envelope
-        return {
-            "kind": self.kind,
-            "message": None
-            if envelope is None
-            else {
-                "type": envelope.message_type,
-                "id": envelope.message_id,
-                "sender": envelope.sender,
-                "receiver": envelope.receiver,
-                "tax_code": envelope.tax_code,
-                "count": envelope.count,
-            },
-            "invoices": [inv.summary() for inv in self.invoices],
-            "findings": [f.as_dict() for f in self.findings],
-        }
-
-
-def _num(value: Decimal | None) -> str | None:
-    return None if value is None else format(value.normalize(), "f")
-
-
-# --------------------------------------------------------------------------- parsing
-
-
-def _parser() -> etree.XMLParser:
-    # Outside input: no entities, no DTD, no network, no huge trees.
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
-
-
-_local = threading.local()
-
-
-def read_schema() -> etree.XMLSchema:
-    """The reading XSD, one per thread (an XMLSchema keeps its error log per object)."""
-    xsd = getattr(_local, "schema", None)
-    if xsd is None:
-        xsd = _local.schema = etree.XMLSchema(etree.parse(str(READ_SCHEMA_PATH)))
-    return xsd
-
-
-def localname(element: Any) -> str:
-    tag = element.tag
-    return etree.QName(tag).localname if isinstance(tag, str) else ""
-
-
-def parse_document(data: bytes | str) -> etree._Element:
-    """The root element, namespaces dropped outside signatures; :class:`Unreadable` otherwise."""
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    if len(data) > MAX_BYTES:
-        raise Unreadable(
-            f"Tệp quá lớn (trên {MAX_BYTES // (1024 * 1024)} MB).",
-            f"The file is too large (over {MAX_BYTES // (1024 * 1024)} MB).",
-        )
-    if not data.strip():
-        raise Unreadable("Tệp rỗng.", "The file is empty.")
-    try:
-        root = etree.fromstring(data, _parser())
-    except (etree.XMLSyntaxError, ValueError) as error:
-        detail = getattr(error, "msg", None) or str(error)  # lxml's message without "(<string>)"
-        raise Unreadable(
-            f"Không phải tệp XML hợp lệ: {detail}", f"Not a well-formed XML file: {detail}"
-        ) from None
-    if root is None or localname(root) not in ("HDon", "TDiep"):
-        name = localname(root) if root is not None else ""
-        raise Unreadable(
-            f"Không phải hóa đơn điện tử (HDon) hay thông điệp (TDiep) của Tổng cục Thuế: "
-            f"phần tử gốc là <{name}>.",
-            f"Not a GDT e-invoice (HDon) or message (TDiep): the root element is <{name}>.",
-        )
-    if root.getroottree().docinfo.doctype:
-        raise Unreadable(
-            "Tệp có khai báo DOCTYPE; hóa đơn điện tử không dùng DOCTYPE.",
-            "The file declares a DOCTYPE; e-invoices do not use one.",
-        )
-    _drop_namespaces(root)
-    return root
-
-
-def _drop_namespaces(root: etree._Element) -> None:
-    """A provider that puts the invoice in a default namespace: read it by local names. The
-    XMLDSig signatures keep theirs."""
-    if not any(
-        isinstance(el.tag, str) and el.tag.startswith("{") and not el.tag.startswith(f"{{{DS_NS}}}")
-        for el in root.iter()
-    ):
-        return
-    for el in root.iter():
-        if (
-            isinstance(el.tag, str)
-            and el.tag.startswith("{")
-            and not el.tag.startswith(f"{{{DS_NS}}}")
-        ):
-            el.tag = etree.QName(el).localname
-    etree.cleanup_namespaces(root)
-
-
-def text_of(element: Any) -> str:
-    if element is None or element.text is None:
-        return ""
-    return unicodedata.normalize("NFC", element.text.strip())
-
-
-def decimal_of(element: Any) -> Decimal | None:
-    text = text_of(element)
-    if not text:
-        return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        return None  # the schema already reported it
-    return value if value.is_finite() else None
-
-
-def date_of(element: Any) -> date | None:
-    try:
-        return date.fromisoformat(text_of(element)[:10])
-    except ValueError:
-        return None
-
-
-def path_of(element: Any) -> str:
-    """HDon/DLHDon/NDHDon/DSHHDVu/HHDVu[3]: a short path, with positions among namesakes."""
-    parts: list[str] = []
-    while element is not None:
-        name = localname(element)
-        parent = element.getparent()
-        if parent is not None:
-            same = [c for c in parent if localname(c) == name]
-            if len(same) > 1:
-                name = f"{name}[{same.index(element) + 1}]"
-        parts.append(name)
-        element = parent
-    return "/".join(reversed(parts))
-
-
-class Block:
-    """The children of one element by local name; the rules ask it for one value at a time."""
-
-    def __init__(self, element: Any, findings: list[Finding]) -> None:
-        self.element = element
-        self.findings = findings
-        self.children: dict[str, list[Any]] = {}
-        if element is not None:
-            for child in element:
-                self.children.setdefault(localname(child), []).append(child)
-
-    @property
-    def where(self) -> str:
-        return path_of(self.element) if self.element is not None else ""
-
-    def one(self, name: str) -> Any:
-        found = self.children.get(name, [])
-        if len(found) > 1:
-            self.findings.append(
-                Finding(
-                    "element_repeated",
-                    f"Phần tử {name} xuất hiện {len(found)} lần, chỉ được có một.",
-                    f"Element {name} appears {len(found)} times; only one is allowed.",
-                    path_of(found[1]),
-                    found[1].sourceline,
-                )
-            )
-        return found[0] if found else None
-
-    def all(self, name: str) -> list[Any]:
-        return self.children.get(name, [])
-
-    def text(self, name: str) -> str:
-        return text_of(self.one(name))
-
-    def decimal(self, name: str) -> Decimal | None:
-        return decimal_of(self.one(name))
-
-    def has(self, name: str) -> bool:
-        return name in self.children
-
-    def extra(self) -> dict[str, str]:
-        """TTKhac/TTin: {TTruong: DLieu}."""
-        fields: dict[str, str] = {}
-        for block in self.all("TTKhac"):
-            for info in block:
-                if localname(info) != "TTin":
-                    continue
-                entry = Block(info, [])
-                name = entry.text("TTruong")
-                if name:
-                    fields[name] = entry.text("DLieu")
-        return fields
+from . import reader_rules
+from .reader_types import (
+    Envelope,
+    Finding,
+    Line,
+    Party,
+    RateTotal,
+    ReadInvoice,
+    ReadResult,
+    Related,
+    Signatures,
+    Totals,
+    Unreadable,
+)
+from .reader_xml import (
+    MAX_BYTES,
+    Block,
+    date_of,
+    localname,
+    parse_document,
+    path_of,
+    read_schema,
+    text_of,
+)
+
+__all__ = [
+    "MAX_BYTES",
+    "Envelope",
+    "Finding",
+    "Line",
+    "Party",
+    "RateTotal",
+    "ReadInvoice",
+    "ReadResult",
+    "Related",
+    "Signatures",
+    "Totals",
+    "Unreadable",
+    "localname",
+    "parse_document",
+    "read",
+    "read_invoice",
+]
 
 
 def _party(block: Block) -> Party:
@@ -569,8 +180,6 @@ _GENERAL_READ = {
 
 def read_invoice(hdon: Any, *, today: date | None = None) -> ReadInvoice:
     """One ``HDon``, with the findings of every rule (schema findings are the caller's)."""
-    from . import reader_rules
-
     findings: list[Finding] = []
     invoice = ReadInvoice(where=path_of(hdon), findings=findings)
     top = Block(hdon, findings)
@@ -630,8 +239,6 @@ def read_invoice(hdon: Any, *, today: date | None = None) -> ReadInvoice:
 
 def read(data: bytes | str, *, today: date | None = None) -> ReadResult:
     """Read one ``HDon`` or ``TDiep``; :class:`Unreadable` when it is neither."""
-    from . import reader_rules
-
     root = parse_document(data)
     xsd = read_schema()
     findings: list[Finding] = []

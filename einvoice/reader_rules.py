@@ -26,10 +26,11 @@ from django.utils import timezone
 
 from core.taxcode import normalize_tax_code
 
-from .reader import Block, Envelope, Finding, ReadInvoice
+from .reader_types import Envelope, Finding, ReadInvoice
+from .reader_xml import Block
 
 if TYPE_CHECKING:
-    from .reader import Line, Totals
+    from .reader_types import Line, Totals
 
 SYMBOL_RE = re.compile(r"^[CK]\d{2}[TDLMNBGH][A-Z0-9]{2}$")
 FORMS = ("1", "2", "3", "4", "5", "6")

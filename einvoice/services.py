@@ -5,9 +5,12 @@ The engine knows nothing of orders: a caller (the order system, the API, a page)
 lines and a payment method, and gets back an issued, immutable :class:`Invoice`.
 
 Issuing runs in one transaction: allocate the number under the series counter's row lock (one
-UPDATE … RETURNING, which also reads the active signing certificate), build the XML, validate it
+UPDATE … RETURNING, which also reads the active signing certificate), build the XML from the
+lines and totals of ``totals.py`` (``issuing.document_build``), validate it
 against ``schema/hdon.xsd``, sign and check it (not cash-register invoices), store the invoice,
-its lines and its events (one INSERT each). After commit the PDF is rendered by a task and the
+its lines and its events from the same draft (``issuing.rows_store``, one INSERT each).
+Series registration lives in ``series.py`` and is re-exported here; this module stays the
+engine's façade for other apps. After commit the PDF is rendered by a task and the
 ``invoice_issued`` signal tells transmission. A failure anywhere leaves nothing behind (the
 number goes back with the rollback, so numbers stay gapless). A caller issuing many invoices at
 once (market/invoicing.py's batch) wraps them in ``after_issue_deferred()`` and hands the
@@ -20,41 +23,43 @@ transaction; the series lock is then held until the caller commits.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import threading
 import uuid as uuid_lib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.audit import audit_record
 from core.errors import Conflict, ValidationFailed
 from core.locking import lock_row
-from core.taxcode import is_personal_id, normalize_tax_code
 from core.text import nfc
-from core.vnwords import MAX_AMOUNT, amount_in_words, number_to_words
 from merchants.models import Merchant
 
-from . import rounding, signing, xmlbuild
-from .models import Form, Invoice, InvoiceEvent, InvoiceLine, Series
+from . import signing, xmlbuild
+from .issuing import BuyerData, Correction, Draft, buyer_clean, document_build, rows_store
+from .models import Invoice, InvoiceEvent, Series
 from .numbering import Allocation, number_allocate, register_code
+from .series import (
+    series_create,
+    series_for_issue,
+    series_of_year,
+    series_set_register_prefix,
+    series_update,
+)
 from .signals import invoice_issued, invoices_issued
+from .totals import RATE_ORDER, TAX_RATES, totals_compute
 from .types import Buyer, LineInput
 
 __all__ = [
+    "RATE_ORDER",
+    "TAX_RATES",
     "Buyer",
     "LineInput",
     "invoice_adjust",
@@ -63,22 +68,14 @@ __all__ = [
     "invoice_notice_buyer_fix",
     "invoice_replace",
     "series_create",
+    "series_of_year",
     "series_set_register_prefix",
     "series_update",
 ]
 
-TAX_RATES: dict[str, int] = rounding.RATE_PERCENT
-RATE_ORDER = list(TAX_RATES)
-LINE_KINDS = {k.value for k in InvoiceLine.Kind}
-MAX_LINES = 500
 LOOKUP_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I look-alikes
 LOOKUP_LENGTH = 12
 DEFAULT_PAYMENT_METHOD = "TM/CK"
-
-# Symbol: C/K, 2-digit year, kind letter, 2 upper-case letters (Circular 78 Art. 4). The kind
-# letters a seller may register per form; L (per-occurrence invoices) is the tax authority's own.
-_SERIES_KINDS = {"1": "TDMG", "2": "TDMH"}
-AUTHORITY_KINDS = "L"
 
 
 def provider_tax_code() -> str:
@@ -109,456 +106,7 @@ def lookup_url(lookup_code: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Series
-
-
-def _validate_symbol(form: str, symbol: str) -> str:
-    symbol = (symbol or "").strip().upper()
-    if form not in _SERIES_KINDS:
-        raise ValidationFailed(
-            fields={"form": _("Ký hiệu mẫu số phải là 1 (hóa đơn GTGT) hoặc 2 (hóa đơn bán hàng).")}
-        )
-    if len(symbol) == 6 and symbol[3] in AUTHORITY_KINDS:
-        raise ValidationFailed(
-            fields={
-                "symbol": _(
-                    "Ký hiệu loại L là hóa đơn do cơ quan thuế cấp theo từng lần phát sinh; người "
-                    "bán không đăng ký được. Hãy chọn loại T, D hoặc M (G cho hóa đơn GTGT, H cho "
-                    "hóa đơn bán hàng dạng tem, vé, thẻ)."
-                )
-            }
-        )
-    ok = (
-        len(symbol) == 6
-        and symbol[0] in "CK"
-        and symbol[1:3].isdigit()
-        and symbol[3] in _SERIES_KINDS[form]
-        and symbol[4:].isascii()
-        and symbol[4:].isalpha()
-    )
-    if not ok:
-        raise ValidationFailed(
-            fields={
-                "symbol": _(
-                    "Ký hiệu hóa đơn gồm 6 ký tự: C (có mã) hoặc K (không mã), 2 số cuối của "
-                    "năm, một chữ loại hóa đơn (T, D, M; G cho hóa đơn GTGT, H cho hóa đơn "
-                    "bán hàng) và 2 chữ cái in hoa, ví dụ C26MAB."
-                )
-            }
-        )
-    if symbol[3] == "M" and symbol[0] != "C":
-        raise ValidationFailed(
-            fields={"symbol": _("Hóa đơn khởi tạo từ máy tính tiền phải có mã: bắt đầu bằng C.")}
-        )
-    return symbol
-
-
-def _validate_prefix(prefix: str) -> str:
-    prefix = (prefix or "").strip().upper()
-    if len(prefix) != 5 or not prefix.isascii() or not prefix.isalnum():
-        raise ValidationFailed(
-            fields={
-                "register_prefix": _("Tiền tố máy tính tiền do cơ quan thuế cấp gồm 5 chữ hoặc số.")
-            }
-        )
-    return prefix
-
-
-def series_create(
-    *,
-    merchant: Merchant,
-    form: str,
-    symbol: str,
-    register_prefix: str | None = None,
-    auto_issue: bool = False,
-    actor: Any = None,
-    actor_label: str = "",
-) -> Series:
-    """Register a series for the merchant (symbol validated per Circular 78)."""
-    symbol = _validate_symbol(form, symbol)
-    prefix = _validate_prefix(register_prefix) if register_prefix else None
-    if prefix and symbol[3] != "M":
-        raise ValidationFailed(
-            fields={"register_prefix": _("Chỉ ký hiệu máy tính tiền (chữ M) mới có tiền tố này.")}
-        )
-    try:
-        with transaction.atomic():
-            series = Series.objects.create(
-                merchant=merchant,
-                form=form,
-                symbol=symbol,
-                register_prefix=prefix,
-                auto_issue=auto_issue,
-            )
-            audit_record(
-                actor=actor,
-                actor_label=actor_label,
-                action="einvoice.series_create",
-                target=series,
-                data={"form": form, "symbol": symbol},
-            )
-    except IntegrityError:
-        raise Conflict(
-            _("Ký hiệu %(form)s%(symbol)s đã có, hoặc tiền tố máy tính tiền đã được dùng.")
-            % {"form": form, "symbol": symbol},
-            code="series_exists",
-        ) from None
-    return series
-
-
-def series_set_register_prefix(
-    *, series: Series, prefix: str, actor: Any = None, actor_label: str = ""
-) -> Series:
-    """Record the 5-character prefix the tax gateway assigned to the cash register."""
-    prefix = _validate_prefix(prefix)
-    if not series.is_cash_register:
-        raise ValidationFailed(
-            fields={"register_prefix": _("Chỉ ký hiệu máy tính tiền (chữ M) mới có tiền tố này.")}
-        )
-    try:
-        with transaction.atomic():
-            locked = lock_row(Series, series.pk)
-            if locked.register_prefix == prefix:
-                return locked
-            if locked.register_prefix and locked.invoices.exists():
-                raise Conflict(
-                    _("Ký hiệu đã lập hóa đơn với tiền tố khác, không đổi được."),
-                    code="prefix_in_use",
-                )
-            locked.register_prefix = prefix
-            locked.save(update_fields=["register_prefix"])
-            audit_record(
-                actor=actor,
-                actor_label=actor_label,
-                action="einvoice.series_set_register_prefix",
-                target=locked,
-                data={"prefix": prefix},
-            )
-    except IntegrityError:
-        raise Conflict(
-            _("Tiền tố máy tính tiền này đã được dùng cho ký hiệu khác."), code="prefix_in_use"
-        ) from None
-    return locked
-
-
-def series_update(
-    *,
-    series: Series,
-    auto_issue: bool | None = None,
-    is_active: bool | None = None,
-    actor: Any = None,
-    actor_label: str = "",
-) -> Series:
-    with transaction.atomic():
-        locked = lock_row(Series, series.pk)
-        changed = []
-        if auto_issue is not None and locked.auto_issue != auto_issue:
-            locked.auto_issue = auto_issue
-            changed.append("auto_issue")
-        if is_active is not None and locked.is_active != is_active:
-            locked.is_active = is_active
-            changed.append("is_active")
-        if changed:
-            locked.save(update_fields=changed)
-            audit_record(
-                actor=actor,
-                actor_label=actor_label,
-                action="einvoice.series_update",
-                target=locked,
-                data={f: getattr(locked, f) for f in changed},
-            )
-    return locked
-
-
-def series_of_year(series: list[Series], year: int) -> Series | None:
-    """The first of ``series`` whose symbol is of ``year``, else the first (whose use will be
-    refused with a clear message)."""
-    return next((s for s in series if s.year == year), series[0] if series else None)
-
-
-def _series_for(merchant: Merchant, series: Series | None, year: int) -> Series:
-    if series is None:
-        series = series_of_year(
-            list(
-                Series.objects.filter(merchant=merchant, is_active=True).order_by(
-                    "-auto_issue", "form", "id"
-                )
-            ),
-            year,
-        )
-        if series is None:
-            raise Conflict(
-                _("Cửa hàng chưa đăng ký ký hiệu hóa đơn điện tử."), code="no_invoice_series"
-            )
-    if series.merchant_id != merchant.pk:
-        raise ValidationFailed(fields={"series": _("Ký hiệu hóa đơn không thuộc cửa hàng này.")})
-    if not series.is_active:
-        raise Conflict(_("Ký hiệu hóa đơn đã ngừng sử dụng."), code="series_inactive")
-    if series.is_cash_register and not series.register_prefix:
-        raise Conflict(
-            _(
-                "Máy tính tiền chưa được cơ quan thuế cấp tiền tố 5 ký tự; chưa lập được hóa "
-                "đơn theo ký hiệu %(symbol)s."
-            )
-            % {"symbol": series.symbol},
-            code="register_not_registered",
-        )
-    if series.year != year:
-        raise Conflict(
-            _(
-                "Ký hiệu %(symbol)s là của năm %(series_year)s; hóa đơn lập năm %(year)s phải "
-                "dùng ký hiệu của năm %(year)s (ví dụ %(example)s). Hãy đăng ký ký hiệu mới."
-            )
-            % {
-                "symbol": series.symbol,
-                "series_year": series.year,
-                "year": year,
-                "example": f"{series.symbol[0]}{year % 100:02d}{series.symbol[3:]}",
-            },
-            code="series_year_mismatch",
-        )
-    return series
-
-
-# ---------------------------------------------------------------------------------------------
-# Validation and totals
-
-
-@dataclass(frozen=True)
-class _Line:
-    position: int
-    kind: str
-    name: str
-    unit: str
-    quantity: Decimal | None
-    unit_price: int | None
-    amount: int  # signed contribution before tax: a discount is negative here
-    shown_amount: int  # as written in ThTien
-    tax_rate: str
-    tax_amount: int
-
-
-@dataclass(frozen=True)
-class _Totals:
-    lines: list[_Line]
-    rate_totals: list[xmlbuild.XmlRateTotal]
-    before_tax: int
-    tax: int
-    discount: int
-    payable: int
-    words: str
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _round(value: Decimal) -> int:
-    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def _compute(
-    lines: list[LineInput], *, form: str, signed: bool, prices_include_tax: bool = False
-) -> _Totals:
-    """Check the lines and compute line taxes and totals. ``signed`` allows negative lines
-    (an adjustment that lowers the amounts). ``prices_include_tax``: the lines' prices and
-    amounts are what the buyer pays; on a VAT invoice they are split into pre-tax amount + tax
-    (``rounding.split_tax_inclusive``) so the invoice totals exactly their sum."""
-    if not lines:
-        raise ValidationFailed(fields={"lines": _("Hóa đơn cần ít nhất một dòng hàng hóa.")})
-    if len(lines) > MAX_LINES:
-        raise ValidationFailed(fields={"lines": _("Hóa đơn có tối đa 500 dòng.")})
-    errors: dict[str, Any] = {}
-    out: list[_Line] = []
-    with_tax = form == Form.VAT
-    for index, line in enumerate(lines):
-        key = f"lines.{index}"
-        name = nfc(line.name)
-        kind = line.kind
-        if kind not in LINE_KINDS:
-            errors[f"{key}.kind"] = _("Loại dòng phải là goods, discount hoặc note.")
-            continue
-        if not name or len(name) > 500:
-            errors[f"{key}.name"] = _("Tên hàng hóa, dịch vụ cần từ 1 đến 500 ký tự.")
-            continue
-        if kind == InvoiceLine.Kind.NOTE:
-            out.append(_Line(index + 1, kind, name, "", None, None, 0, 0, "", 0))
-            continue
-        if line.tax_rate not in TAX_RATES:
-            errors[f"{key}.tax_rate"] = _(
-                "Thuế suất phải là một trong: KCT, KKKNT, 0%, 5%, 8%, 10%."
-            )
-            continue
-        if not _is_int(line.amount) or abs(line.amount) > MAX_AMOUNT:
-            errors[f"{key}.amount"] = _("Thành tiền phải là số nguyên đồng.")
-            continue
-        quantity = line.quantity
-        price = line.unit_price
-        if kind == InvoiceLine.Kind.DISCOUNT:
-            if line.amount <= 0 or quantity is not None or price is not None:
-                errors[f"{key}.amount"] = _(
-                    "Dòng chiết khấu chỉ ghi số tiền chiết khấu (số dương), không ghi số lượng."
-                )
-                continue
-            contribution = -line.amount
-        else:
-            if (quantity is None) != (price is None):
-                errors[f"{key}.quantity"] = _("Cần ghi cả số lượng và đơn giá, hoặc bỏ cả hai.")
-                continue
-            if quantity is not None and price is not None:
-                if not isinstance(quantity, Decimal) or not quantity.is_finite():
-                    errors[f"{key}.quantity"] = _("Số lượng phải là số thập phân (Decimal).")
-                    continue
-                exponent = quantity.as_tuple().exponent
-                if not isinstance(exponent, int) or exponent < -4 or abs(quantity) >= 10**10:
-                    errors[f"{key}.quantity"] = _("Số lượng có tối đa 4 chữ số thập phân.")
-                    continue
-                if not _is_int(price) or price < 0 or price > MAX_AMOUNT:
-                    errors[f"{key}.unit_price"] = _("Đơn giá phải là số nguyên đồng không âm.")
-                    continue
-                if quantity == 0 or (quantity < 0 and not signed):
-                    errors[f"{key}.quantity"] = _("Số lượng phải lớn hơn 0.")
-                    continue
-                try:
-                    expected = _round(quantity * price)
-                except InvalidOperation:
-                    errors[f"{key}.quantity"] = _("Số lượng không hợp lệ.")
-                    continue
-                if line.amount != expected:
-                    errors[f"{key}.amount"] = _(
-                        "Thành tiền phải bằng số lượng × đơn giá, làm tròn đến đồng (%(expected)s)."
-                    ) % {"expected": expected}
-                    continue
-            if line.amount < 0 and not signed:
-                errors[f"{key}.amount"] = _("Thành tiền không được âm.")
-                continue
-            contribution = line.amount
-        rate = line.tax_rate
-        tax = _round(Decimal(contribution) * TAX_RATES[rate] / 100) if with_tax else 0
-        out.append(
-            _Line(
-                position=index + 1,
-                kind=kind,
-                name=name,
-                unit=nfc(line.unit)[:50],
-                quantity=quantity,
-                unit_price=price,
-                amount=contribution,
-                shown_amount=line.amount,
-                tax_rate=rate,
-                tax_amount=tax,
-            )
-        )
-    if errors:
-        raise ValidationFailed(fields=errors)
-    if with_tax and prices_include_tax:
-        out = _split_tax_inclusive(out)
-    priced = [line for line in out if line.kind != InvoiceLine.Kind.NOTE]
-    if not priced:
-        raise ValidationFailed(fields={"lines": _("Hóa đơn cần ít nhất một dòng hàng hóa.")})
-    by_rate: dict[str, list[int]] = {}
-    for row in priced:
-        sums = by_rate.setdefault(row.tax_rate, [0, 0])
-        sums[0] += row.amount
-        sums[1] += row.tax_amount
-    rate_totals = [
-        xmlbuild.XmlRateTotal(rate, by_rate[rate][0], by_rate[rate][1])
-        for rate in RATE_ORDER
-        if rate in by_rate
-    ]
-    before_tax = sum(line.amount for line in priced)
-    tax = sum(line.tax_amount for line in priced)
-    discount = -sum(line.amount for line in priced if line.kind == InvoiceLine.Kind.DISCOUNT)
-    payable = before_tax + tax
-    if abs(payable) > MAX_AMOUNT:
-        raise ValidationFailed(fields={"lines": _("Tổng tiền quá lớn.")})
-    if payable < 0 and not signed:
-        raise ValidationFailed(fields={"lines": _("Tổng tiền thanh toán không được âm.")})
-    words = (
-        amount_in_words(payable)
-        if payable >= 0
-        else f"Điều chỉnh giảm {number_to_words(-payable)} đồng"
-    )
-    return _Totals(out, rate_totals, before_tax, tax, discount, payable, words)
-
-
-def _split_tax_inclusive(out: list[_Line]) -> list[_Line]:
-    """Tax-inclusive lines → pre-tax lines whose amount + tax is the inclusive amount. The unit
-    price shown is the inclusive one ÷ (1 + rate), rounded: it is informative, the amount
-    (ThTien) is what counts."""
-    priced = [i for i, line in enumerate(out) if line.kind != InvoiceLine.Kind.NOTE]
-    split = rounding.split_tax_inclusive([(out[i].amount, out[i].tax_rate) for i in priced])
-    result = list(out)
-    for i, (net, tax) in zip(priced, split, strict=True):
-        line = out[i]
-        percent = TAX_RATES[line.tax_rate]
-        price = line.unit_price
-        if price is not None and percent:
-            price = _round(Decimal(price) * 100 / (100 + percent))
-        shown = -net if line.kind == InvoiceLine.Kind.DISCOUNT else net
-        result[i] = replace(line, amount=net, shown_amount=shown, unit_price=price, tax_amount=tax)
-    return result
-
-
-@dataclass(frozen=True)
-class _BuyerData:
-    name: str = ""
-    tax_code: str = ""
-    citizen_id: str = ""
-    email: str = ""
-    address: str = ""
-    phone: str = ""
-
-
-def _buyer(buyer: Buyer | None) -> _BuyerData:
-    if buyer is None:
-        return _BuyerData()
-    errors: dict[str, Any] = {}
-    name = nfc(buyer.name)
-    address = nfc(buyer.address)
-    email = (buyer.email or "").strip()
-    phone = "".join(ch for ch in (buyer.phone or "") if ch.isdigit() or ch == "+")
-    tax_code = citizen_id = ""
-    raw_code = (buyer.tax_code or "").strip()
-    if raw_code:
-        try:
-            code = normalize_tax_code(raw_code)
-        except DjangoValidationError as exc:
-            errors["buyer.tax_code"] = exc.messages
-        else:
-            if len(code) == 12 and is_personal_id(code):
-                citizen_id = code
-            else:
-                tax_code = code
-    if len(name) > 400:
-        errors["buyer.name"] = _("Tên người mua tối đa 400 ký tự.")
-    if len(address) > 400:
-        errors["buyer.address"] = _("Địa chỉ người mua tối đa 400 ký tự.")
-    if email:
-        try:
-            validate_email(email)
-        except DjangoValidationError:
-            errors["buyer.email"] = _("Địa chỉ email không hợp lệ.")
-        if len(email) > 50:
-            errors["buyer.email"] = _("Email tối đa 50 ký tự.")
-    if len(phone) > 16:
-        errors["buyer.phone"] = _("Số điện thoại không hợp lệ.")
-    if tax_code and not name:
-        errors["buyer.name"] = _("Người mua có mã số thuế cần ghi tên đơn vị.")
-    if errors:
-        raise ValidationFailed(fields=errors)
-    return _BuyerData(name, tax_code, citizen_id, email, address, phone)
-
-
-# ---------------------------------------------------------------------------------------------
 # Issue
-
-
-@dataclass(frozen=True)
-class _Correction:
-    original: Invoice
-    kind: str  # Invoice.Kind.ADJUSTMENT / REPLACEMENT
-    reason: str
 
 
 def _payment_method(text: str) -> str:
@@ -613,13 +161,13 @@ def _issue(
     merchant: Merchant,
     series: Series | None,
     buyer: Buyer | None,
-    buyer_data: _BuyerData | None = None,
+    buyer_data: BuyerData | None = None,
     lines: list[LineInput],
     payment_method: str,
     issued_at: datetime | None,
     source_ref: str,
     actor_label: str,
-    correction: _Correction | None = None,
+    correction: Correction | None = None,
     sold_on: date | None = None,
     prices_include_tax: bool = False,
 ) -> Invoice:
@@ -632,14 +180,14 @@ def _issue(
     when = _issued_at(issued_at)
     local = timezone.localtime(when)
     year = local.year
-    series = _series_for(merchant, series, year)
+    series = series_for_issue(merchant, series, year)
     if sold_on is not None and sold_on > local.date():
         raise ValidationFailed(fields={"sold_on": _("Ngày bán không thể sau ngày lập hóa đơn.")})
     if sold_on == local.date():
         sold_on = None  # the same day: nothing to tell
     method = _payment_method(payment_method)
-    party = buyer_data if buyer_data is not None else _buyer(buyer)
-    totals = _compute(
+    party = buyer_data if buyer_data is not None else buyer_clean(buyer)
+    totals = totals_compute(
         list(lines),
         form=series.form,
         signed=correction is not None and correction.kind == Invoice.Kind.ADJUSTMENT,
@@ -691,57 +239,24 @@ def _issue(
                 if series.is_cash_register
                 else ""
             )
-            related = None
-            if correction is not None:
-                original = correction.original
-                related = xmlbuild.XmlRelated(
-                    nature=correction.kind,
-                    form=original.form,
-                    symbol=original.series_symbol,
-                    number=original.number,
-                    issued_on=timezone.localtime(original.issued_at).date(),
-                    note=correction.reason,
-                )
-            doc = xmlbuild.InvoiceDocument(
-                form=series.form,
-                symbol=symbol,
+            draft = Draft(
+                merchant=merchant,
+                series=series,
+                year=year,
                 number=number,
-                issued_on=local.date(),
-                payment_method=method,
-                provider_tax_code=provider_tax_code(),
+                issued_at=when,
                 sold_on=sold_on,
+                payment_method=method,
                 seller_name=seller_name,
-                seller_tax_code=merchant.tax_code,
                 seller_address=seller_address,
-                seller_phone=merchant.phone,
-                buyer_name=party.name,
-                buyer_tax_code=party.tax_code,
-                buyer_citizen_id=party.citizen_id,
-                buyer_address=party.address,
-                buyer_phone=party.phone,
-                buyer_email=party.email,
-                lines=[
-                    xmlbuild.XmlLine(
-                        position=line.position,
-                        kind=line.kind,
-                        name=line.name,
-                        unit=line.unit,
-                        quantity=line.quantity,
-                        unit_price=line.unit_price,
-                        amount=line.shown_amount,
-                        tax_rate=line.tax_rate,
-                    )
-                    for line in totals.lines
-                ],
-                rate_totals=totals.rate_totals,
-                total_before_tax=totals.before_tax,
-                total_tax=totals.tax,
-                total_discount=totals.discount,
-                total_payable=totals.payable,
-                amount_in_words=totals.words,
-                qr_data=lookup_url(code),
+                buyer=party,
+                totals=totals,
+                lookup_code=code,
                 register_code=reg_code,
-                related=related,
+                correction=correction,
+            )
+            doc = document_build(
+                draft, provider_tax_code=provider_tax_code(), qr_data=lookup_url(code)
             )
             root = xmlbuild.build_xml(doc)
             problems = xmlbuild.schema_errors(root)
@@ -756,90 +271,14 @@ def _issue(
                 xml = signing.sign_and_check(root, signer, signing_time()).decode("utf-8")
             else:
                 xml = xmlbuild.serialize(root)
-            invoice = Invoice.objects.create(
-                merchant=merchant,
-                series=series,
-                year=year,
-                number=number,
+            invoice = rows_store(
+                draft,
                 uuid=new_uuid(),
-                form=series.form,
-                series_symbol=symbol,
-                register_code=reg_code,
-                is_cash_register=series.is_cash_register,
-                kind=correction.kind if correction else Invoice.Kind.ORIGINAL,
-                related=correction.original if correction else None,
-                correction_reason=correction.reason if correction else "",
-                issued_at=when,
-                sold_on=sold_on,
-                seller_name=seller_name,
-                seller_tax_code=merchant.tax_code,
-                seller_address=seller_address,
-                seller_phone=merchant.phone,
-                buyer_name=party.name,
-                buyer_tax_code=party.tax_code,
-                buyer_citizen_id=party.citizen_id,
-                buyer_email=party.email,
-                buyer_address=party.address,
-                buyer_phone=party.phone,
-                total_before_tax=totals.before_tax,
-                total_tax=totals.tax,
-                total_payable=totals.payable,
-                amount_in_words=totals.words,
-                payment_method=method,
                 xml=xml,
-                xml_sha256=hashlib.sha256(xml.encode("utf-8")).hexdigest(),
-                is_signed=signs,
-                lookup_code=code,
+                signed=signs,
                 source_ref=source_ref,
+                actor_label=actor_label,
             )
-            InvoiceLine.objects.bulk_create(
-                [
-                    InvoiceLine(
-                        invoice=invoice,
-                        position=line.position,
-                        kind=line.kind,
-                        name=line.name,
-                        unit=line.unit,
-                        quantity=line.quantity,
-                        unit_price=line.unit_price,
-                        amount=line.shown_amount,
-                        tax_rate=line.tax_rate,
-                        tax_amount=line.tax_amount,
-                    )
-                    for line in totals.lines
-                ]
-            )
-            events = [
-                InvoiceEvent(
-                    invoice=invoice,
-                    kind=InvoiceEvent.Kind.ISSUED,
-                    actor_label=actor_label[:80],
-                    payload={
-                        "number": number,
-                        "symbol": f"{series.form}{symbol}",
-                        "total_payable": totals.payable,
-                        "signed": signs,
-                    },
-                )
-            ]
-            if correction is not None:
-                events.append(
-                    InvoiceEvent(
-                        invoice=correction.original,
-                        kind=(
-                            InvoiceEvent.Kind.REPLACED
-                            if correction.kind == Invoice.Kind.REPLACEMENT
-                            else InvoiceEvent.Kind.ADJUSTED
-                        ),
-                        actor_label=actor_label[:80],
-                        payload={
-                            "by_invoice": invoice.pk,
-                            "by_number": number,
-                            "reason": correction.reason,
-                        },
-                    )
-                )
-            InvoiceEvent.objects.bulk_create(events)  # one INSERT
             invoice_id, collector = invoice.pk, getattr(_deferred, "ids", None)
             if collector is not None:  # inside after_issue_deferred(): the caller sends
                 transaction.on_commit(lambda: collector.append(invoice_id))
@@ -911,7 +350,7 @@ def invoice_issue(
     ``series`` defaults to the merchant's active series of the issue year (an ``auto_issue`` one
     first). ``issued_at`` defaults to now and may not be earlier than the series' last invoice;
     ``sold_on``: the sale's day when it was earlier (a late invoice), printed as "Ngày bán".
-    ``prices_include_tax``: see ``_compute``.
+    ``prices_include_tax``: see ``totals.totals_compute``.
     Raises ValidationFailed (bad lines, buyer, payment method) or Conflict (no usable series, a
     series of another year, a date before the series' last invoice).
     """
@@ -977,7 +416,7 @@ def invoice_adjust(
         merchant=original.merchant,
         series=_series_of_original(original, issued_at),
         buyer=None,
-        buyer_data=_BuyerData(
+        buyer_data=BuyerData(
             original.buyer_name,
             original.buyer_tax_code,
             original.buyer_citizen_id,
@@ -990,7 +429,7 @@ def invoice_adjust(
         issued_at=issued_at,
         source_ref=source_ref,
         actor_label=actor_label,
-        correction=_Correction(original, Invoice.Kind.ADJUSTMENT, text),
+        correction=Correction(original, Invoice.Kind.ADJUSTMENT, text),
         prices_include_tax=prices_include_tax,
     )
 
@@ -1021,7 +460,7 @@ def invoice_replace(
         issued_at=issued_at,
         source_ref=source_ref,
         actor_label=actor_label,
-        correction=_Correction(original, Invoice.Kind.REPLACEMENT, text),
+        correction=Correction(original, Invoice.Kind.REPLACEMENT, text),
         sold_on=sold_on,
         prices_include_tax=prices_include_tax,
     )

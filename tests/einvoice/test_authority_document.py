@@ -14,7 +14,7 @@ from django.urls import reverse
 from lxml import etree
 
 import einvoice.tasks  # noqa: F401 - connects transmission to invoice_issued
-from einvoice import pdf, selectors, services, transmission
+from einvoice import attempts, pdf, selectors, services, transmission
 from einvoice.models import Invoice
 
 from .conftest import ISSUED_AT, goods, register_series, seller, vat_series
@@ -34,7 +34,7 @@ def gateway(settings):
         settings.TAXGATEWAY_URL = sandbox.url
         settings.TAXGATEWAY_API_KEY = KEY
         settings.TAXGATEWAY_TIMEOUT_SECONDS = 2
-        transmission._registered.clear()
+        attempts._registered.clear()
         yield sandbox
 
 

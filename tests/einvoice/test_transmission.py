@@ -12,7 +12,7 @@ from django.utils import timezone
 
 import einvoice.tasks  # noqa: F401 - connects transmission to invoice_issued
 from core.models import AuditLog
-from einvoice import services, transmission
+from einvoice import attempts, services, transmission
 from einvoice.models import Invoice, InvoiceEvent
 from sandboxes.taxgateway import TaxGatewaySandbox
 from sandboxes.taxgateway.samples import invoice_xml
@@ -35,7 +35,7 @@ def gateway(settings):
         settings.TAXGATEWAY_RETRY_BASE_SECONDS = 30
         settings.TAXGATEWAY_RETRY_CAP_SECONDS = 1800
         settings.TAXGATEWAY_MAX_ATTEMPTS = 5
-        transmission._registered.clear()
+        attempts._registered.clear()
         yield sandbox
 
 
@@ -288,7 +288,7 @@ def test_it_sends_again_an_invoice_the_gateway_lost(gateway, merchant, series):
     assert invoice.status == S.SENT
     gateway.reset()  # the gateway forgot everything
     gateway.set_faults(answer_delay=0)
-    transmission._registered.clear()
+    attempts._registered.clear()
 
     assert transmission.poll_answers() == {"resend": 1}
     assert transmission.transmit_due() == {"accepted": 1}

@@ -18,7 +18,7 @@ import pytest
 from django.utils import timezone
 
 import einvoice.tasks  # noqa: F401 - connects transmission to invoice_issued
-from einvoice import services, transmission
+from einvoice import attempts, services, transmission
 from einvoice.models import Invoice, InvoiceEvent
 from sandboxes.taxgateway import TaxGatewaySandbox
 
@@ -50,7 +50,7 @@ def gateway(settings):
         settings.TAXGATEWAY_RETRY_BASE_SECONDS = 30
         settings.TAXGATEWAY_RETRY_CAP_SECONDS = 1800
         settings.TAXGATEWAY_MAX_ATTEMPTS = 40
-        transmission._registered.clear()
+        attempts._registered.clear()
         yield sandbox
 
 

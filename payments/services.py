@@ -16,19 +16,19 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core import live
 from core.audit import audit_entry, audit_record
 from core.db import PkOf, insert_row, one_statement, select_rows, update_row
 from core.errors import Conflict, ValidationFailed
-from core.locking import lock_row, lock_sql, lock_where
+from core.locking import lock_row, lock_sql
 from core.models import AuditLog
 from merchants.models import BankAccount, Merchant, User
 
 from . import vietqr
+from .ewallet import ewallet_payment_attach, refund_send
 from .models import (
     MAX_INTENT_AMOUNT,
     MIN_INTENT_AMOUNT,
@@ -38,14 +38,15 @@ from .models import (
     Refund,
 )
 from .providers.banknotify import BankTransaction
-from .signals import (
-    payment_settled,
-    payment_succeeded,
-    refund_changed,
-    refund_opened,
-    refund_settled,
-    walk_in_received,
+from .settlement import (
+    actor_label_of,
+    announce,
+    group_paid_elsewhere,
+    intent_mark_succeeded,
+    lock_group,
+    refund_confirm,
 )
+from .signals import refund_opened, walk_in_received
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +78,6 @@ def find_reference_codes(description: str) -> list[str]:
         if match and match.group(0) not in found:
             found.append(match.group(0))
     return found
-
-
-def _actor_label(actor: Any, fallback: str) -> str:
-    if getattr(actor, "is_authenticated", False):
-        return f"user:{actor.pk}"
-    return fallback
 
 
 # --- intents ----------------------------------------------------------------------------------
@@ -150,7 +145,7 @@ def intent_create(
                     description=description[:140],
                     expires_at=timezone.now() + timedelta(minutes=ttl),
                     created_by=actor if getattr(actor, "is_authenticated", False) else None,
-                    created_via=_actor_label(actor, actor_label or "system"),
+                    created_via=actor_label_of(actor, actor_label or "system"),
                     request_key=request_key or None,
                     **bank,
                 )
@@ -171,8 +166,6 @@ def intent_create(
     else:  # pragma: no cover
         raise Conflict(_("Không tạo được mã thanh toán, vui lòng thử lại."))
     if ewallet:
-        from .ewallet import ewallet_payment_attach  # the provider call, outside any transaction
-
         intent = ewallet_payment_attach(intent_id=intent.pk)
     return intent
 
@@ -200,7 +193,7 @@ def intent_add_bank_qr(
     """
     assert not save or transaction.get_connection().in_atomic_block, "in the sale's transaction"
     code = new_reference_code()
-    created_via = _actor_label(actor, actor_label or "system")
+    created_via = actor_label_of(actor, actor_label or "system")
     intent = PaymentIntent(
         merchant=merchant,
         amount=amount,
@@ -244,8 +237,6 @@ def _intent_of_request(*, merchant: Merchant, request_key: str) -> PaymentIntent
             code="idempotency_key_reused",
         )
     if intent.method == PaymentIntent.Method.EWALLET and not intent.provider_payment_id:
-        from .ewallet import ewallet_payment_attach  # the first attempt died before the provider
-
         return ewallet_payment_attach(intent_id=intent.pk)
     return intent
 
@@ -293,9 +284,9 @@ def intent_record_cash(
         or not 1 <= amount <= MAX_INTENT_AMOUNT
     ):
         raise ValidationFailed(fields={"amount": [_("Số tiền là số đồng nguyên dương.")]})
-    label = _actor_label(actor, actor_label or "system")
+    label = actor_label_of(actor, actor_label or "system")
     with transaction.atomic(durable=True):
-        group = _lock_group(merchant_id=merchant.pk, reference=reference)
+        group = lock_group(merchant_id=merchant.pk, reference=reference)
         if any(i.is_paid for i in group):
             raise Conflict(_("Đơn đã được thanh toán."), code="already_paid")
         now = timezone.now()
@@ -337,25 +328,6 @@ def intent_record_cash(
     return intent
 
 
-def _lock_group(
-    *, merchant_id: int, reference: str, also: int | None = None
-) -> list[PaymentIntent]:
-    """Lock every intent of one reference (one sale) in primary-key order, and ``also``, in one
-    statement.
-
-    A reference is paid once: whichever intent of it settles first is the sale's payment, and
-    money for any other is booked as unmatched for the trader to give back.
-    """
-    members = Q(merchant_id=merchant_id, reference=reference, one_per_reference=True)
-    if also is None:
-        return lock_where(PaymentIntent, members) if reference else []
-    return lock_where(PaymentIntent, (members | Q(pk=also)) if reference else Q(pk=also))
-
-
-def _group_paid_elsewhere(group: list[PaymentIntent], intent: PaymentIntent) -> bool:
-    return any(other.is_paid for other in group if other.pk != intent.pk)
-
-
 def intent_cancel(*, intent_id: int, actor: Any, actor_label: str = "") -> PaymentIntent:
     with transaction.atomic(durable=True):
         intent = lock_row(PaymentIntent, intent_id)
@@ -370,7 +342,7 @@ def intent_cancel(*, intent_id: int, actor: Any, actor_label: str = "") -> Payme
         intent.save(update_fields=["status", "canceled_at", "updated_at"])
         audit_record(
             actor=actor,
-            actor_label=_actor_label(actor, actor_label),
+            actor_label=actor_label_of(actor, actor_label),
             action="intent.cancel",
             target=intent,
         )
@@ -424,7 +396,7 @@ def refund_start(
     ``request_key`` binds the refund to the request that asked for it: the same request again
     (a retry after a timeout, a 503 or a crash) resumes this refund and never starts a second.
     """
-    label = _actor_label(actor, actor_label)
+    label = actor_label_of(actor, actor_label)
     refund = None
     if request_key:
         refund = Refund.objects.filter(request_key=request_key).select_related("intent").first()
@@ -454,8 +426,6 @@ def refund_start(
     if refund.status != Refund.Status.PENDING:
         return refund
     if refund.intent.paid_via == PaymentIntent.PaidVia.EWALLET:
-        from .ewallet import refund_send  # the provider call happens outside any lock
-
         return refund_send(refund_id=refund.pk)
     return refund_confirm(refund_id=refund.pk)
 
@@ -536,79 +506,6 @@ def refund_open(
             reason=reason,
             data={"amount": amount, "refund": refund.pk},
         )
-    return refund
-
-
-def refund_confirm(*, refund_id: int, provider_refund_id: str = "") -> Refund:
-    """The money went back: count it, once (safe to call again, e.g. on a duplicate webhook)."""
-    with transaction.atomic(durable=True):
-        refund = lock_row(Refund, refund_id)
-        if refund.status == Refund.Status.SUCCEEDED:
-            return refund
-        intent = lock_row(PaymentIntent, refund.intent_id)
-        intent.amount_refunded += refund.amount
-        intent.status = (
-            S.REFUNDED if intent.amount_refunded == intent.amount_received else S.PARTIALLY_REFUNDED
-        )
-        intent.save(update_fields=["amount_refunded", "status", "updated_at"])
-        refund.status = Refund.Status.SUCCEEDED
-        refund.confirmed_at = timezone.now()
-        if provider_refund_id:
-            refund.provider_refund_id = provider_refund_id
-        refund.save(update_fields=["status", "confirmed_at", "provider_refund_id"])
-        if intent.paid_via != PaymentIntent.PaidVia.CASH:  # cash never entered the bank ledger
-            LedgerEntry.objects.create(
-                merchant_id=intent.merchant_id,
-                kind=LedgerEntry.Kind.REFUND,
-                amount=-refund.amount,
-                intent=intent,
-                refund=refund,
-                memo=refund.reason,
-                actor_label=refund.actor_label,
-            )
-        _refund_settled(refund, intent)
-        transaction.on_commit(lambda: _refund_news(refund, intent.reference))
-    return refund
-
-
-def _refund_settled(refund: Refund, intent: PaymentIntent) -> None:
-    refund_settled.send(
-        sender=Refund,
-        refund_id=refund.pk,
-        intent_id=intent.pk,
-        merchant_id=intent.merchant_id,
-        amount=refund.amount,
-        status=refund.status,
-    )
-
-
-def _refund_news(refund: Refund, reference: str) -> None:
-    refund_changed.send_robust(
-        sender=Refund,
-        refund_id=refund.pk,
-        intent_id=refund.intent_id,
-        status=refund.status,
-        reference=reference,
-    )
-
-
-def refund_fail(*, refund_id: int, reason: str) -> Refund:
-    with transaction.atomic(durable=True):
-        refund = lock_row(Refund, refund_id)
-        if refund.status == Refund.Status.PENDING:
-            refund.status = Refund.Status.FAILED
-            refund.failure_reason = reason[:255]
-            refund.save(update_fields=["status", "failure_reason"])
-            audit_record(
-                actor=None,
-                actor_label="provider:ewallet",
-                action="refund.fail",
-                target=refund,
-                reason=reason,
-            )
-            intent = PaymentIntent.objects.get(pk=refund.intent_id)
-            _refund_settled(refund, intent)
-            transaction.on_commit(lambda: _refund_news(refund, intent.reference))
     return refund
 
 
@@ -773,7 +670,7 @@ def _apply(
     n.intent = intent
     if intent.status in (S.SUCCEEDED, S.PARTIALLY_REFUNDED, S.REFUNDED):
         return O.ALREADY_PAID, entry(LedgerEntry.Kind.UNMATCHED, flag="already_paid")
-    if _group_paid_elsewhere(getattr(intent, "_group", []), intent):
+    if group_paid_elsewhere(getattr(intent, "_group", []), intent):
         # The sale was paid by another of its QR codes (or in cash): this is a second payment.
         return O.ALREADY_PAID, entry(LedgerEntry.Kind.UNMATCHED, flag="already_paid")
     if intent.status == S.CANCELED:
@@ -785,65 +682,6 @@ def _apply(
     )
     flag = "overpaid" if n.amount > intent.amount else ("late" if late else "")
     return (O.LATE if late else O.SETTLED), entry(LedgerEntry.Kind.SETTLEMENT, flag=flag)
-
-
-_SUCCEEDED = (
-    "status",
-    "amount_received",
-    "paid_via",
-    "bank_reference",
-    "succeeded_at",
-    "updated_at",
-)
-
-
-def intent_mark_succeeded(
-    intent: PaymentIntent, *, amount: int, reference: str, via: str, at: datetime | None = None
-) -> bool:
-    """Settle a locked, payable intent (the one step shared by every way of paying).
-
-    The caller holds the intent's row lock (and its reference group's) and has checked it is
-    payable; returns whether the payment came after the intent had expired. ``payment_settled``
-    goes out inside this transaction, so the sale is paid in the same commit as the money.
-    """
-    assert intent.status in (S.REQUIRES_PAYMENT, S.EXPIRED), intent.status
-    late = intent.status == S.EXPIRED
-    intent.status = S.SUCCEEDED
-    intent.amount_received = amount
-    intent.paid_via = via
-    intent.bank_reference = reference[:64]
-    intent.succeeded_at = at or timezone.now()
-    update_row(intent, _SUCCEEDED)
-    payment_settled.send(
-        sender=PaymentIntent,
-        intent_id=intent.pk,
-        merchant_id=intent.merchant_id,
-        amount=amount,
-        intent_amount=intent.amount,
-        reference=intent.reference,
-        description=intent.description,
-        paid_via=via,
-        succeeded_at=intent.succeeded_at,
-        bank_reference=intent.bank_reference,
-    )
-    return late
-
-
-def announce(*, merchant_id: int, kind: str, event: dict[str, Any], reference: str = "") -> None:
-    """After commit: tell the trader's screen, and `payment_succeeded` listeners (market/)."""
-    event["type"] = kind
-    try:
-        live.publish(merchant_id, event)
-    except Exception:  # the money is settled; a lost live event is recovered on reconnect
-        log.exception("could not publish live payment event %s", event)
-    if kind == "payment_succeeded":
-        payment_succeeded.send_robust(
-            sender=PaymentIntent,
-            intent_id=event["intent_id"],
-            merchant_id=merchant_id,
-            amount=event["amount"],
-            reference=reference,
-        )
 
 
 def _event(n: BankNotification, intent: PaymentIntent | None, flag: str = "") -> dict[str, Any]:

@@ -1,13 +1,11 @@
-"""Writes of the money engine: intents, notifications, settlement, refunds, expiry.
+"""Writes of the money engine about intents: reference codes, creating, cash, cancel, expiry.
 
-Settlement path (ARCHITECTURE.md invariant 1): a notification is stored first (unique by the
-provider's id), then processed under a row lock in a durable transaction that settles at most
-once and writes the ledger; news is published after commit.
+Bank notifications are in ``notifications``, refunds in ``refunds``, the exactly-once steps
+they and the e-wallet path share in ``settlement``.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 import secrets
@@ -16,37 +14,20 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.audit import audit_entry, audit_record
-from core.db import PkOf, insert_row, one_statement, select_rows, update_row
+from core.db import PkOf
 from core.errors import Conflict, ValidationFailed
-from core.locking import lock_row, lock_sql
+from core.locking import lock_row
 from core.models import AuditLog
 from merchants.models import BankAccount, Merchant, User
 
 from . import vietqr
-from .ewallet import ewallet_payment_attach, refund_send
-from .models import (
-    MAX_INTENT_AMOUNT,
-    MIN_INTENT_AMOUNT,
-    BankNotification,
-    LedgerEntry,
-    PaymentIntent,
-    Refund,
-)
-from .providers.banknotify import BankTransaction
-from .settlement import (
-    actor_label_of,
-    announce,
-    group_paid_elsewhere,
-    intent_mark_succeeded,
-    lock_group,
-    refund_confirm,
-)
-from .signals import refund_opened, walk_in_received
+from .ewallet import ewallet_payment_attach
+from .models import MAX_INTENT_AMOUNT, MIN_INTENT_AMOUNT, PaymentIntent
+from .settlement import actor_label_of, intent_mark_succeeded, lock_group
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +39,6 @@ CODE_LENGTH = 5
 _CODE_IN_TEXT = re.compile(rf"{CODE_PREFIX}[{CODE_ALPHABET}]{{{CODE_LENGTH}}}")
 
 S = PaymentIntent.Status
-O = BankNotification.Outcome  # noqa: E741
 
 
 def new_reference_code() -> str:
@@ -375,351 +355,3 @@ def intents_expire_due(*, now=None) -> int:
             )
             expired += 1
     return expired
-
-
-def refund_start(
-    *,
-    intent_id: int,
-    amount: int,
-    reason: str,
-    actor: Any,
-    actor_label: str = "",
-    request_key: str = "",
-    metadata: dict[str, Any] | None = None,
-) -> Refund:
-    """The one way money goes back, whatever the path it came by (``intent.paid_via``).
-
-    E-wallet: the provider is asked and the refund counts (ledger, listeners) when it confirms.
-    Bank transfer: the trader paid the shopper back by hand; counted at once, as a negative
-    ledger entry. Cash: counted at once, outside the bank ledger.
-
-    ``request_key`` binds the refund to the request that asked for it: the same request again
-    (a retry after a timeout, a 503 or a crash) resumes this refund and never starts a second.
-    """
-    label = actor_label_of(actor, actor_label)
-    refund = None
-    if request_key:
-        refund = Refund.objects.filter(request_key=request_key).select_related("intent").first()
-        if refund is not None and refund.intent_id != intent_id:
-            raise ValidationFailed(
-                _("Idempotency-Key này đã được dùng cho một yêu cầu khác."),
-                code="idempotency_key_reused",
-            )
-    if refund is None:
-        try:
-            refund = refund_open(
-                intent_id=intent_id,
-                amount=amount,
-                reason=reason,
-                actor=actor,
-                actor_label=label,
-                request_key=request_key,
-                metadata=metadata,
-            )
-        except IntegrityError:  # the same request, racing: the other one reserved it
-            refund = Refund.objects.select_related("intent").get(request_key=request_key)
-    if refund.status == Refund.Status.FAILED:
-        raise ValidationFailed(
-            _("Không hoàn được tiền: %(why)s") % {"why": refund.failure_reason or "—"},
-            code="refund_failed",
-        )
-    if refund.status != Refund.Status.PENDING:
-        return refund
-    if refund.intent.paid_via == PaymentIntent.PaidVia.EWALLET:
-        return refund_send(refund_id=refund.pk)
-    return refund_confirm(refund_id=refund.pk)
-
-
-def intent_refund(
-    *,
-    intent_id: int,
-    amount: int,
-    reason: str,
-    actor: Any,
-    actor_label: str = "",
-    request_key: str = "",
-) -> PaymentIntent:
-    """Give money back on an intent (the Thu tiền page, the payments API): ``refund_start``."""
-    refund_start(
-        intent_id=intent_id,
-        amount=amount,
-        reason=reason,
-        actor=actor,
-        actor_label=actor_label,
-        request_key=request_key,
-    )
-    return PaymentIntent.objects.get(pk=intent_id)
-
-
-def refund_open(
-    *,
-    intent_id: int,
-    amount: int,
-    reason: str,
-    actor: Any,
-    actor_label: str,
-    request_key: str = "",
-    metadata: dict[str, Any] | None = None,
-) -> Refund:
-    """Check and reserve a refund (pending) under the intent's lock; listeners may refuse it."""
-    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
-        raise ValidationFailed(fields={"amount": [_("Số tiền hoàn là số đồng nguyên dương.")]})
-    if not reason.strip():
-        raise ValidationFailed(fields={"reason": [_("Vui lòng ghi lý do hoàn tiền.")]})
-    with transaction.atomic(durable=True):
-        intent = lock_row(PaymentIntent, intent_id)
-        if intent.status == S.REFUNDED:
-            raise Conflict(_("Khoản này đã được hoàn hết tiền."), code="intent_already_refunded")
-        if intent.status not in (S.SUCCEEDED, S.PARTIALLY_REFUNDED):
-            raise Conflict(_("Chỉ hoàn tiền cho khoản đã thanh toán."), code="intent_not_paid")
-        pending = (
-            intent.refunds.filter(status=Refund.Status.PENDING).aggregate(t=Sum("amount"))["t"] or 0
-        )
-        if amount > intent.refundable_amount - pending:
-            raise ValidationFailed(
-                fields={"amount": [_("Số tiền hoàn vượt quá số đã nhận.")]}, code="refund_too_large"
-            )
-        refund = Refund.objects.create(
-            intent=intent,
-            amount=amount,
-            reason=reason.strip()[:255],
-            actor_label=actor_label,
-            request_key=request_key or None,
-            metadata=metadata or {},
-        )
-        refund_opened.send(
-            sender=Refund,
-            refund_id=refund.pk,
-            intent_id=intent.pk,
-            merchant_id=intent.merchant_id,
-            amount=amount,
-            reason=refund.reason,
-            metadata=refund.metadata,
-            actor=actor if getattr(actor, "is_authenticated", False) else None,
-            actor_label=actor_label,
-        )
-        audit_record(
-            actor=actor,
-            actor_label=actor_label,
-            action="intent.refund",
-            target=intent,
-            reason=reason,
-            data={"amount": amount, "refund": refund.pk},
-        )
-    return refund
-
-
-# --- bank notifications -----------------------------------------------------------------------
-
-
-def notification_store(
-    *, tx: BankTransaction, via: str = "webhook"
-) -> tuple[BankNotification, bool]:
-    """Store a notification exactly once. Returns (row, created)."""
-    try:
-        with one_statement():  # no BEGIN/COMMIT round trips around the one INSERT
-            row = BankNotification(
-                provider_id=tx.provider_id,
-                source=tx.source,
-                payload=tx.raw,
-                bank_bin=tx.bank_bin,
-                account_number=tx.account_number,
-                transfer_type=tx.transfer_type,
-                amount=tx.amount,
-                description=tx.description,
-                bank_reference=tx.bank_reference,
-                counter_name=tx.counter_name,
-                transaction_date=tx.transaction_date,
-                received_via=via,
-            )
-            insert_row(row)  # the INSERT written once (core.db), not compiled per call
-        return row, True
-    except IntegrityError:
-        stored = select_rows(
-            BankNotification,
-            'WHERE "payments_banknotification"."provider_id" = %s',
-            [tx.provider_id],
-        )
-        if not stored:  # pragma: no cover - the row that refused the insert is never deleted
-            raise
-        return stored[0], False
-
-
-@functools.cache
-def _match_sql(count: int) -> str:
-    """The intents of these codes of this merchant and the other intents of their sales:
-    ``merchant_id = %s AND (reference_code IN codes OR (one_per_reference AND reference IN (the
-    references of the codes' one-per-reference intents)))``, parameters (merchant, *codes) twice.
-    """
-    codes = ", ".join(["%s"] * count)
-    return (
-        '"payments_paymentintent"."merchant_id" = %s AND ('  # noqa: S608 (placeholders only)
-        f'"payments_paymentintent"."reference_code" IN ({codes}) OR ('
-        '"payments_paymentintent"."one_per_reference" AND "payments_paymentintent"."reference" IN '
-        '(SELECT U0."reference" FROM "payments_paymentintent" U0 WHERE U0."merchant_id" = %s '
-        f'AND U0."reference_code" IN ({codes}) AND U0."one_per_reference")))'
-    )
-
-
-def _match_intent(notification: BankNotification, merchant_id: int) -> PaymentIntent | None:
-    """The intent a transfer pays, locked with every intent of its reference (its sale), in one
-    statement: the intents of the codes in the message and the other intents of their sales,
-    in primary-key order (``core.locking.lock_where``). Several codes of this merchant in one
-    message: the first one written wins (the others' rows are locked too, and left alone)."""
-    codes = find_reference_codes(notification.description)
-    if not codes:
-        return None
-    locked = lock_sql(PaymentIntent, _match_sql(len(codes)), [merchant_id, *codes] * 2)
-    by_code = {i.reference_code: i for i in locked}
-    intent = next((by_code[code] for code in codes if code in by_code), None)
-    if intent is None:
-        return None
-    intent._group = [  # type: ignore[attr-defined]
-        i
-        for i in locked
-        if i.pk == intent.pk
-        or (intent.one_per_reference and i.one_per_reference and i.reference == intent.reference)
-    ]
-    return intent
-
-
-_PROCESSED = ("outcome", "merchant", "intent", "processed_at")
-
-
-# The merchant of the account a notification names, read with the notification.
-_ACCOUNT_MERCHANT = (
-    '(SELECT U0."merchant_id" FROM "merchants_bankaccount" U0 '
-    'WHERE U0."bank_bin" = "payments_banknotification"."bank_bin" '
-    'AND U0."account_number" = "payments_banknotification"."account_number" '
-    'ORDER BY U0."id" LIMIT 1)'
-)
-
-
-def notification_process(*, notification_id: int) -> BankNotification:
-    """Settle, record a walk-in, or flag — exactly once per notification."""
-    after_commit: list[tuple[str, dict[str, Any]]] = []
-    with transaction.atomic(durable=True):
-        # The row under lock, and whose account it names, in one statement.
-        found = lock_sql(
-            BankNotification,
-            '"payments_banknotification"."id" = %s',
-            [notification_id],
-            extra=_ACCOUNT_MERCHANT,
-        )
-        if not found:
-            raise BankNotification.DoesNotExist(f"BankNotification {notification_id}")
-        n = found[0]
-        if n.processed_at is not None:
-            return n
-        label = f"webhook:{n.source}:{n.provider_id}"
-        merchant_id: int | None = n._extra[0]  # type: ignore[attr-defined]
-        if n.transfer_type != "in":
-            n.outcome = O.OUTGOING
-        elif merchant_id is None:
-            n.outcome = O.UNKNOWN_ACCOUNT
-            log.warning(
-                "bank notification %s for an unknown account %s", n.provider_id, n.account_number
-            )
-        else:
-            n.merchant_id = merchant_id
-            intent = _match_intent(n, merchant_id)
-            n.outcome, entry = _apply(n, intent, label)
-            if entry is not None:
-                insert_row(entry)
-            if n.outcome in (O.SETTLED, O.LATE) and entry is not None:
-                after_commit.append(("payment_succeeded", _event(n, intent, flag=entry.flag)))
-            elif entry is not None:
-                after_commit.append(("payment_received", _event(n, intent, flag=entry.flag)))
-        n.processed_at = timezone.now()
-        update_row(n, _PROCESSED)
-        audit_record(
-            actor=None,
-            actor_label=label,
-            action=f"bank_notification.{n.outcome}",
-            target=n,
-            data={"amount": n.amount, "intent": n.intent_id},
-        )
-        if after_commit:  # outgoing money and unknown accounts have no one to tell
-            transaction.on_commit(lambda: _announce(n, after_commit))
-    return n
-
-
-def _apply(
-    n: BankNotification, intent: PaymentIntent | None, label: str
-) -> tuple[str, LedgerEntry | None]:
-    """Decide what a transfer in means; change the intent; return (outcome, ledger entry)."""
-
-    merchant_id = n.merchant_id
-    assert merchant_id is not None  # a transfer in to a known account
-
-    def entry(kind: str, flag: str = "", memo: str = "") -> LedgerEntry:
-        return LedgerEntry(
-            merchant_id=merchant_id,
-            kind=kind,
-            amount=n.amount,
-            intent=intent,
-            notification=n,
-            flag=flag,
-            memo=memo or n.description[:255],
-            actor_label=label,
-        )
-
-    if intent is None:
-        flag = "small" if n.amount < settings.WALK_IN_BAIT_BELOW else ""
-        return O.WALK_IN, entry(LedgerEntry.Kind.WALK_IN, flag=flag)
-    n.intent = intent
-    if intent.status in (S.SUCCEEDED, S.PARTIALLY_REFUNDED, S.REFUNDED):
-        return O.ALREADY_PAID, entry(LedgerEntry.Kind.UNMATCHED, flag="already_paid")
-    if group_paid_elsewhere(getattr(intent, "_group", []), intent):
-        # The sale was paid by another of its QR codes (or in cash): this is a second payment.
-        return O.ALREADY_PAID, entry(LedgerEntry.Kind.UNMATCHED, flag="already_paid")
-    if intent.status == S.CANCELED:
-        return O.AFTER_CANCEL, entry(LedgerEntry.Kind.UNMATCHED, flag="after_cancel")
-    if n.amount < intent.amount:
-        return O.UNDERPAID, entry(LedgerEntry.Kind.UNMATCHED, flag="underpaid")
-    late = intent_mark_succeeded(
-        intent, amount=n.amount, reference=n.bank_reference, via=PaymentIntent.PaidVia.BANK
-    )
-    flag = "overpaid" if n.amount > intent.amount else ("late" if late else "")
-    return (O.LATE if late else O.SETTLED), entry(LedgerEntry.Kind.SETTLEMENT, flag=flag)
-
-
-def _event(n: BankNotification, intent: PaymentIntent | None, flag: str = "") -> dict[str, Any]:
-    return {
-        "notification_id": n.pk,
-        "intent_id": intent.pk if intent else None,
-        "reference_code": intent.reference_code if intent else None,
-        "amount": n.amount,
-        "expected_amount": intent.amount if intent else None,
-        "outcome": n.outcome,
-        "flag": flag,
-        "bank_reference": n.bank_reference,
-        "counter_name": n.counter_name,
-        "at": timezone.localtime(n.transaction_date).isoformat(),
-    }
-
-
-def _announce(n: BankNotification, news: list[tuple[str, dict[str, Any]]]) -> None:
-    assert n.merchant_id is not None
-    for kind, event in news:
-        announce(
-            merchant_id=n.merchant_id,
-            kind=kind,
-            event=event,
-            reference=n.intent.reference if n.intent else "",
-        )
-        if event["outcome"] == O.WALK_IN:
-            walk_in_received.send_robust(
-                sender=BankNotification,
-                notification_id=n.pk,
-                merchant_id=n.merchant_id,
-                amount=n.amount,
-            )
-
-
-def notification_receive(*, tx: BankTransaction, via: str = "webhook") -> BankNotification:
-    """Store, then process. A duplicate delivery is acknowledged and changes nothing."""
-    row, created = notification_store(tx=tx, via=via)
-    if created or row.processed_at is None:
-        row = notification_process(notification_id=row.pk)
-    return row

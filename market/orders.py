@@ -786,8 +786,9 @@ def order_refund(
 ) -> OrderRefund:
     """Give money back on a paid order, in full or in part (``amount``) or for one line.
 
-    The money goes back through ``payments.refunds.refund_start`` the way it came: the e-wallet (counted
-    when it confirms), or a payout the trader made by transfer or in cash (counted at once).
+    The money goes back through ``payments.refunds.refund_start`` the way it came: the e-wallet
+    (counted when it confirms), or a payout the trader made by transfer or in cash (counted at
+    once).
     """
     reason = nfc(reason or "").strip()
     if not reason:

@@ -16,7 +16,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from merchants.models import Merchant, User
-from payments import services as payments
+from payments import notifications as payment_notifications
 from payments.models import BankNotification, LedgerEntry, PaymentIntent
 from payments.providers.banknotify import BankTransaction
 
@@ -97,7 +97,7 @@ class _Sale:
 def _pay_by_bank(order: Order, sale: _Sale) -> None:
     intent = order.intent
     assert intent is not None
-    payments.notification_receive(
+    payment_notifications.notification_receive(
         tx=BankTransaction(
             provider_id=f"demo-{intent.reference_code}",
             bank_bin=intent.bank_bin,

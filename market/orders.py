@@ -38,6 +38,7 @@ from core.models import AuditLog
 from core.taxcode import is_personal_id, normalize_tax_code
 from core.text import nfc
 from merchants.models import BankAccount, Merchant, Product, User
+from payments import refunds as payment_refunds
 from payments import services as payments
 from payments.models import Refund
 
@@ -785,8 +786,9 @@ def order_refund(
 ) -> OrderRefund:
     """Give money back on a paid order, in full or in part (``amount``) or for one line.
 
-    The money goes back through ``payments.refund_start`` the way it came: the e-wallet (counted
-    when it confirms), or a payout the trader made by transfer or in cash (counted at once).
+    The money goes back through ``payments.refunds.refund_start`` the way it came: the e-wallet
+    (counted when it confirms), or a payout the trader made by transfer or in cash (counted at
+    once).
     """
     reason = nfc(reason or "").strip()
     if not reason:
@@ -810,7 +812,7 @@ def order_refund(
         raise Conflict(_("Chỉ hoàn tiền cho đơn đã thanh toán."), code="order_not_paid")
     if order.amount_refunded >= max(order.total, order.amount_paid):  # an overpaid rest may go
         raise Conflict(_("Đơn này đã được hoàn hết tiền."), code="order_already_refunded")
-    payment_refund = payments.refund_start(
+    payment_refund = payment_refunds.refund_start(
         intent_id=order.intent_id,
         amount=amount,
         reason=reason,

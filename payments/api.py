@@ -12,7 +12,7 @@ from core.schemas import errors
 from merchants.auth import merchant_auth, principal
 from merchants.selectors import merchant_for
 
-from . import selectors, services
+from . import notifications, refunds, selectors, services
 from .providers import banknotify
 from .schemas import IntentIn, IntentOut, RefundIn, WebhookAck
 
@@ -90,7 +90,7 @@ def refund_intent(
     intent = selectors.intent_for(principal=who, intent_id=intent_id, owner=True)
 
     def handler():
-        refunded = services.intent_refund(
+        refunded = refunds.intent_refund(
             intent_id=intent.pk,
             amount=payload.amount,
             reason=payload.reason,
@@ -172,7 +172,7 @@ def banknotify_webhook(request: HttpRequest):
         tx = banknotify.parse_notification(body)
     except banknotify.PayloadError as exc:
         raise ValidationFailed(str(exc), code="bad_payload") from exc
-    row = services.notification_receive(tx=tx)
+    row = notifications.notification_receive(tx=tx)
     return Status(200, {"success": True, "outcome": row.outcome})
 
 

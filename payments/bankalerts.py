@@ -2,7 +2,7 @@
 
 Services (writes) for a BankAlertConnection: connect, disconnect, ask for a test notification,
 receive a webhook through it, and reconcile through its provider's transaction list. A received
-transfer joins the one settlement path (services.notification_receive: stored first, processed
+transfer joins the one settlement path (notifications.notification_receive: stored first, processed
 exactly once), so a sale is paid once whichever provider told us.
 """
 
@@ -31,8 +31,8 @@ from core.locking import lock_row
 from merchants.models import BankAccount, Merchant, User
 
 from .models import BankAlertConnection
+from .notifications import notification_receive
 from .providers import banknotify, sepay
-from .services import notification_receive
 
 log = logging.getLogger(__name__)
 

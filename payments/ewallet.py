@@ -24,11 +24,11 @@ from core.locking import lock_row
 from .models import LedgerEntry, PaymentIntent, Refund, WalletEvent
 from .providers import ewallet as provider
 from .providers import momo
-from .services import (
-    _group_paid_elsewhere,
-    _lock_group,
+from .settlement import (
     announce,
+    group_paid_elsewhere,
     intent_mark_succeeded,
+    lock_group,
     refund_confirm,
     refund_fail,
 )
@@ -168,7 +168,7 @@ def _payment_event(row: WalletEvent, payment: provider.WalletPayment, news: list
         "reference", "one_per_reference"
     )[0]
     reference = reference if one else ""
-    group = _lock_group(merchant_id=intent_merchant(intent_id), reference=reference, also=intent_id)
+    group = lock_group(merchant_id=intent_merchant(intent_id), reference=reference, also=intent_id)
     intent = next(i for i in group if i.pk == intent_id)
     row.intent = intent
     if row.type == "payment.failed":
@@ -187,7 +187,7 @@ def _payment_event(row: WalletEvent, payment: provider.WalletPayment, news: list
         log.error(
             "e-wallet payment %s amount %s != intent %s", payment.id, payment.amount, intent.amount
         )
-    if mismatch or intent.is_paid or _group_paid_elsewhere(group, intent):
+    if mismatch or intent.is_paid or group_paid_elsewhere(group, intent):
         # The sale was paid another way first (its code by bank transfer, another QR, cash), or
         # the wallet took another amount: the money is in all the same. Book it once, flagged,
         # for the trader to give back.

@@ -25,7 +25,7 @@ from .ewallet import _intent_abandon, wallet_event_receive
 from .models import PaymentIntent, Refund, WalletEvent
 from .providers import ewallet as wallet
 from .providers import momo as provider
-from .services import refund_confirm, refund_fail
+from .settlement import refund_confirm, refund_fail
 
 log = logging.getLogger(__name__)
 S = PaymentIntent.Status

@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from . import bankalerts
 from .models import BankAlertConnection, BankNotification
+from .notifications import notification_process, notification_receive
 from .providers import sepay
 from .providers.banknotify import BankNotifyClient
-from .services import notification_process, notification_receive
 
 log = logging.getLogger(__name__)
 

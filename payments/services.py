@@ -1,13 +1,11 @@
-"""Writes of the money engine: intents, notifications, settlement, refunds, expiry.
+"""Writes of the money engine about intents: reference codes, creating, cash, cancel, expiry.
 
-Settlement path (ARCHITECTURE.md invariant 1): a notification is stored first (unique by the
-provider's id), then processed under a row lock in a durable transaction that settles at most
-once and writes the ledger; news is published after commit.
+Bank notifications are in ``notifications``, refunds in ``refunds``, the exactly-once steps
+they and the e-wallet path share in ``settlement``.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 import secrets
@@ -16,36 +14,20 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core import live
 from core.audit import audit_entry, audit_record
-from core.db import PkOf, insert_row, one_statement, select_rows, update_row
+from core.db import PkOf
 from core.errors import Conflict, ValidationFailed
-from core.locking import lock_row, lock_sql, lock_where
+from core.locking import lock_row
 from core.models import AuditLog
 from merchants.models import BankAccount, Merchant, User
 
 from . import vietqr
-from .models import (
-    MAX_INTENT_AMOUNT,
-    MIN_INTENT_AMOUNT,
-    BankNotification,
-    LedgerEntry,
-    PaymentIntent,
-    Refund,
-)
-from .providers.banknotify import BankTransaction
-from .signals import (
-    payment_settled,
-    payment_succeeded,
-    refund_changed,
-    refund_opened,
-    refund_settled,
-    walk_in_received,
-)
+from .ewallet import ewallet_payment_attach
+from .models import MAX_INTENT_AMOUNT, MIN_INTENT_AMOUNT, PaymentIntent
+from .settlement import actor_label_of, intent_mark_succeeded, lock_group
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +39,6 @@ CODE_LENGTH = 5
 _CODE_IN_TEXT = re.compile(rf"{CODE_PREFIX}[{CODE_ALPHABET}]{{{CODE_LENGTH}}}")
 
 S = PaymentIntent.Status
-O = BankNotification.Outcome  # noqa: E741
 
 
 def new_reference_code() -> str:
@@ -77,12 +58,6 @@ def find_reference_codes(description: str) -> list[str]:
         if match and match.group(0) not in found:
             found.append(match.group(0))
     return found
-
-
-def _actor_label(actor: Any, fallback: str) -> str:
-    if getattr(actor, "is_authenticated", False):
-        return f"user:{actor.pk}"
-    return fallback
 
 
 # --- intents ----------------------------------------------------------------------------------
@@ -150,7 +125,7 @@ def intent_create(
                     description=description[:140],
                     expires_at=timezone.now() + timedelta(minutes=ttl),
                     created_by=actor if getattr(actor, "is_authenticated", False) else None,
-                    created_via=_actor_label(actor, actor_label or "system"),
+                    created_via=actor_label_of(actor, actor_label or "system"),
                     request_key=request_key or None,
                     **bank,
                 )
@@ -171,8 +146,6 @@ def intent_create(
     else:  # pragma: no cover
         raise Conflict(_("Không tạo được mã thanh toán, vui lòng thử lại."))
     if ewallet:
-        from .ewallet import ewallet_payment_attach  # the provider call, outside any transaction
-
         intent = ewallet_payment_attach(intent_id=intent.pk)
     return intent
 
@@ -200,7 +173,7 @@ def intent_add_bank_qr(
     """
     assert not save or transaction.get_connection().in_atomic_block, "in the sale's transaction"
     code = new_reference_code()
-    created_via = _actor_label(actor, actor_label or "system")
+    created_via = actor_label_of(actor, actor_label or "system")
     intent = PaymentIntent(
         merchant=merchant,
         amount=amount,
@@ -244,8 +217,6 @@ def _intent_of_request(*, merchant: Merchant, request_key: str) -> PaymentIntent
             code="idempotency_key_reused",
         )
     if intent.method == PaymentIntent.Method.EWALLET and not intent.provider_payment_id:
-        from .ewallet import ewallet_payment_attach  # the first attempt died before the provider
-
         return ewallet_payment_attach(intent_id=intent.pk)
     return intent
 
@@ -293,9 +264,9 @@ def intent_record_cash(
         or not 1 <= amount <= MAX_INTENT_AMOUNT
     ):
         raise ValidationFailed(fields={"amount": [_("Số tiền là số đồng nguyên dương.")]})
-    label = _actor_label(actor, actor_label or "system")
+    label = actor_label_of(actor, actor_label or "system")
     with transaction.atomic(durable=True):
-        group = _lock_group(merchant_id=merchant.pk, reference=reference)
+        group = lock_group(merchant_id=merchant.pk, reference=reference)
         if any(i.is_paid for i in group):
             raise Conflict(_("Đơn đã được thanh toán."), code="already_paid")
         now = timezone.now()
@@ -337,25 +308,6 @@ def intent_record_cash(
     return intent
 
 
-def _lock_group(
-    *, merchant_id: int, reference: str, also: int | None = None
-) -> list[PaymentIntent]:
-    """Lock every intent of one reference (one sale) in primary-key order, and ``also``, in one
-    statement.
-
-    A reference is paid once: whichever intent of it settles first is the sale's payment, and
-    money for any other is booked as unmatched for the trader to give back.
-    """
-    members = Q(merchant_id=merchant_id, reference=reference, one_per_reference=True)
-    if also is None:
-        return lock_where(PaymentIntent, members) if reference else []
-    return lock_where(PaymentIntent, (members | Q(pk=also)) if reference else Q(pk=also))
-
-
-def _group_paid_elsewhere(group: list[PaymentIntent], intent: PaymentIntent) -> bool:
-    return any(other.is_paid for other in group if other.pk != intent.pk)
-
-
 def intent_cancel(*, intent_id: int, actor: Any, actor_label: str = "") -> PaymentIntent:
     with transaction.atomic(durable=True):
         intent = lock_row(PaymentIntent, intent_id)
@@ -370,7 +322,7 @@ def intent_cancel(*, intent_id: int, actor: Any, actor_label: str = "") -> Payme
         intent.save(update_fields=["status", "canceled_at", "updated_at"])
         audit_record(
             actor=actor,
-            actor_label=_actor_label(actor, actor_label),
+            actor_label=actor_label_of(actor, actor_label),
             action="intent.cancel",
             target=intent,
         )
@@ -403,485 +355,3 @@ def intents_expire_due(*, now=None) -> int:
             )
             expired += 1
     return expired
-
-
-def refund_start(
-    *,
-    intent_id: int,
-    amount: int,
-    reason: str,
-    actor: Any,
-    actor_label: str = "",
-    request_key: str = "",
-    metadata: dict[str, Any] | None = None,
-) -> Refund:
-    """The one way money goes back, whatever the path it came by (``intent.paid_via``).
-
-    E-wallet: the provider is asked and the refund counts (ledger, listeners) when it confirms.
-    Bank transfer: the trader paid the shopper back by hand; counted at once, as a negative
-    ledger entry. Cash: counted at once, outside the bank ledger.
-
-    ``request_key`` binds the refund to the request that asked for it: the same request again
-    (a retry after a timeout, a 503 or a crash) resumes this refund and never starts a second.
-    """
-    label = _actor_label(actor, actor_label)
-    refund = None
-    if request_key:
-        refund = Refund.objects.filter(request_key=request_key).select_related("intent").first()
-        if refund is not None and refund.intent_id != intent_id:
-            raise ValidationFailed(
-                _("Idempotency-Key này đã được dùng cho một yêu cầu khác."),
-                code="idempotency_key_reused",
-            )
-    if refund is None:
-        try:
-            refund = refund_open(
-                intent_id=intent_id,
-                amount=amount,
-                reason=reason,
-                actor=actor,
-                actor_label=label,
-                request_key=request_key,
-                metadata=metadata,
-            )
-        except IntegrityError:  # the same request, racing: the other one reserved it
-            refund = Refund.objects.select_related("intent").get(request_key=request_key)
-    if refund.status == Refund.Status.FAILED:
-        raise ValidationFailed(
-            _("Không hoàn được tiền: %(why)s") % {"why": refund.failure_reason or "—"},
-            code="refund_failed",
-        )
-    if refund.status != Refund.Status.PENDING:
-        return refund
-    if refund.intent.paid_via == PaymentIntent.PaidVia.EWALLET:
-        from .ewallet import refund_send  # the provider call happens outside any lock
-
-        return refund_send(refund_id=refund.pk)
-    return refund_confirm(refund_id=refund.pk)
-
-
-def intent_refund(
-    *,
-    intent_id: int,
-    amount: int,
-    reason: str,
-    actor: Any,
-    actor_label: str = "",
-    request_key: str = "",
-) -> PaymentIntent:
-    """Give money back on an intent (the Thu tiền page, the payments API): ``refund_start``."""
-    refund_start(
-        intent_id=intent_id,
-        amount=amount,
-        reason=reason,
-        actor=actor,
-        actor_label=actor_label,
-        request_key=request_key,
-    )
-    return PaymentIntent.objects.get(pk=intent_id)
-
-
-def refund_open(
-    *,
-    intent_id: int,
-    amount: int,
-    reason: str,
-    actor: Any,
-    actor_label: str,
-    request_key: str = "",
-    metadata: dict[str, Any] | None = None,
-) -> Refund:
-    """Check and reserve a refund (pending) under the intent's lock; listeners may refuse it."""
-    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
-        raise ValidationFailed(fields={"amount": [_("Số tiền hoàn là số đồng nguyên dương.")]})
-    if not reason.strip():
-        raise ValidationFailed(fields={"reason": [_("Vui lòng ghi lý do hoàn tiền.")]})
-    with transaction.atomic(durable=True):
-        intent = lock_row(PaymentIntent, intent_id)
-        if intent.status == S.REFUNDED:
-            raise Conflict(_("Khoản này đã được hoàn hết tiền."), code="intent_already_refunded")
-        if intent.status not in (S.SUCCEEDED, S.PARTIALLY_REFUNDED):
-            raise Conflict(_("Chỉ hoàn tiền cho khoản đã thanh toán."), code="intent_not_paid")
-        pending = (
-            intent.refunds.filter(status=Refund.Status.PENDING).aggregate(t=Sum("amount"))["t"] or 0
-        )
-        if amount > intent.refundable_amount - pending:
-            raise ValidationFailed(
-                fields={"amount": [_("Số tiền hoàn vượt quá số đã nhận.")]}, code="refund_too_large"
-            )
-        refund = Refund.objects.create(
-            intent=intent,
-            amount=amount,
-            reason=reason.strip()[:255],
-            actor_label=actor_label,
-            request_key=request_key or None,
-            metadata=metadata or {},
-        )
-        refund_opened.send(
-            sender=Refund,
-            refund_id=refund.pk,
-            intent_id=intent.pk,
-            merchant_id=intent.merchant_id,
-            amount=amount,
-            reason=refund.reason,
-            metadata=refund.metadata,
-            actor=actor if getattr(actor, "is_authenticated", False) else None,
-            actor_label=actor_label,
-        )
-        audit_record(
-            actor=actor,
-            actor_label=actor_label,
-            action="intent.refund",
-            target=intent,
-            reason=reason,
-            data={"amount": amount, "refund": refund.pk},
-        )
-    return refund
-
-
-def refund_confirm(*, refund_id: int, provider_refund_id: str = "") -> Refund:
-    """The money went back: count it, once (safe to call again, e.g. on a duplicate webhook)."""
-    with transaction.atomic(durable=True):
-        refund = lock_row(Refund, refund_id)
-        if refund.status == Refund.Status.SUCCEEDED:
-            return refund
-        intent = lock_row(PaymentIntent, refund.intent_id)
-        intent.amount_refunded += refund.amount
-        intent.status = (
-            S.REFUNDED if intent.amount_refunded == intent.amount_received else S.PARTIALLY_REFUNDED
-        )
-        intent.save(update_fields=["amount_refunded", "status", "updated_at"])
-        refund.status = Refund.Status.SUCCEEDED
-        refund.confirmed_at = timezone.now()
-        if provider_refund_id:
-            refund.provider_refund_id = provider_refund_id
-        refund.save(update_fields=["status", "confirmed_at", "provider_refund_id"])
-        if intent.paid_via != PaymentIntent.PaidVia.CASH:  # cash never entered the bank ledger
-            LedgerEntry.objects.create(
-                merchant_id=intent.merchant_id,
-                kind=LedgerEntry.Kind.REFUND,
-                amount=-refund.amount,
-                intent=intent,
-                refund=refund,
-                memo=refund.reason,
-                actor_label=refund.actor_label,
-            )
-        _refund_settled(refund, intent)
-        transaction.on_commit(lambda: _refund_news(refund, intent.reference))
-    return refund
-
-
-def _refund_settled(refund: Refund, intent: PaymentIntent) -> None:
-    refund_settled.send(
-        sender=Refund,
-        refund_id=refund.pk,
-        intent_id=intent.pk,
-        merchant_id=intent.merchant_id,
-        amount=refund.amount,
-        status=refund.status,
-    )
-
-
-def _refund_news(refund: Refund, reference: str) -> None:
-    refund_changed.send_robust(
-        sender=Refund,
-        refund_id=refund.pk,
-        intent_id=refund.intent_id,
-        status=refund.status,
-        reference=reference,
-    )
-
-
-def refund_fail(*, refund_id: int, reason: str) -> Refund:
-    with transaction.atomic(durable=True):
-        refund = lock_row(Refund, refund_id)
-        if refund.status == Refund.Status.PENDING:
-            refund.status = Refund.Status.FAILED
-            refund.failure_reason = reason[:255]
-            refund.save(update_fields=["status", "failure_reason"])
-            audit_record(
-                actor=None,
-                actor_label="provider:ewallet",
-                action="refund.fail",
-                target=refund,
-                reason=reason,
-            )
-            intent = PaymentIntent.objects.get(pk=refund.intent_id)
-            _refund_settled(refund, intent)
-            transaction.on_commit(lambda: _refund_news(refund, intent.reference))
-    return refund
-
-
-# --- bank notifications -----------------------------------------------------------------------
-
-
-def notification_store(
-    *, tx: BankTransaction, via: str = "webhook"
-) -> tuple[BankNotification, bool]:
-    """Store a notification exactly once. Returns (row, created)."""
-    try:
-        with one_statement():  # no BEGIN/COMMIT round trips around the one INSERT
-            row = BankNotification(
-                provider_id=tx.provider_id,
-                source=tx.source,
-                payload=tx.raw,
-                bank_bin=tx.bank_bin,
-                account_number=tx.account_number,
-                transfer_type=tx.transfer_type,
-                amount=tx.amount,
-                description=tx.description,
-                bank_reference=tx.bank_reference,
-                counter_name=tx.counter_name,
-                transaction_date=tx.transaction_date,
-                received_via=via,
-            )
-            insert_row(row)  # the INSERT written once (core.db), not compiled per call
-        return row, True
-    except IntegrityError:
-        stored = select_rows(
-            BankNotification,
-            'WHERE "payments_banknotification"."provider_id" = %s',
-            [tx.provider_id],
-        )
-        if not stored:  # pragma: no cover - the row that refused the insert is never deleted
-            raise
-        return stored[0], False
-
-
-@functools.cache
-def _match_sql(count: int) -> str:
-    """The intents of these codes of this merchant and the other intents of their sales:
-    ``merchant_id = %s AND (reference_code IN codes OR (one_per_reference AND reference IN (the
-    references of the codes' one-per-reference intents)))``, parameters (merchant, *codes) twice.
-    """
-    codes = ", ".join(["%s"] * count)
-    return (
-        '"payments_paymentintent"."merchant_id" = %s AND ('  # noqa: S608 (placeholders only)
-        f'"payments_paymentintent"."reference_code" IN ({codes}) OR ('
-        '"payments_paymentintent"."one_per_reference" AND "payments_paymentintent"."reference" IN '
-        '(SELECT U0."reference" FROM "payments_paymentintent" U0 WHERE U0."merchant_id" = %s '
-        f'AND U0."reference_code" IN ({codes}) AND U0."one_per_reference")))'
-    )
-
-
-def _match_intent(notification: BankNotification, merchant_id: int) -> PaymentIntent | None:
-    """The intent a transfer pays, locked with every intent of its reference (its sale), in one
-    statement: the intents of the codes in the message and the other intents of their sales,
-    in primary-key order (``core.locking.lock_where``). Several codes of this merchant in one
-    message: the first one written wins (the others' rows are locked too, and left alone)."""
-    codes = find_reference_codes(notification.description)
-    if not codes:
-        return None
-    locked = lock_sql(PaymentIntent, _match_sql(len(codes)), [merchant_id, *codes] * 2)
-    by_code = {i.reference_code: i for i in locked}
-    intent = next((by_code[code] for code in codes if code in by_code), None)
-    if intent is None:
-        return None
-    intent._group = [  # type: ignore[attr-defined]
-        i
-        for i in locked
-        if i.pk == intent.pk
-        or (intent.one_per_reference and i.one_per_reference and i.reference == intent.reference)
-    ]
-    return intent
-
-
-_PROCESSED = ("outcome", "merchant", "intent", "processed_at")
-
-
-# The merchant of the account a notification names, read with the notification.
-_ACCOUNT_MERCHANT = (
-    '(SELECT U0."merchant_id" FROM "merchants_bankaccount" U0 '
-    'WHERE U0."bank_bin" = "payments_banknotification"."bank_bin" '
-    'AND U0."account_number" = "payments_banknotification"."account_number" '
-    'ORDER BY U0."id" LIMIT 1)'
-)
-
-
-def notification_process(*, notification_id: int) -> BankNotification:
-    """Settle, record a walk-in, or flag — exactly once per notification."""
-    after_commit: list[tuple[str, dict[str, Any]]] = []
-    with transaction.atomic(durable=True):
-        # The row under lock, and whose account it names, in one statement.
-        found = lock_sql(
-            BankNotification,
-            '"payments_banknotification"."id" = %s',
-            [notification_id],
-            extra=_ACCOUNT_MERCHANT,
-        )
-        if not found:
-            raise BankNotification.DoesNotExist(f"BankNotification {notification_id}")
-        n = found[0]
-        if n.processed_at is not None:
-            return n
-        label = f"webhook:{n.source}:{n.provider_id}"
-        merchant_id: int | None = n._extra[0]  # type: ignore[attr-defined]
-        if n.transfer_type != "in":
-            n.outcome = O.OUTGOING
-        elif merchant_id is None:
-            n.outcome = O.UNKNOWN_ACCOUNT
-            log.warning(
-                "bank notification %s for an unknown account %s", n.provider_id, n.account_number
-            )
-        else:
-            n.merchant_id = merchant_id
-            intent = _match_intent(n, merchant_id)
-            n.outcome, entry = _apply(n, intent, label)
-            if entry is not None:
-                insert_row(entry)
-            if n.outcome in (O.SETTLED, O.LATE) and entry is not None:
-                after_commit.append(("payment_succeeded", _event(n, intent, flag=entry.flag)))
-            elif entry is not None:
-                after_commit.append(("payment_received", _event(n, intent, flag=entry.flag)))
-        n.processed_at = timezone.now()
-        update_row(n, _PROCESSED)
-        audit_record(
-            actor=None,
-            actor_label=label,
-            action=f"bank_notification.{n.outcome}",
-            target=n,
-            data={"amount": n.amount, "intent": n.intent_id},
-        )
-        if after_commit:  # outgoing money and unknown accounts have no one to tell
-            transaction.on_commit(lambda: _announce(n, after_commit))
-    return n
-
-
-def _apply(
-    n: BankNotification, intent: PaymentIntent | None, label: str
-) -> tuple[str, LedgerEntry | None]:
-    """Decide what a transfer in means; change the intent; return (outcome, ledger entry)."""
-
-    merchant_id = n.merchant_id
-    assert merchant_id is not None  # a transfer in to a known account
-
-    def entry(kind: str, flag: str = "", memo: str = "") -> LedgerEntry:
-        return LedgerEntry(
-            merchant_id=merchant_id,
-            kind=kind,
-            amount=n.amount,
-            intent=intent,
-            notification=n,
-            flag=flag,
-            memo=memo or n.description[:255],
-            actor_label=label,
-        )
-
-    if intent is None:
-        flag = "small" if n.amount < settings.WALK_IN_BAIT_BELOW else ""
-        return O.WALK_IN, entry(LedgerEntry.Kind.WALK_IN, flag=flag)
-    n.intent = intent
-    if intent.status in (S.SUCCEEDED, S.PARTIALLY_REFUNDED, S.REFUNDED):
-        return O.ALREADY_PAID, entry(LedgerEntry.Kind.UNMATCHED, flag="already_paid")
-    if _group_paid_elsewhere(getattr(intent, "_group", []), intent):
-        # The sale was paid by another of its QR codes (or in cash): this is a second payment.
-        return O.ALREADY_PAID, entry(LedgerEntry.Kind.UNMATCHED, flag="already_paid")
-    if intent.status == S.CANCELED:
-        return O.AFTER_CANCEL, entry(LedgerEntry.Kind.UNMATCHED, flag="after_cancel")
-    if n.amount < intent.amount:
-        return O.UNDERPAID, entry(LedgerEntry.Kind.UNMATCHED, flag="underpaid")
-    late = intent_mark_succeeded(
-        intent, amount=n.amount, reference=n.bank_reference, via=PaymentIntent.PaidVia.BANK
-    )
-    flag = "overpaid" if n.amount > intent.amount else ("late" if late else "")
-    return (O.LATE if late else O.SETTLED), entry(LedgerEntry.Kind.SETTLEMENT, flag=flag)
-
-
-_SUCCEEDED = (
-    "status",
-    "amount_received",
-    "paid_via",
-    "bank_reference",
-    "succeeded_at",
-    "updated_at",
-)
-
-
-def intent_mark_succeeded(
-    intent: PaymentIntent, *, amount: int, reference: str, via: str, at: datetime | None = None
-) -> bool:
-    """Settle a locked, payable intent (the one step shared by every way of paying).
-
-    The caller holds the intent's row lock (and its reference group's) and has checked it is
-    payable; returns whether the payment came after the intent had expired. ``payment_settled``
-    goes out inside this transaction, so the sale is paid in the same commit as the money.
-    """
-    assert intent.status in (S.REQUIRES_PAYMENT, S.EXPIRED), intent.status
-    late = intent.status == S.EXPIRED
-    intent.status = S.SUCCEEDED
-    intent.amount_received = amount
-    intent.paid_via = via
-    intent.bank_reference = reference[:64]
-    intent.succeeded_at = at or timezone.now()
-    update_row(intent, _SUCCEEDED)
-    payment_settled.send(
-        sender=PaymentIntent,
-        intent_id=intent.pk,
-        merchant_id=intent.merchant_id,
-        amount=amount,
-        intent_amount=intent.amount,
-        reference=intent.reference,
-        description=intent.description,
-        paid_via=via,
-        succeeded_at=intent.succeeded_at,
-        bank_reference=intent.bank_reference,
-    )
-    return late
-
-
-def announce(*, merchant_id: int, kind: str, event: dict[str, Any], reference: str = "") -> None:
-    """After commit: tell the trader's screen, and `payment_succeeded` listeners (market/)."""
-    event["type"] = kind
-    try:
-        live.publish(merchant_id, event)
-    except Exception:  # the money is settled; a lost live event is recovered on reconnect
-        log.exception("could not publish live payment event %s", event)
-    if kind == "payment_succeeded":
-        payment_succeeded.send_robust(
-            sender=PaymentIntent,
-            intent_id=event["intent_id"],
-            merchant_id=merchant_id,
-            amount=event["amount"],
-            reference=reference,
-        )
-
-
-def _event(n: BankNotification, intent: PaymentIntent | None, flag: str = "") -> dict[str, Any]:
-    return {
-        "notification_id": n.pk,
-        "intent_id": intent.pk if intent else None,
-        "reference_code": intent.reference_code if intent else None,
-        "amount": n.amount,
-        "expected_amount": intent.amount if intent else None,
-        "outcome": n.outcome,
-        "flag": flag,
-        "bank_reference": n.bank_reference,
-        "counter_name": n.counter_name,
-        "at": timezone.localtime(n.transaction_date).isoformat(),
-    }
-
-
-def _announce(n: BankNotification, news: list[tuple[str, dict[str, Any]]]) -> None:
-    assert n.merchant_id is not None
-    for kind, event in news:
-        announce(
-            merchant_id=n.merchant_id,
-            kind=kind,
-            event=event,
-            reference=n.intent.reference if n.intent else "",
-        )
-        if event["outcome"] == O.WALK_IN:
-            walk_in_received.send_robust(
-                sender=BankNotification,
-                notification_id=n.pk,
-                merchant_id=n.merchant_id,
-                amount=n.amount,
-            )
-
-
-def notification_receive(*, tx: BankTransaction, via: str = "webhook") -> BankNotification:
-    """Store, then process. A duplicate delivery is acknowledged and changes nothing."""
-    row, created = notification_store(tx=tx, via=via)
-    if created or row.processed_at is None:
-        row = notification_process(notification_id=row.pk)
-    return row

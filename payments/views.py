@@ -25,7 +25,7 @@ from merchants.banks import bank_by_bin
 from merchants.models import Membership
 from merchants.selectors import Principal, memberships_for_user, merchant_for, role_in
 
-from . import selectors, services
+from . import refunds, selectors
 from .screens import sandbox_pay_link, spoken_phrase
 
 
@@ -86,7 +86,7 @@ def collect_refund(request: AuthedRequest, merchant_id: int, intent_id: int) -> 
     scope = f"intent-refund:{intent.merchant_id}"
 
     def refund() -> tuple[int, dict[str, int]]:
-        services.intent_refund(
+        refunds.intent_refund(
             intent_id=intent.pk,
             amount=parse_digits(text, 0),
             reason=reason,

@@ -75,3 +75,68 @@ def test_it_refuses_an_import_against_the_drawing(tmp_path, bad_import, broken) 
 def test_it_allows_an_import_down_the_layers(tmp_path) -> None:
     result = lint_imports(_house(tmp_path, ("virtual_expo.views", "market")))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# Inside payments (docs/architecture.md, "Money"): settlement is under services and ewallet, and
+# ewallet under services, so the two paths of money never import each other in a circle.
+PAYMENTS_ORDER = """\
+[tool.importlinter]
+root_packages = ["payments"]
+
+[[tool.importlinter.contracts]]
+id = "payments-settlement-below"
+name = "payments.settlement imports none of the modules that settle through it"
+type = "forbidden"
+source_modules = ["payments.settlement"]
+forbidden_modules = ["payments.services", "payments.ewallet", "payments.momo",
+    "payments.notifications", "payments.refunds"]
+
+[[tool.importlinter.contracts]]
+id = "payments-ewallet-below-services"
+name = "payments.ewallet does not import payments.services"
+type = "forbidden"
+source_modules = ["payments.ewallet", "payments.momo"]
+forbidden_modules = ["payments.services", "payments.notifications", "payments.refunds"]
+"""
+PAYMENTS_MODULES = ("services", "ewallet", "momo", "notifications", "refunds", "settlement")
+
+
+def lint_payments_order(tmp_path: Path, code: Path) -> subprocess.CompletedProcess[str]:
+    config = tmp_path / "payments-order.toml"
+    config.write_text(PAYMENTS_ORDER)
+    return subprocess.run(
+        [LINT_IMPORTS, "--no-cache", "--no-logo", str(config)],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(code)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_it_keeps_settlement_under_services_and_ewallet(tmp_path) -> None:
+    result = lint_payments_order(tmp_path, ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 kept, 0 broken" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("bad_import", "broken"),
+    [
+        (("settlement", "payments.services"), "payments.settlement imports none"),
+        (("settlement", "payments.ewallet"), "payments.settlement imports none"),
+        (("ewallet", "payments.services"), "payments.ewallet does not import"),
+    ],
+)
+def test_it_refuses_an_import_up_inside_payments(tmp_path, bad_import, broken) -> None:
+    code = tmp_path / "code"
+    (code / "payments").mkdir(parents=True)
+    (code / "payments" / "__init__.py").write_text("")
+    for module in PAYMENTS_MODULES:
+        (code / "payments" / f"{module}.py").write_text("")
+    source, target = bad_import
+    (code / "payments" / f"{source}.py").write_text(f"import {target}\n")
+    result = lint_payments_order(tmp_path, code)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert broken in result.stdout

@@ -368,7 +368,7 @@ def test_a_failing_sale_update_rolls_the_money_back_until_a_retry(
     assert stored.processed_at is None
     order.refresh_from_db()
     assert order.status == S.AWAITING_PAYMENT
-    from payments import services as money
+    from payments import notifications as money
 
     money.notification_process(notification_id=stored.pk)
     order.refresh_from_db()

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from core.models import AuditLog
-from payments import services
+from payments import notifications, services
 from payments.models import BankNotification, LedgerEntry, PaymentIntent
 from payments.providers import banknotify
 from tests.factories import (
@@ -279,7 +279,7 @@ def test_it_keeps_the_notification_and_nothing_else_when_processing_fails(
 ):
     payload = banknotify_payload(account=account, description=intent.reference_code)
 
-    monkeypatch.setattr(services, "audit_record", crash)
+    monkeypatch.setattr(notifications, "audit_record", crash)
     response = banknotify_deliver(Client(raise_request_exception=False), payload)
 
     assert response.status_code == 500  # the provider retries
@@ -295,7 +295,7 @@ def test_it_processes_a_stored_notification_when_the_provider_retries(
 ):
     payload = banknotify_payload(account=account, description=intent.reference_code)
     with monkeypatch.context() as patch:
-        patch.setattr(services, "audit_record", crash)
+        patch.setattr(notifications, "audit_record", crash)
         banknotify_deliver(Client(raise_request_exception=False), payload)
 
     response = banknotify_deliver(client, payload)
@@ -378,7 +378,7 @@ def test_it_finishes_a_notification_left_unprocessed(bank, account, intent, monk
 
     payload = banknotify_payload(account=account, description=intent.reference_code)
     with monkeypatch.context() as patch:
-        patch.setattr(services, "audit_record", crash)
+        patch.setattr(notifications, "audit_record", crash)
         banknotify_deliver(Client(raise_request_exception=False), payload)
 
     assert reconcile_bank_transactions() == {"listed": 0, "new": 0, "retried": 1}

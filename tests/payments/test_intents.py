@@ -14,7 +14,7 @@ from core.errors import Conflict, ValidationFailed
 from core.models import AuditLog, IdempotencyKey
 from merchants.models import Membership
 from merchants.services import api_key_create
-from payments import selectors, services, tasks, vietqr
+from payments import notifications, selectors, services, tasks, vietqr
 from payments.models import LedgerEntry, PaymentIntent
 from payments.providers import banknotify
 from tests.factories import (
@@ -55,7 +55,7 @@ def pay(intent: PaymentIntent, amount: int | None = None) -> PaymentIntent:
             description=intent.reference_code,
         )
     )
-    services.notification_receive(tx=tx)
+    notifications.notification_receive(tx=tx)
     intent.refresh_from_db()
     return intent
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from payments import selectors, services
+from payments import refunds, selectors, services
 from payments.models import BankNotification, LedgerEntry, PaymentIntent
 from tests.factories import (
     BankAccountFactory,
@@ -257,7 +257,7 @@ def test_it_records_a_second_payment_of_a_paid_intent_as_already_paid(client, me
 def test_it_records_a_payment_to_a_refunded_intent_as_already_paid(client, merchant, account):
     intent = new_intent(merchant)
     deliver(client, account, 150_000, intent.reference_code)
-    services.intent_refund(intent_id=intent.pk, amount=150_000, reason="trả lại", actor=None)
+    refunds.intent_refund(intent_id=intent.pk, amount=150_000, reason="trả lại", actor=None)
 
     row = deliver(client, account, 150_000, intent.reference_code)
 
@@ -331,8 +331,8 @@ def test_it_keeps_the_ledger_equal_to_settled_minus_refunded(client, merchant, a
     banknotify_deliver(client, duplicate)
     deliver(client, account, 70_000, "out", transfer_type="out")
     deliver(client, None, 70_000, a.reference_code, account_number="1234567890123")
-    services.intent_refund(intent_id=c.pk, amount=25_000, reason="dư", actor=None)
-    services.intent_refund(intent_id=a.pk, amount=50_000, reason="trả hàng", actor=None)
+    refunds.intent_refund(intent_id=c.pk, amount=25_000, reason="dư", actor=None)
+    refunds.intent_refund(intent_id=a.pk, amount=50_000, reason="trả hàng", actor=None)
 
     assert_ledger_invariant(merchant)
     expected_in = 50_000 + 80_000 + 90_000 + 125_000 + 5_000 + 200_000 + 80_000 + 10_000 + 30_000

@@ -17,7 +17,7 @@ from django.test import Client
 
 from core.errors import ApplicationError
 from merchants.services import api_key_create
-from payments import services
+from payments import refunds, services
 from payments.models import BankNotification, LedgerEntry, PaymentIntent
 from payments.signals import payment_succeeded
 from tests.factories import (
@@ -154,7 +154,7 @@ def test_it_never_refunds_more_than_received_under_concurrent_refunds():
     banknotify_deliver(Client(), tx_payload)
 
     def refund(_client, n):
-        return services.intent_refund(
+        return refunds.intent_refund(
             intent_id=intent.pk, amount=30_000, reason=f"lần {n}", actor=None
         )
 

@@ -43,6 +43,7 @@ from market.books import BooksReport, books_check
 from market.closing import daily_close_create
 from market.models import Order, OrderLine, OrderRefund, Storefront
 from merchants.models import BankAccount, Merchant, Product, User
+from payments import refunds as payment_refunds
 from payments import services as payments
 from payments.ewallet import ewallet_reconcile
 from payments.models import BankNotification, LedgerEntry, PaymentIntent, Refund, WalletEvent
@@ -851,7 +852,7 @@ class Storm:
                     )
                 else:
                     assert amount is not None
-                    payments.refund_start(
+                    payment_refunds.refund_start(
                         intent_id=order.intent_id,  # type: ignore[arg-type]
                         amount=amount,
                         reason=reason,

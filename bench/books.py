@@ -85,7 +85,7 @@ def main(argv: list[str]) -> int:
     from django.test import Client
     from django.utils import timezone
 
-    from market.books import books_check
+    from market.figures.books import books_check
     from sandboxes.ewallet import EWalletSandbox
     from tests.reliability.scenario import (
         check_independent_facts,

@@ -410,7 +410,7 @@ def verify(stalls: list[Any], sales: list[Sale], books: bool) -> Check:
         if received is not None and updated is not None:
             out.to_paid.append((updated - received).total_seconds())
     if books:
-        from market.books import books_check
+        from market.figures.books import books_check
 
         t0 = time.perf_counter()
         report = books_check(merchant_ids={s.merchant_id for s in (x.stall.shop for x in sales)})

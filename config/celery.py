@@ -19,7 +19,8 @@ app.conf.beat_schedule = {
     # Sales that never got a QR (canceled after 30 min), paid sales still without their e-invoice
     # (the net under the batch task queued per burst of payments, market/invoicing.py).
     "sync-orders": {"task": "market.sync_orders", "schedule": 60.0},
-    # Do yesterday's books agree with the money (market/books.py)? A difference alerts staff.
+    # Do yesterday's books agree with the money (market/figures/books.py)? A difference
+    # alerts staff.
     "books-check-nightly": {
         "task": "market.books_check_nightly",
         "schedule": crontab(hour=2, minute=30),  # Asia/Ho_Chi_Minh (CELERY_TIMEZONE)

@@ -1,7 +1,7 @@
 """Bar charts drawn on the server as inline SVG (no JavaScript), for phones.
 
 ``bar_chart`` lays the bars out; a template draws them (templates/market/reports/_bars.html).
-Used by the takings, tax and dashboard pages (market.report_views); any app's pages may use it.
+Used by the takings, tax and dashboard pages (market.figures.views); any app's pages may use it.
 """
 
 from __future__ import annotations

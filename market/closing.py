@@ -2,12 +2,12 @@
 
 A close covers one local business day: today from midnight (or from yesterday's close, so what
 was sold after it is counted) up to the moment it is made. It stores the figures as they were
-(``reports.close_figures``) with the cash the trader counted, and never changes afterwards.
+(``day_close.close_figures``) with the cash the trader counted, and never changes afterwards.
 
 Earlier days with activity and no close of their own (the first close after weeks of sales, a
 day the trader forgot) are closed first, in the same transaction, each as its own day: its own
 figures, the cash taken as the book says (nobody counted it, so no invented difference) and a
-note saying it was closed automatically (``figures["auto"]``). See ``reports.close_plan``.
+note saying it was closed automatically (``figures["auto"]``). See ``day_close.close_plan``.
 
 One close per merchant per local business date: the merchant's row is locked while closing and
 a unique constraint backs the check, so two taps on "Chốt sổ" give one close and a clear
@@ -30,7 +30,7 @@ from core.locking import lock_row
 from core.text import nfc
 from merchants.models import Merchant, User
 
-from . import reports
+from .figures import day_close
 from .models import DailyClose
 
 MAX_CASH = 10_000_000_000  # 10 tỷ đồng: more cash than this in a drawer is a typo
@@ -60,14 +60,14 @@ def _clean_cash(value: object) -> int:
 def _record_close(
     *,
     merchant: Merchant,
-    period: reports.ClosePeriod,
+    period: day_close.ClosePeriod,
     cash_counted: int | None,
     note: str,
     actor: User | None,
     actor_label: str,
 ) -> DailyClose:
     """One close over ``period``; ``cash_counted=None`` closes a day nobody counted (auto)."""
-    figures = reports.close_figures(merchant=merchant, start=period.start, end=period.end)
+    figures = day_close.close_figures(merchant=merchant, start=period.start, end=period.end)
     # An earlier day's period ends at the next midnight: the day is the period's, not the end's.
     figures = replace(figures, business_date=period.business_date)
     auto = cash_counted is None
@@ -130,10 +130,10 @@ def daily_close_create(
             business_date = timezone.localdate(end)
             if DailyClose.objects.filter(merchant=merchant, business_date=business_date).exists():
                 raise AlreadyClosed()
-            previous = reports.last_close(merchant=merchant)
+            previous = day_close.last_close(merchant=merchant)
             if previous is not None and previous.business_date > business_date:
                 raise AlreadyClosed()  # a later day is closed already: no closing back in time
-            plan = reports.close_plan(merchant=merchant, now=end)
+            plan = day_close.close_plan(merchant=merchant, now=end)
             for period in plan.earlier:
                 _record_close(
                     merchant=merchant,

@@ -61,7 +61,7 @@ def books_check_nightly() -> int:
 
     from core.models import AuditLog
 
-    from .books import books_check
+    from .figures.books import books_check
 
     day = timezone.localdate() - timedelta(days=1)
     report = books_check(day=day)

@@ -61,8 +61,8 @@ urlpatterns = [
     path("bien-nhan/<str:token>/", pos_views.receipt, name="receipt"),
 ]
 
-# Figures: daily close, takings, household-tax estimate, staff dashboard (market/report_views.py).
-from . import report_views  # noqa: E402
+# Figures: daily close, takings, household-tax estimate, staff dashboard (market/figures/views.py).
+from .figures import views as report_views  # noqa: E402
 
 urlpatterns += [
     path("cua-hang/<int:merchant_id>/chot-so/", report_views.close_page, name="close_page"),

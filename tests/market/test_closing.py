@@ -14,7 +14,8 @@ import pytest
 import time_machine
 from django.db import connection
 
-from market import closing, orders, reports
+from market import closing, orders
+from market.figures import day_close
 from market.models import DailyClose, Order
 from market.orders import LineInput
 from tests.factories import (
@@ -180,7 +181,7 @@ def test_it_counts_a_realistic_stall_day_exactly(merchant, owner, stall_day):
 
 def test_it_previews_the_same_figures_it_stores(merchant, owner, stall_day):
     with at(17):
-        preview = reports.close_preview(merchant=merchant)
+        preview = day_close.close_preview(merchant=merchant)
         close = closing.daily_close_create(merchant=merchant, cash_counted=40_000, actor=owner)
     assert preview.as_json() == close.figures
     assert close.cash_difference == 0
@@ -352,8 +353,8 @@ def test_the_first_close_after_weeks_closes_each_active_day_on_its_own(
 
 def test_the_preview_shows_today_and_counts_the_earlier_days(merchant, weeks_of_sales):
     with at(17):
-        plan = reports.close_plan(merchant=merchant, now=datetime(2026, 3, 10, 17, tzinfo=VN))
-        preview = reports.close_preview(merchant=merchant)
+        plan = day_close.close_plan(merchant=merchant, now=datetime(2026, 3, 10, 17, tzinfo=VN))
+        preview = day_close.close_preview(merchant=merchant)
     assert [p.business_date.isoformat() for p in plan.earlier] == EARLIER_DAYS
     assert preview.period_start == datetime(2026, 3, 10, tzinfo=VN)
     assert (preview.sales_total, preview.cash_expected) == (85_000, 25_000)
@@ -464,8 +465,8 @@ def test_it_goes_back_at_most_400_days(merchant, owner):
         cash_sale(merchant, 9_000)  # 2026-01-01
     with time_machine.travel(datetime(2027, 3, 10, 17, tzinfo=VN), tick=False):
         cash_sale(merchant, 1_000)
-        plan = reports.close_plan(merchant=merchant, now=datetime(2027, 3, 10, 17, tzinfo=VN))
-    assert (datetime(2027, 3, 10) - datetime(2026, 1, 1)).days > reports.MAX_CATCH_UP_DAYS
+        plan = day_close.close_plan(merchant=merchant, now=datetime(2027, 3, 10, 17, tzinfo=VN))
+    assert (datetime(2027, 3, 10) - datetime(2026, 1, 1)).days > day_close.MAX_CATCH_UP_DAYS
     assert plan.earlier == []
     assert plan.today.start == datetime(2027, 3, 10, tzinfo=VN)
 

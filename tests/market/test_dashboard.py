@@ -12,7 +12,8 @@ import pytest
 import time_machine
 from django.contrib.auth.models import Permission
 
-from market import orders, reports
+from market import orders
+from market.figures import dashboard
 from market.orders import LineInput
 from merchants.models import User
 from tests.factories import (
@@ -105,7 +106,7 @@ def market(client):
 
 def test_it_counts_active_stalls_and_the_cashless_share(market):
     with at(TODAY, 18):
-        data = reports.market_dashboard(market=market, days=30)
+        data = dashboard.market_dashboard(market=market, days=30)
 
     assert (data.stall_count, data.occupied_count, data.active_count) == (5, 4, 3)
     # Sales: A-1 3 (2 cashless), A-2 2 (cash), A-3 1 walk-in (cashless), A-4 1 (cash) = 7.
@@ -126,7 +127,7 @@ def test_it_counts_active_stalls_and_the_cashless_share(market):
 
 def test_it_narrows_to_the_last_7_days(market):
     with at(TODAY, 18):
-        data = reports.market_dashboard(market=market, days=7)
+        data = dashboard.market_dashboard(market=market, days=7)
     assert (data.sales_count, data.sales_total) == (6, 280_000)
     assert [s.code for s in data.needs_help] == ["A-2", "A-4"]
     assert data.first == date(2026, 3, 12)
@@ -134,7 +135,7 @@ def test_it_narrows_to_the_last_7_days(market):
 
 def test_it_gives_an_8_week_trend(market):
     with at(TODAY, 18):
-        weeks = reports.market_dashboard(market=market).weeks
+        weeks = dashboard.market_dashboard(market=market).weeks
     assert len(weeks) == 8
     assert (weeks[0].week_start, weeks[-1].week_start) == (date(2026, 1, 26), date(2026, 3, 16))
     this_week = weeks[-1]

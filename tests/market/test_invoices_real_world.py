@@ -82,7 +82,7 @@ def test_a_vat_invoice_of_a_pos_sale_totals_exactly_what_was_paid(vat_merchant):
 
 
 def test_the_books_agree_to_the_dong_for_a_vat_sale_refunded_in_part(vat_merchant):
-    from market import books
+    from market.figures import books
 
     crab = ProductFactory(merchant=vat_merchant, name="Cua", unit="con", price=710_000)
     crab.tax_category = "10%"
@@ -107,7 +107,7 @@ def test_the_books_agree_to_the_dong_for_a_vat_sale_refunded_in_part(vat_merchan
 def test_an_invoice_issued_after_a_refund_carries_that_refund_as_an_adjustment():
     # The shopper asks for the invoice after part of the sale was given back (or one worker
     # issues the invoice while another settled the refund and found no invoice to adjust).
-    from market import books
+    from market.figures import books
 
     m = merchant_with_account(display_name="Sạp cá Cô Lan")
     einvoice.series_create(merchant=m, form="2", symbol="K26TBL", auto_issue=False)

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from core import live
 from core.errors import Conflict, ValidationFailed
-from market import reports
 from market import storefront as shop
+from market.figures import takings_figures
 from market.models import FulfilmentStatus, Order, OrderEvent, OrderRefund, Storefront
 from payments.models import LedgerEntry
 from tests.factories import (
@@ -380,7 +380,7 @@ def test_cancel_after_a_bank_payment_refunds_and_shows_in_takings(client, mercha
     event = OrderEvent.objects.filter(order=order).last()
     assert (event.kind, event.note) == ("canceled", "Hết cá thu")
     # Takings today: both sales, one refund, net the other sale.
-    today = reports.period_takings(
+    today = takings_figures.period_takings(
         merchant=merchant, first=timezone.localdate(), last=timezone.localdate()
     )
     assert (today.sales_count, today.gross, today.refunds) == (2, 270_000, 90_000)

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from market import orders, reports
+from market import orders
+from market.figures import takings_figures
 from market.orders import LineInput
 from tests.factories import (
     ProductFactory,
@@ -94,7 +95,7 @@ def month(client, merchant, owner, greens, pork):
 
 def test_it_sums_today_the_week_and_the_month_net_of_refunds(merchant, month):
     with at(TODAY, 18):
-        data = reports.takings(merchant=merchant)
+        data = takings_figures.takings(merchant=merchant)
     today, week, this_month = data.periods
 
     # Today: 30.000 QR + 20.000 cash − 50.000 refund of a QR sale = 0.
@@ -115,7 +116,7 @@ def test_it_sums_today_the_week_and_the_month_net_of_refunds(merchant, month):
 
 def test_it_gives_a_30_day_series_ending_today(merchant, month):
     with at(TODAY, 18):
-        days = reports.takings(merchant=merchant).days
+        days = takings_figures.takings(merchant=merchant).days
 
     assert len(days) == 30
     assert (days[0].day, days[-1].day) == (date(2026, 2, 17), TODAY)
@@ -139,7 +140,7 @@ def test_it_puts_a_late_evening_sale_on_its_local_day(merchant):
     with at(TODAY, 0, 30):
         sell(merchant, [LineInput(unit_price=22_000)])
     with at(TODAY, 18):
-        data = reports.takings(merchant=merchant)
+        data = takings_figures.takings(merchant=merchant)
     by_day = {d.day: d.net for d in data.days}
     assert (by_day[date(2026, 3, 17)], by_day[TODAY]) == (11_000, 22_000)
     assert data.periods[0].net == 22_000
@@ -149,7 +150,7 @@ def test_it_ranks_best_sellers_by_revenue_and_by_quantity_from_the_lines_sold(
     merchant, greens, pork, month
 ):
     with at(TODAY, 18):
-        data = reports.takings(merchant=merchant)
+        data = takings_figures.takings(merchant=merchant)
     # Greens: 4 + 10 + 3 + 2 = 19 bunches, 190.000; pork 1,5 kg, 225.000 − 50.000 (order-level
     # refund is not on a line, so the line keeps its amount) = 225.000.
     assert [(p.name, p.revenue, p.quantity) for p in data.top_by_revenue] == [
@@ -161,7 +162,7 @@ def test_it_ranks_best_sellers_by_revenue_and_by_quantity_from_the_lines_sold(
     greens.name = "Rau muống (sạch)"
     greens.save()
     with at(TODAY, 18):
-        assert reports.takings(merchant=merchant).top_by_quantity[0].name == "Rau muống"
+        assert takings_figures.takings(merchant=merchant).top_by_quantity[0].name == "Rau muống"
 
 
 def test_a_line_refund_comes_off_that_product(client, merchant, owner, greens, pork):
@@ -177,7 +178,7 @@ def test_a_line_refund_comes_off_that_product(client, merchant, owner, greens, p
         orders.order_refund(
             order_id=order.pk, amount=None, line_id=line.pk, reason="x", actor=owner
         )
-        by_revenue = reports.takings(merchant=merchant).top_by_revenue
+        by_revenue = takings_figures.takings(merchant=merchant).top_by_revenue
     assert [(p.name, p.revenue) for p in by_revenue] == [("Thịt ba chỉ", 150_000), ("Rau muống", 0)]
 
 

@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from market import orders, reports
+from market import orders
+from market.figures import tax_figures
+from market.figures.tax_rules import RULES_2026_1, public_source
 from market.orders import LineInput
-from market.tax_rules import RULES_2026_1, public_source
 from merchants.models import Merchant
 from tests.factories import api_key_for, member_of, merchant_with_account
 
@@ -75,7 +76,7 @@ def test_it_estimates_a_goods_trader_with_800_million_by_hand(trader, year_of_ri
     assert RULES_2026_1.pit_deducts_threshold.value is True  # PIT on revenue above 500 million
 
     with at(4, day=15):
-        page = reports.tax_estimate(merchant=trader)
+        page = tax_figures.tax_estimate(merchant=trader)
     est = page.estimate
     assert page.revenue_by_month == [200 * M] * 4
     assert est.revenue_ytd == 800 * M
@@ -104,7 +105,7 @@ def test_it_owes_nothing_under_the_threshold(trader, owner):
     with at(2):
         sell(trader, 1 * M)
     with at(2, day=20):
-        page = reports.tax_estimate(merchant=trader)
+        page = tax_figures.tax_estimate(merchant=trader)
     assert page.revenue_by_month == [499 * M, 1 * M]
     assert page.estimate.revenue_ytd == 500 * M  # exactly the threshold: still exempt
     assert (page.estimate.vat_ytd, page.estimate.pit_ytd) == (0, 0)

@@ -16,18 +16,20 @@ from fractions import Fraction
 
 import pytest
 
-from market.tax_rules import (
-    RULE_SETS,
-    RULES_2026_1,
-    Confidence,
-    ProfitBand,
+from market.figures.tax_estimator import (
     QuarterStatus,
-    Rule,
-    TaxRuleSet,
     estimate_household_tax,
     format_rate,
     format_vnd,
     round_half_up,
+)
+from market.figures.tax_rules import (
+    RULE_SETS,
+    RULES_2026_1,
+    Confidence,
+    ProfitBand,
+    Rule,
+    TaxRuleSet,
     rule_set_for_year,
 )
 

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from market.books import books_check
+from market.figures.books import books_check
 from market.models import Order, OrderRefund
 from payments.models import LedgerEntry, PaymentIntent, WalletEvent
 from payments.momo import momo_reconcile

@@ -14,7 +14,7 @@ import pytest
 from django.test import Client
 
 from core.models import AuditLog
-from market import books
+from market.figures import books
 from market.models import Order
 from market.orders import LineInput, order_create
 from payments.bankalerts import (

@@ -38,9 +38,10 @@ from django.utils import timezone
 
 from core.errors import ProviderUnavailable
 from core.models import IdempotencyKey
-from market import orders, reports, storefront
-from market.books import BooksReport, books_check
+from market import orders, storefront
 from market.closing import daily_close_create
+from market.figures import day_close
+from market.figures.books import BooksReport, books_check
 from market.models import Order, OrderLine, OrderRefund, Storefront
 from merchants.models import BankAccount, Merchant, Product, User
 from payments import refunds as payment_refunds
@@ -919,8 +920,8 @@ class Storm:
         assert self.wallet.wait_idle(timeout=60), "the wallet's webhooks are not all delivered"
         for shop in self.shops:
             now = timezone.now()
-            plan = reports.close_plan(merchant=shop.merchant, now=now)
-            cash = reports.close_figures(
+            plan = day_close.close_plan(merchant=shop.merchant, now=now)
+            cash = day_close.close_figures(
                 merchant=shop.merchant, start=plan.today.start, end=plan.today.end
             ).cash_expected
             daily_close_create(

@@ -11,7 +11,7 @@ import pytest
 from django.db.models import F
 
 from market import orders
-from market.books import books_check
+from market.figures.books import books_check
 from market.models import Order, OrderRefund
 from market.orders import LineInput
 from payments.models import LedgerEntry

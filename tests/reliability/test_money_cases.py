@@ -15,7 +15,8 @@ from django.utils import timezone
 from core.models import IdempotencyKey
 from einvoice import services as einvoice
 from einvoice.models import Invoice
-from market import books, closing, reports
+from market import closing
+from market.figures import books, day_close, periods, takings_figures, tax_figures
 from market.models import DailyClose, Order, OrderRefund
 from market.orders import LineInput, order_create
 from payments.ewallet import ewallet_reconcile
@@ -197,11 +198,11 @@ def test_3_quick_collect_money_reaches_takings_close_tax_and_invoice(client, mer
         intent.pk,
     )
     assert [(line.name, line.amount) for line in sale.lines.all()] == [("Tiền hàng", 150_000)]
-    today = reports.takings(merchant=merchant).periods[0]
+    today = takings_figures.takings(merchant=merchant).periods[0]
     assert (today.gross, today.cashless_net) == (150_000, 150_000)
-    assert reports.close_preview(merchant=merchant).sales_total == 150_000
+    assert day_close.close_preview(merchant=merchant).sales_total == 150_000
     month = timezone.localdate().month
-    assert reports.tax_estimate(merchant=merchant).revenue_by_month[month - 1] == 150_000
+    assert tax_figures.tax_estimate(merchant=merchant).revenue_by_month[month - 1] == 150_000
     assert Invoice.objects.get(source_ref=sale.number).total_payable == 150_000
     assert_books_agree()
 
@@ -228,7 +229,7 @@ def test_3_money_asked_through_the_payments_api_becomes_a_sale_when_it_arrives(
         f"intent:{created.json()['id']}",
     )
     assert [line.name for line in sale.lines.all()] == ["Bánh xèo"]
-    assert reports.close_preview(merchant=merchant).sales_total == 42_000
+    assert day_close.close_preview(merchant=merchant).sales_total == 42_000
     assert_books_agree()
 
 
@@ -290,9 +291,9 @@ def test_4_a_refund_on_the_intent_lowers_the_sale_and_adjusts_its_invoice(
     assert [r.amount for r in order.refunds.all()] == [30_000, 70_000]
     adjustments = Invoice.objects.filter(kind=Invoice.Kind.ADJUSTMENT).order_by("pk")
     assert [a.total_payable for a in adjustments] == [-30_000, -70_000]
-    assert reports.takings(merchant=merchant).periods[0].net == 0
+    assert takings_figures.takings(merchant=merchant).periods[0].net == 0
     assert (
-        reports.tax_estimate(merchant=merchant).revenue_by_month[timezone.localdate().month - 1]
+        tax_figures.tax_estimate(merchant=merchant).revenue_by_month[timezone.localdate().month - 1]
         == 0
     )
     assert_books_agree()
@@ -357,7 +358,7 @@ def test_6_a_wallet_payment_after_the_bank_paid_the_same_sale_is_booked_and_flag
     second = LedgerEntry.objects.get(wallet_event__isnull=False)
     assert (second.kind, second.amount, second.flag) == ("unmatched", 65_000, "already_paid")
     assert fresh(order).amount_paid == 65_000  # the sale is paid once; the extra is flagged
-    preview = reports.close_preview(merchant=merchant)
+    preview = day_close.close_preview(merchant=merchant)
     assert preview.unmatched_total == 65_000
     assert [u["flag"] for u in preview.unmatched_credits] == ["already_paid"]
     ewallet_reconcile(older_than_seconds=0)  # finding it again books nothing twice
@@ -477,7 +478,7 @@ def test_8_the_first_close_after_weeks_closes_each_day_on_its_own(client, mercha
     )
     assert [c.sales_total for c in closes] == [40_000, 80_000, 40_000, 40_000, 25_000]
     assert all(c.cash_difference == 0 for c in closes)
-    assert today.period_start >= reports.local_midnight(timezone.localdate())
+    assert today.period_start >= periods.local_midnight(timezone.localdate())
     assert_books_agree()
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from market import books
-from market.reports import parse_day
+from market.figures import books
+from market.figures.periods import parse_day
 
 
 class Command(BaseCommand):

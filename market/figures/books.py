@@ -32,8 +32,8 @@ from django.utils import timezone
 from einvoice.models import Invoice, Series
 from payments.models import LedgerEntry, PaymentIntent, Refund
 
-from . import reports
-from .models import DailyClose, Order, OrderRefund
+from ..models import DailyClose, Order, OrderRefund
+from . import day_close, periods
 
 PAID = (
     PaymentIntent.Status.SUCCEEDED,
@@ -326,7 +326,7 @@ def _merchant_books(
 
 
 def datetime_of(day: date) -> datetime:
-    return reports.local_midnight(day)
+    return periods.local_midnight(day)
 
 
 def _closes(report: BooksReport, *, merchant_id: int, day: date | None, book) -> None:
@@ -345,10 +345,10 @@ def _closes(report: BooksReport, *, merchant_id: int, day: date | None, book) ->
         previous = close
         if day is not None and close.business_date != day:
             continue
-        books = book(reports.local_midnight(close.business_date))
+        books = book(periods.local_midnight(close.business_date))
         if books:
             books.closes += 1
-        now = reports.close_figures(
+        now = day_close.close_figures(
             merchant=close.merchant, start=close.period_start, end=close.period_end
         ).as_json()
         for name in CLOSE_FIGURES:
@@ -365,7 +365,7 @@ def _closes(report: BooksReport, *, merchant_id: int, day: date | None, book) ->
 
 
 def _invoiced(merchant_id: int, day: date) -> int:
-    start, end = reports.day_range(day, day)
+    start, end = periods.day_range(day, day)
     return int(
         Invoice.objects.filter(merchant_id=merchant_id, issued_at__gte=start, issued_at__lt=end)
         .exclude(status=Invoice.Status.CANCELED)

@@ -27,8 +27,17 @@ from merchants.auth import AuthedRequest
 from merchants.models import Merchant
 from merchants.selectors import Principal, merchant_for
 
-from . import closing, reports, tax_rules
-from .models import DailyClose, Order
+from .. import closing
+from ..models import DailyClose, Order
+from . import (
+    dashboard,
+    day_close,
+    periods,
+    takings_figures,
+    tax_estimator,
+    tax_figures,
+    tax_rules,
+)
 
 # --- small helpers ----------------------------------------------------------------------------
 
@@ -59,7 +68,7 @@ def _method_rows(figures: dict) -> list[dict]:
             "refund_count": figures["refunds_by_method"][m]["count"],
             "refund_total": figures["refunds_by_method"][m]["total"],
         }
-        for m in reports.METHODS
+        for m in periods.METHODS
     ]
 
 
@@ -92,10 +101,10 @@ def close_page(request: AuthedRequest, merchant_id: int) -> HttpResponse:
             else:
                 messages.success(request, _("Đã chốt sổ."))
                 return redirect("close_detail", merchant_id=merchant.pk, close_id=close.pk)
-    today_close = reports.close_today(merchant=merchant)
+    today_close = day_close.close_today(merchant=merchant)
     # Today's period only; earlier unclosed days with activity are closed on their own first.
-    plan = reports.close_plan(merchant=merchant, now=timezone.now())
-    preview = reports.close_preview(merchant=merchant, plan=plan)
+    plan = day_close.close_plan(merchant=merchant, now=timezone.now())
+    preview = day_close.close_preview(merchant=merchant, plan=plan)
     figures = preview.as_json()
     return render(
         request,
@@ -128,7 +137,7 @@ def close_history(request: AuthedRequest, merchant_id: int) -> HttpResponse:
         {
             "merchant": merchant,
             "tab": "close",
-            "closes": reports.closes_of(merchant=merchant)[:120],
+            "closes": day_close.closes_of(merchant=merchant)[:120],
         },
     )
 
@@ -157,7 +166,7 @@ def _credits(figures: dict) -> list[dict]:
 @require_GET
 def close_detail(request: AuthedRequest, merchant_id: int, close_id: int) -> HttpResponse:
     merchant = _owned(request, merchant_id)
-    close = reports.close_of(merchant=merchant, close_id=close_id)
+    close = day_close.close_of(merchant=merchant, close_id=close_id)
     return render(
         request,
         "market/reports/close_detail.html",
@@ -197,7 +206,7 @@ def close_csv_rows(close: DailyClose) -> list[list[object]]:
             _("Người chuyển"),
         ],
     ]
-    for order in reports.close_orders(close=close):
+    for order in day_close.close_orders(close=close):
         assert order.paid_at is not None
         rows.append(
             [
@@ -205,12 +214,12 @@ def close_csv_rows(close: DailyClose) -> list[list[object]]:
                 local(order.paid_at).strftime("%d/%m/%Y %H:%M"),
                 order.number,
                 METHOD_LABELS.get(order.payment_method, order.payment_method),
-                reports.items_text(order),
+                tax_figures.items_text(order),
                 order.total,
                 order.buyer_name,
             ]
         )
-    for refund in reports.close_refunds(close=close):
+    for refund in day_close.close_refunds(close=close):
         assert refund.confirmed_at is not None
         rows.append(
             [
@@ -243,7 +252,7 @@ def close_csv_rows(close: DailyClose) -> list[list[object]]:
 @require_GET
 def close_csv(request: AuthedRequest, merchant_id: int, close_id: int) -> HttpResponse:
     merchant = _owned(request, merchant_id)
-    close = reports.close_of(merchant=merchant, close_id=close_id)
+    close = day_close.close_of(merchant=merchant, close_id=close_id)
     return csv_response(f"chot-so-{close.business_date:%Y-%m-%d}.csv", close_csv_rows(close))
 
 
@@ -259,7 +268,7 @@ def _tick(i: int, day: date, count: int) -> str:
     return day.strftime("%d/%m") if back % 7 == 0 and back >= 14 else ""
 
 
-def takings_chart(days: list[reports.DayTakings]) -> BarChart:
+def takings_chart(days: list[takings_figures.DayTakings]) -> BarChart:
     values = [d.net for d in days]
     high = max([*values, 0])
     return bar_chart(
@@ -277,7 +286,7 @@ def takings_chart(days: list[reports.DayTakings]) -> BarChart:
 @require_GET
 def takings_page(request: AuthedRequest, merchant_id: int) -> HttpResponse:
     merchant = _owned(request, merchant_id)
-    data = reports.takings(merchant=merchant)
+    data = takings_figures.takings(merchant=merchant)
     month_total = sum(d.net for d in data.days)
     return render(
         request,
@@ -322,7 +331,7 @@ def tax_page(request: AuthedRequest, merchant_id: int) -> HttpResponse:
     merchant = _owned(request, merchant_id)
     today = timezone.localdate()
     year = _year(request.GET.get("nam"), today)
-    page = reports.tax_estimate(merchant=merchant, year=year, today=today)
+    page = tax_figures.tax_estimate(merchant=merchant, year=year, today=today)
     est = page.estimate
     ytd = sum(page.revenue_by_month)
     threshold = est.threshold if est else 0
@@ -338,9 +347,9 @@ def tax_page(request: AuthedRequest, merchant_id: int) -> HttpResponse:
             "revenue_ytd": ytd,
             "threshold_left": max(0, threshold - ytd),
             "threshold_width": min(100, ytd * 100 // threshold) if threshold else 0,
-            "vat_rate": tax_rules.format_rate(est.vat_rate) if est else "",
-            "pit_rate": tax_rules.format_rate(est.pit_rate) if est else "",
-            "years": reports.tax_years(today=today),
+            "vat_rate": tax_estimator.format_rate(est.vat_rate) if est else "",
+            "pit_rate": tax_estimator.format_rate(est.pit_rate) if est else "",
+            "years": tax_figures.tax_years(today=today),
             "chart": tax_chart(page.revenue_by_month, year) if page.revenue_by_month else None,
             "months": [(i, amount) for i, amount in enumerate(page.revenue_by_month, start=1)],
             "book_from": date(year, 1, 1),
@@ -349,15 +358,15 @@ def tax_page(request: AuthedRequest, merchant_id: int) -> HttpResponse:
     )
 
 
-def _book(request: AuthedRequest, merchant_id: int) -> reports.RevenueBook:
+def _book(request: AuthedRequest, merchant_id: int) -> tax_figures.RevenueBook:
     merchant = _owned(request, merchant_id)
-    first, last = reports.book_period(
+    first, last = periods.book_period(
         raw_from=request.GET.get("tu"), raw_to=request.GET.get("den"), today=timezone.localdate()
     )
-    return reports.revenue_book(merchant=merchant, first=first, last=last)
+    return tax_figures.revenue_book(merchant=merchant, first=first, last=last)
 
 
-def _book_name(book: reports.RevenueBook, ext: str) -> str:
+def _book_name(book: tax_figures.RevenueBook, ext: str) -> str:
     return f"so-doanh-thu-{book.first:%Y%m%d}-{book.last:%Y%m%d}.{ext}"
 
 
@@ -402,7 +411,7 @@ def revenue_book_csv(request: AuthedRequest, merchant_id: int) -> HttpResponse:
     return csv_response(_book_name(book, "csv"), rows)
 
 
-def render_revenue_book_pdf(book: reports.RevenueBook) -> bytes:
+def render_revenue_book_pdf(book: tax_figures.RevenueBook) -> bytes:
     from weasyprint import HTML  # imported on first use: ~1 s, not needed to serve pages
 
     html = render_to_string(
@@ -435,7 +444,7 @@ def _days(raw: str | None) -> int:
     return days
 
 
-def trend_chart(weeks: list[reports.WeekShare]) -> BarChart:
+def trend_chart(weeks: list[dashboard.WeekShare]) -> BarChart:
     values = [int(w.share_by_value or 0) for w in weeks]
     return bar_chart(
         title=_("Tỷ lệ không dùng tiền mặt theo tuần (8 tuần)"),
@@ -458,12 +467,12 @@ def trend_chart(weeks: list[reports.WeekShare]) -> BarChart:
 
 
 @login_required  # anonymous: to the sign-in page; signed in without the permission: 403
-@permission_required(reports.DASHBOARD_PERMISSION, raise_exception=True)
+@permission_required(periods.DASHBOARD_PERMISSION, raise_exception=True)
 @require_GET
 def market_dashboard_page(request: AuthedRequest, slug: str) -> HttpResponse:
-    market = reports.market_for_dashboard(user=request.user, slug=slug)
+    market = dashboard.market_for_dashboard(user=request.user, slug=slug)
     days = _days(request.GET.get("ngay"))
-    data = reports.market_dashboard(market=market, days=days)
+    data = dashboard.market_dashboard(market=market, days=days)
     return render(
         request,
         "market/reports/dashboard.html",
@@ -481,12 +490,12 @@ def _percent(value) -> str:
 
 
 @login_required
-@permission_required(reports.DASHBOARD_PERMISSION, raise_exception=True)
+@permission_required(periods.DASHBOARD_PERMISSION, raise_exception=True)
 @require_GET
 def market_dashboard_csv(request: AuthedRequest, slug: str) -> HttpResponse:
-    market = reports.market_for_dashboard(user=request.user, slug=slug)
+    market = dashboard.market_for_dashboard(user=request.user, slug=slug)
     days = _days(request.GET.get("ngay"))
-    data = reports.market_dashboard(market=market, days=days)
+    data = dashboard.market_dashboard(market=market, days=days)
     rows: list[list[object]] = [
         [
             _("Báo cáo chợ"),

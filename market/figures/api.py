@@ -23,8 +23,9 @@ from core.schemas import InSchema, errors
 from merchants.auth import merchant_auth, principal, session_auth
 from merchants.selectors import merchant_for
 
-from . import closing, reports, tax_rules
-from .models import DailyClose
+from .. import closing
+from ..models import DailyClose
+from . import dashboard, day_close, takings_figures, tax_estimator, tax_figures, tax_rules
 
 router = Router(tags=["reports"])
 
@@ -263,7 +264,7 @@ def close_out(close: DailyClose) -> dict[str, Any]:
 def takings(request: HttpRequest, merchant_id: int):
     """Today, this week (Monday first) and this month net of refunds; the last 30 days; best
     sellers of the last 30 days."""
-    return reports.takings(merchant=_owner_merchant(request, merchant_id))
+    return takings_figures.takings(merchant=_owner_merchant(request, merchant_id))
 
 
 @router.get(
@@ -279,11 +280,11 @@ def tax_estimate(
     """ƯỚC TÍNH (estimate) of a household business's VAT and PIT for the year, with the rule
     set's version and each rule's legal source and confidence."""
     merchant = _owner_merchant(request, merchant_id)
-    page = reports.tax_estimate(merchant=merchant, year=year)
+    page = tax_figures.tax_estimate(merchant=merchant, year=year)
     est = page.estimate
     rule_set = tax_rules.rule_set_for_year(page.year)
     return {
-        "label": tax_rules.ESTIMATE_LABEL,
+        "label": tax_estimator.ESTIMATE_LABEL,
         "applies": page.applies,
         "note": ""
         if page.applies
@@ -328,7 +329,7 @@ def tax_estimate(
 )
 def list_closes(request: HttpRequest, merchant_id: int, limit: int = Query(31, ge=1, le=366)):
     merchant = _owner_merchant(request, merchant_id)
-    return [close_out(c) for c in reports.closes_of(merchant=merchant)[:limit]]
+    return [close_out(c) for c in day_close.closes_of(merchant=merchant)[:limit]]
 
 
 @router.get(
@@ -339,7 +340,7 @@ def list_closes(request: HttpRequest, merchant_id: int, limit: int = Query(31, g
 def preview_close(request: HttpRequest, merchant_id: int):
     """What a close made now would record (nothing is written)."""
     merchant = _owner_merchant(request, merchant_id)
-    return reports.close_preview(merchant=merchant).as_json()
+    return day_close.close_preview(merchant=merchant).as_json()
 
 
 @router.post(
@@ -383,7 +384,7 @@ def create_close(
 )
 def get_close(request: HttpRequest, merchant_id: int, close_id: int):
     merchant = _owner_merchant(request, merchant_id)
-    return close_out(reports.close_of(merchant=merchant, close_id=close_id))
+    return close_out(day_close.close_of(merchant=merchant, close_id=close_id))
 
 
 # --- staff -------------------------------------------------------------------------------------
@@ -396,8 +397,8 @@ def market_dashboard(request: HttpRequest, slug: str, days: int = 30):
     """Active stalls, cashless share by count and value, 8-week trend, stalls needing help."""
     if days not in (7, 30, 90):
         raise ValidationFailed(fields={"days": ["Chọn 7, 30 hoặc 90 ngày."]}, code="bad_period")
-    market = reports.market_for_dashboard(user=request.user, slug=slug)  # type: ignore[arg-type]
-    data = reports.market_dashboard(market=market, days=days, today=timezone.localdate())
+    market = dashboard.market_for_dashboard(user=request.user, slug=slug)  # type: ignore[arg-type]
+    data = dashboard.market_dashboard(market=market, days=days, today=timezone.localdate())
     return {
         "market": market.slug,
         "first": data.first,

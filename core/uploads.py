@@ -142,6 +142,16 @@ class ImageHeader:
         return self.width, self.height
 
 
+def _claims_an_allowed_format(data: bytes) -> bool:
+    """The file starts like a JPEG, PNG or WebP: when Pillow still cannot read it, it is a broken
+    image (whichever step of the reader gave up on its bytes), not a file of another kind."""
+    return (
+        data.startswith(b"\xff\xd8\xff")
+        or data.startswith(b"\x89PNG\r\n\x1a\n")
+        or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+    )
+
+
 def inspect_image(data: bytes, *, field: str) -> ImageHeader:
     """Format and size from the header only (nothing is decoded), refused unless a JPEG, PNG or
     WebP within the pixel limits."""
@@ -155,6 +165,8 @@ def inspect_image(data: bytes, *, field: str) -> ImageHeader:
     except _BOMB:
         raise _too_many_pixels(field) from None
     except UnidentifiedImageError:
+        if _claims_an_allowed_format(data):  # a JPEG/PNG/WebP signature, unreadable after it
+            raise _not_an_image(field) from None
         raise _fail(field, _("Ảnh phải là JPEG, PNG hoặc WebP.")) from None
     except _BROKEN:
         raise _not_an_image(field) from None

@@ -88,7 +88,7 @@ PURCHASE = {"merchant_id": "{merchant_id}", "file": "{purchase_file}"}
 ROUTES: list[Route] = [
     # --- config: probes, PWA, API docs, admin ----------------------------------------------
     page("/healthz", PUBLIC),
-    page("/readyz", PUBLIC),
+    page("/readyz", PUBLIC, ok=503),  # 200, or 503 while a dependency (e.g. the beat) is not ready
     page("/favicon.ico", PUBLIC),
     page("/manifest.webmanifest", PUBLIC),
     page("/sw.js", PUBLIC),

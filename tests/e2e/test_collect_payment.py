@@ -160,17 +160,14 @@ def wallet(live_server, settings):
     sandbox.stop()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_an_e_wallet_sale_is_approved_by_the_shopper_and_spoken(
-    chromium_available, live_server, wallet, page: Page, context, artifacts_dir
-):
+def start_wallet_sale_of_85_000(page: Page, base: str):
+    """A trader (0905 111 006, "Mì Quảng Bà Vị", with a bank account) signs in, keys 85.000 đ on
+    "Thu tiền" and taps "Khách trả bằng ví điện tử"; the browser's speech is spied on."""
     merchant = factories.MerchantFactory(display_name="Mì Quảng Bà Vị")
     factories.BankAccountFactory(merchant=merchant)
     factories.owner_of(merchant, phone="+84905111006")
     page.add_init_script(SPEECH_SPY)
-    steps = Steps(page, artifacts_dir, "e2e-ewallet")
-
-    page.goto(f"{live_server.url}/dang-nhap/")
+    page.goto(f"{base}/dang-nhap/")
     page.get_by_label("Số điện thoại").fill("0905 111 006")
     page.get_by_label("Mật khẩu").fill(factories.PASSWORD)
     page.get_by_role("button", name="Đăng nhập").click()
@@ -178,6 +175,15 @@ def test_an_e_wallet_sale_is_approved_by_the_shopper_and_spoken(
     for key in ("8", "5", "000"):
         page.locator(f'.keypad .key[data-key="{key}"]').click()
     page.get_by_role("button", name="Khách trả bằng ví điện tử").click()
+    return merchant
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_e_wallet_sale_is_approved_by_the_shopper_and_spoken(
+    chromium_available, live_server, wallet, page: Page, context, artifacts_dir
+):
+    merchant = start_wallet_sale_of_85_000(page, live_server.url)
+    steps = Steps(page, artifacts_dir, "e2e-ewallet")
 
     expect(page.locator("#amount")).to_have_text("85.000 đ")
     expect(page.get_by_text("Đang chờ khách xác nhận trên ví…")).to_be_visible()

@@ -10,8 +10,7 @@ from playwright.sync_api import Page, expect
 
 from payments.models import LedgerEntry, PaymentIntent
 from sandboxes.momo import MomoSandbox
-from tests import factories
-from tests.e2e.test_collect_payment import SPEECH_SPY, _read_qr
+from tests.e2e.test_collect_payment import _read_qr, start_wallet_sale_of_85_000
 from tests.e2e.test_trader_onboarding import Steps
 
 pytestmark = pytest.mark.e2e
@@ -36,20 +35,8 @@ def momo(live_server, settings):
 def test_a_momo_sale_is_approved_by_the_shopper_spoken_and_refunded(
     chromium_available, live_server, momo, page: Page, context, artifacts_dir
 ):
-    merchant = factories.MerchantFactory(display_name="Mì Quảng Bà Vị")
-    factories.BankAccountFactory(merchant=merchant)
-    factories.owner_of(merchant, phone="+84905111006")
-    page.add_init_script(SPEECH_SPY)
+    merchant = start_wallet_sale_of_85_000(page, live_server.url)
     steps = Steps(page, artifacts_dir, "e2e-momo")
-
-    page.goto(f"{live_server.url}/dang-nhap/")
-    page.get_by_label("Số điện thoại").fill("0905 111 006")
-    page.get_by_label("Mật khẩu").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Đăng nhập").click()
-    page.get_by_role("link", name="Thu tiền").first.click()
-    for key in ("8", "5", "000"):
-        page.locator(f'.keypad .key[data-key="{key}"]').click()
-    page.get_by_role("button", name="Khách trả bằng ví điện tử").click()
 
     expect(page.locator("#amount")).to_have_text("85.000 đ")
     steps.shot("ma-qr-momo")

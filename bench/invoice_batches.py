@@ -42,9 +42,9 @@ from einvoice import services as einvoice
 from einvoice import signing
 from einvoice import tasks as _einvoice_tasks  # noqa: F401 - connects transmission, as a worker
 from einvoice.models import Invoice
-from market import invoicing, orders
 from market.models import Order
-from market.orders import LineInput
+from market.sales import invoicing, orders
+from market.sales.orders import LineInput
 from tests.factories import merchant_with_account
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -33,8 +33,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from market import orders
 from market.models import Order
+from market.sales import orders
 from tests.factories import (
     ProductFactory,
     api_key_for,
@@ -152,7 +152,7 @@ def test_einvoice_issue_roundtrips_and_cpu(monkeypatch):
     """A signed VAT invoice: ``invoice_issue`` alone, and from a paid POS sale
     (``order_invoice_issue``). After-commit work (PDF, transmission) is a worker's: left out."""
     from einvoice import services
-    from market import invoicing
+    from market.sales import invoicing
     from tests.einvoice.conftest import goods
     from tests.factories import enterprise_tax_code
 
@@ -219,7 +219,7 @@ def test_request_path_of_the_order_post(client, settings):
     from django.test import Client, RequestFactory
 
     from core.idempotency import effect_key, run_idempotent
-    from market.api_orders import order_out
+    from market.sales.api import order_out
     from merchants.selectors import Principal
     from merchants.services import api_key_authenticate
 

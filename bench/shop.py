@@ -370,7 +370,7 @@ def cmd_seed(args: argparse.Namespace) -> None:
 
 
 def run_search(query: str) -> tuple[Any, list[Any]]:
-    from market.search import product_search
+    from market.shop.search import product_search
 
     result = product_search(query)
     return result, list(result.page.object_list)

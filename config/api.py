@@ -23,8 +23,8 @@ from core.schemas import document_common_errors
 from core.text import INVALID_TEXT_CODE, INVALID_TEXT_MESSAGE
 from einvoice.api import router as einvoice_router
 from market.api import router as market_router
-from market.api_shop import router as shop_router
 from market.figures.api import router as reports_router
+from market.shop.api import router as shop_router
 from merchants.api import router as merchants_router
 from payments.api import router as payments_router
 from virtual_expo.api import router as expo_router

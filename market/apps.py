@@ -10,13 +10,15 @@ class MarketConfig(AppConfig):
         from merchants import extensions
         from payments.signals import payment_settled, refund_opened, refund_settled
 
-        from . import orders, selectors, storefront
+        from .sales import settling
+        from .shop import storefront
         from .signals import invoice_requested, order_paid, order_refunded
+        from .stalls import selectors
 
         # Inside the money's own transaction: the sale moves in the same commit as the ledger.
-        payment_settled.connect(orders.on_payment_settled, dispatch_uid="market.order_paid")
-        refund_opened.connect(orders.on_refund_opened, dispatch_uid="market.order_refund_open")
-        refund_settled.connect(orders.on_refund_settled, dispatch_uid="market.order_refunded")
+        payment_settled.connect(settling.on_payment_settled, dispatch_uid="market.order_paid")
+        refund_opened.connect(settling.on_refund_opened, dispatch_uid="market.order_refund_open")
+        refund_settled.connect(settling.on_refund_settled, dispatch_uid="market.order_refunded")
         order_paid.connect(storefront.on_order_paid, dispatch_uid="market.online_order_paid")
         # E-invoices, issued in the background once the money is in (market/invoicing.py):
         # paid sales in batches, a shopper's request and a refund's adjustment each by itself.
@@ -33,7 +35,7 @@ class MarketConfig(AppConfig):
 
 def _invoice_paid_order(sender, *, order_id: int, **kwargs) -> None:
     # Not a message per sale: one batch task per burst of paid sales (market/invoicing.py).
-    from .invoicing import invoices_due_kick
+    from .sales.invoicing import invoices_due_kick
 
     invoices_due_kick()
 

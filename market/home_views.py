@@ -15,7 +15,7 @@ from merchants import selectors
 from merchants.auth import AuthedRequest
 from merchants.models import Membership
 
-from . import selectors as market_selectors
+from .stalls import selectors as market_selectors
 
 
 def home(request: HttpRequest) -> HttpResponse:

@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from .services import standee_job_run
+from .stalls.services import standee_job_run
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +18,7 @@ def build_market_standees(job_id: int) -> str:
 
 @shared_task(name="market.issue_order_invoice")
 def issue_order_invoice(order_id: int, requested: bool = False) -> int | None:
-    from .invoicing import order_invoice_issue, safely
+    from .sales.invoicing import order_invoice_issue, safely
 
     invoice = safely(order_invoice_issue, order_id=order_id, requested=requested)
     return invoice.pk if invoice else None
@@ -28,14 +28,14 @@ def issue_order_invoice(order_id: int, requested: bool = False) -> int | None:
 def issue_due_invoices() -> int:
     """The automatic invoices of recently paid sales, in batches: queued once per burst of
     payments (``invoicing.invoices_due_kick``), not once per sale."""
-    from .invoicing import invoices_issue_burst
+    from .sales.invoicing import invoices_issue_burst
 
     return invoices_issue_burst()
 
 
 @shared_task(name="market.adjust_invoice_for_refund")
 def adjust_invoice_for_refund(refund_id: int) -> int | None:
-    from .invoicing import refund_invoice_adjust, safely
+    from .sales.invoicing import refund_invoice_adjust, safely
 
     invoice = safely(refund_invoice_adjust, refund_id=refund_id)
     return invoice.pk if invoice else None
@@ -45,8 +45,8 @@ def adjust_invoice_for_refund(refund_id: int) -> int | None:
 def sync_orders() -> dict[str, int]:
     """The safety net: sales that never got a QR (canceled after a while); invoices not yet
     issued. (Orders need no syncing: they move in the same transaction as their money.)"""
-    from .invoicing import invoices_issue_due
-    from .orders import orders_sweep
+    from .sales.invoicing import invoices_issue_due
+    from .sales.orders import orders_sweep
 
     return {"orders": orders_sweep(), "invoices": invoices_issue_due()}
 

@@ -153,7 +153,7 @@ class World:
 
     @cached_property
     def close(self):
-        from market.closing import daily_close_create
+        from market.figures.closing import daily_close_create
 
         self.order  # noqa: B018 - a close of a day with a sale
         return daily_close_create(merchant=self.merchant, cash_counted=0, actor=self.owner)

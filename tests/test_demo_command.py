@@ -10,7 +10,7 @@ from django.core.management import call_command
 
 from core.models import AuditLog
 from market.models import Market, Stall, StallApplication
-from market.services import REVIEW_PERMISSION
+from market.stalls.services import REVIEW_PERMISSION
 from merchants.models import BankAccount, Membership, Merchant, Product, User
 
 pytestmark = pytest.mark.django_db
@@ -165,7 +165,7 @@ def test_it_makes_a_few_days_of_real_sales_once() -> None:
 def test_each_stalls_sales_are_numbered_in_the_order_they_happened() -> None:
     """The POS's "Đơn gần đây" lists a stall's sales newest first: by time and by number alike."""
     from market.models import Order
-    from market.selectors import pos_recent_sales
+    from market.sales.selectors import pos_recent_sales
 
     call_command("demo", sales_days=3, stdout=io.StringIO())
     for merchant in Merchant.objects.filter(orders__isnull=False).distinct():

@@ -49,6 +49,11 @@ def _house(tmp_path: Path, bad_import: tuple[str, str]) -> Path:
     for package in config["root_packages"]:
         (tmp_path / package).mkdir()
         (tmp_path / package / "__init__.py").write_text("")
+    for layer in ("stalls", "sales", "shop", "figures"):  # market's floor plan
+        (tmp_path / "market" / layer).mkdir()
+        (tmp_path / "market" / layer / "__init__.py").write_text("")
+    for module in ("urls", "api", "apps", "home_views"):
+        (tmp_path / "market" / f"{module}.py").write_text("")
     source, target = bad_import
     (tmp_path / source.replace(".", "/")).with_suffix(".py").write_text(f"import {target}\n")
     return tmp_path
@@ -59,7 +64,24 @@ def _house(tmp_path: Path, bad_import: tuple[str, str]) -> Path:
     [
         (("merchants.views", "market"), "merchants is not allowed to import market"),
         (("core.qr", "payments"), "core is not allowed to import payments"),
-        (("market.views", "config"), "market is not allowed to import config"),
+        (("market.stalls.views", "config"), "market is not allowed to import config"),
+        # Inside market: a stall knows nothing of sales, a sale nothing of the shop or figures.
+        (
+            ("market.stalls.views", "market.sales"),
+            "market.stalls is not allowed to import market.sales",
+        ),
+        (
+            ("market.sales.orders", "market.shop"),
+            "market.sales is not allowed to import market.shop",
+        ),
+        (
+            ("market.sales.views", "market.figures"),
+            "market.sales is not allowed to import market.figures",
+        ),
+        (
+            ("market.shop.views", "market.figures"),
+            "market.shop is not allowed to import market.figures",
+        ),
         (("payments.views", "einvoice"), "payments is not allowed to import einvoice"),
         (("einvoice.pdf", "payments"), "einvoice is not allowed to import payments"),
         (("sandboxes.bank", "merchants"), "sandboxes is not allowed to import merchants"),
@@ -74,6 +96,11 @@ def test_it_refuses_an_import_against_the_drawing(tmp_path, bad_import, broken) 
 
 def test_it_allows_an_import_down_the_layers(tmp_path) -> None:
     result = lint_imports(_house(tmp_path, ("virtual_expo.views", "market")))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_it_allows_the_shop_to_sell_through_sales(tmp_path) -> None:
+    result = lint_imports(_house(tmp_path, ("market.shop.storefront", "market.sales")))
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -27,9 +27,9 @@ from merchants.auth import AuthedRequest
 from merchants.models import Merchant
 from merchants.selectors import Principal, merchant_for
 
-from .. import closing
 from ..models import DailyClose, Order
 from . import (
+    closing,
     dashboard,
     day_close,
     periods,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import template
 
-from market.selectors import decision_notices as notices_of
+from market.stalls.selectors import decision_notices as notices_of
 
 register = template.Library()
 

@@ -14,8 +14,9 @@ import time_machine
 from django.contrib.auth.models import Permission
 
 from core.csvexport import csv_response, csv_safe
-from market import closing, orders
-from market.orders import LineInput
+from market.figures import closing
+from market.sales import orders
+from market.sales.orders import LineInput
 from merchants.models import User
 from tests.factories import (
     MarketFactory,

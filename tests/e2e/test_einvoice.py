@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from einvoice import services as einvoice
 from einvoice.models import Invoice
-from market import orders
+from market.sales import orders
 from tests import factories
 from tests.e2e.test_trader_onboarding import Steps
 

@@ -14,8 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Browser, expect
 
-from market import storefront
 from market.models import Fulfilment, Order, Storefront
+from market.shop import storefront
 from payments.vietqr import parse
 from tests import factories
 from tests.e2e.a11y import assert_accessible

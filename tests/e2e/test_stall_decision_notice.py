@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, expect
 
-from market.services import stall_application_approve
+from market.stalls.services import stall_application_approve
 from tests import factories
 from tests.conftest import PHONE
 from tests.e2e.a11y import assert_accessible

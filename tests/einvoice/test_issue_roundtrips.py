@@ -20,8 +20,8 @@ from django.test.utils import CaptureQueriesContext
 
 from einvoice import services, signing
 from einvoice.models import Invoice
-from market import invoicing, orders
-from market.orders import LineInput
+from market.sales import invoicing, orders
+from market.sales.orders import LineInput
 from tests.factories import ProductFactory, enterprise_tax_code, merchant_with_account
 
 from .conftest import goods, seller, vat_series

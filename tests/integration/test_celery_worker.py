@@ -17,8 +17,8 @@ from django.db import connection
 
 from einvoice import services as einvoice
 from einvoice.models import Invoice
-from market import orders
-from market.orders import LineInput
+from market.sales import orders
+from market.sales.orders import LineInput
 from tests.factories import (
     ProductFactory,
     banknotify_deliver,

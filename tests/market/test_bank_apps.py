@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 from core.templatetags.money import digit_groups
-from market.bank_apps import BANK_APPS, deeplinks
+from market.shop.bank_apps import BANK_APPS, deeplinks
 
 
 def test_links_follow_the_documented_vietqr_pattern():

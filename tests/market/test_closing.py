@@ -14,10 +14,10 @@ import pytest
 import time_machine
 from django.db import connection
 
-from market import closing, orders
-from market.figures import day_close
+from market.figures import closing, day_close
 from market.models import DailyClose, Order
-from market.orders import LineInput
+from market.sales import orders
+from market.sales.orders import LineInput
 from tests.factories import (
     ProductFactory,
     api_key_for,

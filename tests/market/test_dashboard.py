@@ -12,9 +12,9 @@ import pytest
 import time_machine
 from django.contrib.auth.models import Permission
 
-from market import orders
 from market.figures import dashboard
-from market.orders import LineInput
+from market.sales import orders
+from market.sales.orders import LineInput
 from merchants.models import User
 from tests.factories import (
     MarketFactory,

@@ -18,9 +18,9 @@ from django.db import connections
 from einvoice import services as einvoice
 from einvoice import tasks as _einvoice_tasks  # noqa: F401 - connects transmission, as a worker does
 from einvoice.models import Invoice, SeriesCounter
-from market import invoicing, orders
 from market.models import Order
-from market.orders import BuyerInput, LineInput
+from market.sales import invoicing, orders
+from market.sales.orders import BuyerInput, LineInput
 from tests.factories import merchant_with_account
 
 pytestmark = pytest.mark.django_db(transaction=True)

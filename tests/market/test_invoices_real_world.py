@@ -20,8 +20,8 @@ from lxml import etree
 
 from einvoice import services as einvoice
 from einvoice.models import Invoice
-from market import invoicing, orders
-from market.orders import BuyerInput, LineInput
+from market.sales import invoicing, orders
+from market.sales.orders import BuyerInput, LineInput
 from tests.factories import ProductFactory, enterprise_tax_code, member_of, merchant_with_account
 
 pytestmark = pytest.mark.django_db(transaction=True)

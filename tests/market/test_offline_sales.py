@@ -17,9 +17,10 @@ from django.db import connection
 from django.utils import timezone
 
 from core.models import AuditLog
-from market import closing, offline_sales, orders
+from market.figures import closing
 from market.models import Order
-from market.orders import LineInput
+from market.sales import offline_sales, orders
+from market.sales.orders import LineInput
 from payments.models import PaymentIntent
 from tests.factories import ProductFactory, member_of, merchant_with_account
 

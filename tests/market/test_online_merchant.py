@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from core import live
 from core.errors import Conflict, ValidationFailed
-from market import storefront as shop
 from market.figures import takings_figures
 from market.models import FulfilmentStatus, Order, OrderEvent, OrderRefund, Storefront
+from market.shop import storefront as shop
 from payments.models import LedgerEntry
 from tests.factories import (
     ProductFactory,
@@ -419,7 +419,7 @@ def test_another_merchants_order_is_404(client, merchant, fish):
 
 
 def test_a_stall_sale_cannot_be_moved_through_the_queue(client, merchant, owner, fish):
-    from market import orders
+    from market.sales import orders
 
     sale = orders.order_create(
         merchant=merchant,
@@ -489,7 +489,7 @@ def test_the_sse_stream_carries_the_online_order_event(client, merchant, owner, 
 
 
 def test_nothing_is_published_for_a_stall_sale(client, merchant, owner, fish, settings):
-    from market import orders
+    from market.sales import orders
 
     settings.REDIS_URL = ""
     listener = live.listen(merchant.pk, timeout=0.1)

@@ -11,10 +11,10 @@ from django.contrib.auth.models import Permission
 
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.models import AuditLog
-from market import orders
-from market import storefront as shop
 from market.models import FulfilmentStatus, Order, Review
-from market.search import merchant_ratings
+from market.sales import orders
+from market.shop import storefront as shop
+from market.shop.search import merchant_ratings
 from tests.factories import ProductFactory, UserFactory, member_of, merchant_with_account
 from tests.market.test_online_merchant import open_shop, paid_online_order, place
 

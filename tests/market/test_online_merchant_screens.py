@@ -9,8 +9,8 @@ import pytest
 from django.contrib.auth.models import Permission
 from playwright.sync_api import Page, expect
 
-from market import storefront as shop
 from market.models import Order
+from market.shop import storefront as shop
 from tests import factories
 from tests.e2e.test_trader_onboarding import Steps
 from tests.market.test_online_merchant import open_shop, paid_online_order, pay_by_bank, place

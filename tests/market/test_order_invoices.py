@@ -10,8 +10,8 @@ import pytest
 
 from einvoice import services as einvoice
 from einvoice.models import Invoice
-from market import invoicing, orders
-from market.orders import BuyerInput, LineInput
+from market.sales import invoicing, orders
+from market.sales.orders import BuyerInput, LineInput
 from tests.factories import (
     ProductFactory,
     banknotify_deliver,
@@ -153,8 +153,8 @@ def test_a_refund_lowers_the_invoice_by_an_adjustment(client, merchant, fish):
 def test_an_invoice_asked_for_at_online_checkout_is_issued_when_the_payment_arrives(client):
     from datetime import time
 
-    from market import storefront
     from market.models import Storefront
+    from market.shop import storefront
 
     m = merchant_with_account(display_name="Đặc sản Sông Hàn")
     einvoice.series_create(merchant=m, form="2", symbol="C26TSH", auto_issue=False)

@@ -7,9 +7,9 @@ from decimal import Decimal
 import pytest
 
 from core.errors import Conflict, ValidationFailed
-from market import orders
 from market.models import Order, OrderRefund
-from market.orders import BuyerInput, LineInput
+from market.sales import orders, settling
+from market.sales.orders import BuyerInput, LineInput
 from market.signals import order_paid
 from payments.models import LedgerEntry, PaymentIntent
 from tests.factories import (
@@ -359,7 +359,7 @@ def test_a_failing_sale_update_rolls_the_money_back_until_a_retry(
     def broken(*args, **kwargs):
         raise RuntimeError("database hiccup in the sale update")
 
-    monkeypatch.setattr(orders, "update_where_returning", broken)  # the sale's one UPDATE
+    monkeypatch.setattr(settling, "update_where_returning", broken)  # the sale's one UPDATE
     with pytest.raises(RuntimeError):
         pay_by_bank(client, order)
     monkeypatch.undo()

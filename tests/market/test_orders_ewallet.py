@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from market import orders
 from market.models import Order, OrderRefund
-from market.orders import LineInput
+from market.sales import orders
+from market.sales.orders import LineInput
 from payments.models import LedgerEntry
 from tests.factories import member_of, merchant_with_account
 from tests.payments.test_ewallet import wait_for, wallet  # noqa: F401 (fixture)

@@ -14,9 +14,9 @@ from decimal import Decimal
 import pytest
 
 from core.errors import PermissionDenied
-from market import orders
-from market import storefront as shop
 from market.models import FulfilmentStatus, Order, OrderEvent, OrderRefund
+from market.sales import orders
+from market.shop import storefront as shop
 from merchants.models import ApiKey, BankAccount, Membership
 from merchants.services import api_key_create
 from payments import services as payments

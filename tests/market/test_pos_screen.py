@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from market import orders
 from market.models import Order
-from market.orders import LineInput
+from market.sales import orders
+from market.sales.orders import LineInput
 from tests.factories import ProductFactory, member_of, merchant_with_account
 
 pytestmark = pytest.mark.django_db

@@ -12,8 +12,8 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from market import orders
-from market.orders import LineInput
+from market.sales import orders
+from market.sales.orders import LineInput
 from tests import factories
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

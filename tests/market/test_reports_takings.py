@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from market import orders
 from market.figures import takings_figures
-from market.orders import LineInput
+from market.sales import orders
+from market.sales.orders import LineInput
 from tests.factories import (
     ProductFactory,
     api_key_for,

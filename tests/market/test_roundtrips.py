@@ -21,8 +21,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from market import invoicing, orders
 from market.models import Order
+from market.sales import invoicing, orders
 from payments.models import BankNotification, LedgerEntry
 from tests.factories import (
     ProductFactory,

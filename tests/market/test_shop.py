@@ -12,9 +12,9 @@ import time_machine
 from django.utils import timezone
 
 from core.errors import Conflict, ValidationFailed
-from market import search, storefront
 from market.models import Order, Review, Storefront
-from market.storefront import CheckoutInput
+from market.shop import search, storefront
+from market.shop.storefront import CheckoutInput
 from tests.factories import (
     MarketFactory,
     ProductFactory,

@@ -10,8 +10,8 @@ from datetime import time
 import pytest
 from django.utils import timezone
 
-from market import storefront as shop
 from market.models import FulfilmentStatus, Order, Review
+from market.shop import storefront as shop
 from merchants.models import Product
 from tests.factories import (
     MarketFactory,
@@ -338,7 +338,7 @@ def test_the_order_by_token_follows_payment_and_progress(client, merchant, fish)
 def test_a_stall_receipt_token_is_not_an_online_order(client, merchant, fish):
     from decimal import Decimal
 
-    from market import orders
+    from market.sales import orders
 
     sale = orders.order_create(
         merchant=merchant,

@@ -9,8 +9,8 @@ import re
 import pytest
 from django.test import Client
 
-from market import search
 from market.models import Storefront
+from market.shop import search
 from tests.factories import MarketFactory, ProductFactory, StallFactory, merchant_with_account
 
 pytestmark = pytest.mark.django_db(transaction=True)

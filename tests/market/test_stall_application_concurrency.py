@@ -19,8 +19,8 @@ from django.test import Client
 from core.audit import audit_record
 from core.errors import ValidationFailed
 from core.models import AuditLog
-from market import services
 from market.models import GoodsCategory, Stall, StallApplication
+from market.stalls import services
 from tests.factories import (
     MarketFactory,
     MerchantFactory,

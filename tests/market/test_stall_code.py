@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.errors import ValidationFailed
-from market.services import normalize_stall_code
+from market.stalls.services import normalize_stall_code
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,9 @@ import pytest
 from django.urls import reverse
 
 from core import qr
-from market import standee
 from market.models import StandeeJob
-from market.services import standee_job_run
+from market.stalls import standee
+from market.stalls.services import standee_job_run
 from merchants.models import BankAccount, Membership
 from payments import vietqr
 from tests.factories import (

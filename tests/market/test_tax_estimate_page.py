@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from market import orders
 from market.figures import tax_figures
 from market.figures.tax_rules import RULES_2026_1, public_source
-from market.orders import LineInput
+from market.sales import orders
+from market.sales.orders import LineInput
 from merchants.models import Merchant
 from tests.factories import api_key_for, member_of, merchant_with_account
 

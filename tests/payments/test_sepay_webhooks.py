@@ -16,7 +16,7 @@ from django.test import Client
 from core.models import AuditLog
 from market.figures import books
 from market.models import Order
-from market.orders import LineInput, order_create
+from market.sales.orders import LineInput, order_create
 from payments.bankalerts import (
     bank_alert_connect,
     bank_alert_test_request,

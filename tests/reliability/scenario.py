@@ -38,11 +38,12 @@ from django.utils import timezone
 
 from core.errors import ProviderUnavailable
 from core.models import IdempotencyKey
-from market import orders, storefront
-from market.closing import daily_close_create
 from market.figures import day_close
 from market.figures.books import BooksReport, books_check
+from market.figures.closing import daily_close_create
 from market.models import Order, OrderLine, OrderRefund, Storefront
+from market.sales import orders
+from market.shop import storefront
 from merchants.models import BankAccount, Merchant, Product, User
 from payments import refunds as payment_refunds
 from payments import services as payments

@@ -46,8 +46,8 @@ from schemathesis.checks import (
 )
 
 from config.api import api
-from market import orders
 from market.models import FulfilmentStatus, Order, StallApplication
+from market.sales import orders
 from tests import factories
 from tests.market.test_online_merchant import open_shop, pay_by_bank, place
 

@@ -13,7 +13,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from market import orders
+from market.sales import orders
 from merchants.models import Product
 from payments.models import PaymentIntent
 from tests.factories import (

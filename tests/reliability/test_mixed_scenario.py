@@ -10,10 +10,10 @@ from __future__ import annotations
 import pytest
 from django.db.models import F
 
-from market import orders
 from market.figures.books import books_check
 from market.models import Order, OrderRefund
-from market.orders import LineInput
+from market.sales import orders
+from market.sales.orders import LineInput
 from payments.models import LedgerEntry
 from tests.factories import banknotify_deliver, banknotify_payload, member_of, merchant_with_account
 from tests.payments.test_ewallet import wallet  # noqa: F401 (fixture)

@@ -15,10 +15,9 @@ from django.utils import timezone
 from core.models import IdempotencyKey
 from einvoice import services as einvoice
 from einvoice.models import Invoice
-from market import closing
-from market.figures import books, day_close, periods, takings_figures, tax_figures
+from market.figures import books, closing, day_close, periods, takings_figures, tax_figures
 from market.models import DailyClose, Order, OrderRefund
-from market.orders import LineInput, order_create
+from market.sales.orders import LineInput, order_create
 from payments.ewallet import ewallet_reconcile
 from payments.models import LedgerEntry, PaymentIntent, Refund, WalletEvent
 from tests.factories import (
@@ -127,7 +126,7 @@ class WorkerKilled(BaseException):
 def test_2_a_key_left_in_progress_by_a_killed_worker_is_taken_over_after_its_lease(
     client, merchant, cashier, monkeypatch
 ):
-    from market import api_orders
+    from market.sales import api as api_orders
 
     real = api_orders.order_out
     kills = {"left": 1}
@@ -393,7 +392,7 @@ def test_6_a_lost_wallet_webhook_for_a_sale_paid_by_bank_is_found_by_reconciliat
 def test_6_two_qr_codes_of_one_sale_both_paid_book_the_second_as_unmatched(
     client, merchant, cashier
 ):
-    from market import orders
+    from market.sales import orders
 
     order = order_create(
         merchant=merchant,

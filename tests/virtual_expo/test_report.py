@@ -10,8 +10,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from market import orders
-from market.orders import LineInput, OnlineInput
+from market.sales import orders
+from market.sales.orders import LineInput, OnlineInput
 from tests.factories import banknotify_deliver, banknotify_payload
 from virtual_expo import leads, reports
 

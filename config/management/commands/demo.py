@@ -15,8 +15,8 @@ from django.utils import timezone
 from stdnum.vn import mst
 
 from core.phone import display_vn_phone
-from market.demo_sales import demo_sales_history
 from market.models import GoodsCategory, Market, Stall, StallApplication, Storefront
+from market.sales.demo import demo_sales_history
 from merchants import services as merchant_services
 from merchants.models import Merchant, Product, User
 from virtual_expo.demo import load_demo_exhibitions
@@ -401,7 +401,7 @@ class Command(BaseCommand):
         the demo gets one too. The enterprise has a VAT invoice series for invoices on request."""
         from einvoice.models import Series
         from einvoice.services import series_create
-        from market.invoicing import invoices_issue_due
+        from market.sales.invoicing import invoices_issue_due
 
         today = timezone.localdate()
         year = today.strftime("%y")

@@ -23,8 +23,8 @@ from core.sms import send_sms_after_commit
 from core.text import nfc, search_key
 from merchants.models import Membership, Merchant, User
 
+from ..models import GoodsCategory, Market, Stall, StallApplication, StandeeJob
 from . import selectors, standee
-from .models import GoodsCategory, Market, Stall, StallApplication, StandeeJob
 from .selectors import STANDEE_PERMISSION
 
 logger = logging.getLogger(__name__)
@@ -307,7 +307,7 @@ def standee_job_start(*, actor: User, market: Market) -> StandeeJob:
 
 
 def _send_standee_job(job_id: int) -> None:
-    from .tasks import build_market_standees  # tasks import this module
+    from ..tasks import build_market_standees  # tasks import this module
 
     build_market_standees.delay(job_id)
 

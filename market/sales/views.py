@@ -28,8 +28,8 @@ from payments import services as payment_services
 from payments.models import PaymentIntent
 from payments.screens import sandbox_pay_link, spoken_phrase
 
-from . import offline_sales, orders, selectors
-from .models import Order
+from ..models import Order
+from . import offline_sales, orders, qr_account, selectors
 from .orders import BuyerInput, LineInput
 
 # More products than fit the screen's strip at once (2 rows of 3): the POS offers a search.
@@ -61,8 +61,8 @@ def quick_collect(request: AuthedRequest, merchant_id: int) -> HttpResponse:
         merchant = merchant_for(
             principal=Principal(user=request.user),
             merchant_id=merchant_id,
-            along=orders.with_qr_account,
-            keep=orders.qr_account_keep,
+            along=qr_account.with_qr_account,
+            keep=qr_account.qr_account_keep,
         )
     else:
         merchant = _merchant(request, merchant_id)

@@ -46,7 +46,7 @@ from einvoice import services as einvoice
 from einvoice.models import Invoice, Series
 from einvoice.types import Buyer, LineInput
 
-from .models import Order, OrderLine, OrderRefund
+from ..models import Order, OrderLine, OrderRefund
 
 log = logging.getLogger(__name__)
 
@@ -305,7 +305,7 @@ def invoices_due_kick() -> None:
     until it starts find it queued (a cache key) and send nothing. The task deletes the key
     before it reads what is due, so a sale committed after that read queues the next task. The
     key expires on its own if its message is lost; the minute's sweep is the net under both."""
-    from .tasks import issue_due_invoices
+    from ..tasks import issue_due_invoices
 
     delay = settings.INVOICE_BATCH_DELAY_MS / 1000
     if not cache.add(QUEUED_KEY, 1, timeout=math.ceil(delay) + 10):

@@ -36,8 +36,8 @@ from merchants.models import Merchant, Product
 from payments.models import PaymentIntent
 from payments.screens import sandbox_pay_link
 
+from ..models import Fulfilment, GoodsCategory, Market, Order, Review
 from . import bank_apps, search, storefront
-from .models import Fulfilment, GoodsCategory, Market, Order, Review
 
 
 def _message(exc: ApplicationError) -> str:
@@ -161,7 +161,7 @@ _CATEGORY_LABELS: dict[str | None, list[tuple[str, str]]] = {}
 
 
 def _stalls_of(merchant_ids: set[int]) -> dict[int, Any]:
-    from .models import Stall
+    from ..models import Stall
 
     found: dict[int, Any] = {}
     for stall in Stall.objects.filter(merchant_id__in=merchant_ids).select_related("market"):
@@ -430,7 +430,7 @@ def shop_order(request: HttpRequest, token: str) -> HttpResponse:
     waiting = order.status == Order.Status.AWAITING_PAYMENT and intent is not None
     bank = bank_by_bin(intent.bank_bin) if intent else None
     reviewed = set(order.reviews.values_list("product_id", flat=True))
-    from .pos_views import _invoice_of
+    from ..sales.views import _invoice_of
 
     return render(
         request,

@@ -20,8 +20,8 @@ from payments import notifications as payment_notifications
 from payments.models import BankNotification, LedgerEntry, PaymentIntent
 from payments.providers.banknotify import BankTransaction
 
+from ..models import Order
 from . import orders
-from .models import Order
 
 
 def demo_sales_history(

@@ -37,8 +37,8 @@ from merchants.auth import AuthedRequest
 from merchants.models import Membership, Merchant
 from merchants.selectors import Principal, merchant_for, role_in
 
+from ..models import FulfilmentStatus, Order, OrderLine, Review, Storefront
 from . import storefront as shop
-from .models import FulfilmentStatus, Order, OrderLine, Review, Storefront
 
 FS = FulfilmentStatus
 MAX_DELIVERY_FEE = 500_000

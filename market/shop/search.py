@@ -138,7 +138,7 @@ def product_search(
 
 def merchant_ratings(merchant_ids: list[int]) -> dict[int, tuple[float, int]]:
     """(average stars, number of reviews) of each merchant, visible reviews only."""
-    from .models import Review
+    from ..models import Review
 
     rows = (
         Review.objects.filter(merchant_id__in=merchant_ids)

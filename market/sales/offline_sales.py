@@ -14,7 +14,7 @@ beyond that:
 
 The last rule is checked twice: when the sale arrives (``sale_time``) and again when the cash is
 recorded, inside the money's transaction with the merchant's row locked (``book_time``, from
-``orders.on_payment_settled``) — the lock a close takes — so a close made in between cannot leave
+``settling.on_payment_settled``) — the lock a close takes — so a close made in between cannot leave
 the sale in a period it did not count. The time the phone claimed stays in the sale's audit row.
 """
 
@@ -31,7 +31,7 @@ from core.locking import lock_row
 from core.text import parse_digits
 from merchants.models import Merchant
 
-from .models import DailyClose
+from ..models import DailyClose
 
 log = logging.getLogger(__name__)
 

@@ -9,28 +9,20 @@ an order on, and quick catalogue changes (stock, price) from the phone.
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any
 
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from ninja import Field, Header, Query, Router, Schema, Status
-from pydantic import StrictBool, StrictInt
+from ninja import Header, Query, Router, Status
 
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.idempotency import idempotent_post
 from core.schemas import (
     MAX_OFFSET,
-    Amount,
-    ErrorDetail,
-    ErrorOut,
-    Id,
-    InSchema,
-    LocalTime,
     errors,
 )
 from merchants import services as merchant_services
@@ -38,10 +30,7 @@ from merchants.auth import merchant_auth, principal
 from merchants.models import Membership, Merchant, Product
 from merchants.selectors import Principal, merchant_for, role_in
 
-from . import orders
-from . import storefront as shop
-from .api_orders import PaymentOut
-from .models import (
+from ..models import (
     Fulfilment,
     FulfilmentStatus,
     Market,
@@ -50,6 +39,23 @@ from .models import (
     Review,
     Stall,
     Storefront,
+)
+from ..sales import orders
+from . import storefront as shop
+from .schemas import (
+    AdvanceIn,
+    CheckoutConflictOut,
+    CheckoutIn,
+    OnlineOrderPage,
+    ProductPatchIn,
+    ReviewIn,
+    ReviewOut,
+    ShopMarketPage,
+    ShopMerchantDetailOut,
+    ShopMerchantPage,
+    ShopOrderOut,
+    ShopProductOut,
+    ShopProductPage,
 )
 from .search import PER_PAGE, merchant_ratings, open_merchants, product_search
 
@@ -71,12 +77,6 @@ def _public(response: HttpResponse) -> None:
     response["Cache-Control"] = PUBLIC_CACHE
 
 
-class PageOut(Schema):
-    count: int
-    page: int
-    pages: int
-
-
 def _page(rows: QuerySet[Any], page: int, per_page: int = PER_PAGE) -> tuple[dict[str, int], list]:
     paginator = Paginator(rows, per_page)
     current = paginator.get_page(page)
@@ -85,18 +85,6 @@ def _page(rows: QuerySet[Any], page: int, per_page: int = PER_PAGE) -> tuple[dic
 
 
 # --- public reads -------------------------------------------------------------------------------
-
-
-class ShopMarketOut(Schema):
-    slug: str
-    name: str
-    district: str
-    address: str
-    open_merchants: int
-
-
-class ShopMarketPage(PageOut):
-    items: list[ShopMarketOut]
 
 
 @router.get("/markets", response=ShopMarketPage, auth=None, summary="Markets with online stalls")
@@ -115,28 +103,6 @@ def list_markets(request: HttpRequest, response: HttpResponse, page: int = Query
     meta, items = _page(rows, min(page, MAX_PAGE))
     _public(response)
     return {**meta, "items": items}
-
-
-class ShopMerchantOut(Schema):
-    id: int
-    slug: str
-    name: str
-    tagline: str
-    photo_url: str | None
-    market: str | None
-    market_name: str | None
-    stall: str | None
-    opens_at: LocalTime
-    closes_at: LocalTime
-    delivers: bool
-    delivery_fee: int
-    delivery_area: str
-    rating: float | None
-    review_count: int
-
-
-class ShopMerchantPage(PageOut):
-    items: list[ShopMerchantOut]
 
 
 def _storefront(merchant: Merchant) -> Storefront:
@@ -190,20 +156,6 @@ def list_merchants(
     return {**meta, "items": _merchant_cards(items)}
 
 
-class ShopProductOut(Schema):
-    id: int
-    merchant_id: int
-    merchant_slug: str
-    merchant_name: str
-    name: str
-    unit: str
-    price: int
-    sold_by_weight: bool
-    in_stock: bool
-    description: str
-    photo_url: str | None
-
-
 def _product_out(p: Product) -> dict[str, Any]:
     return {
         "id": p.pk,
@@ -218,13 +170,6 @@ def _product_out(p: Product) -> dict[str, Any]:
         "description": p.description,
         "photo_url": p.photo.url if p.photo else None,
     }
-
-
-class ShopMerchantDetailOut(ShopMerchantOut):
-    address: str
-    phone: str
-    pickup_slots: list[datetime]
-    products: list[ShopProductOut]
 
 
 @router.get(
@@ -247,16 +192,6 @@ def get_merchant(request: HttpRequest, response: HttpResponse, slug: str):
         "pickup_slots": shop.pickup_slots(front)[:48],
         "products": [_product_out(p) for p in products[:300]],
     }
-
-
-class ShopProductPage(PageOut):
-    query: str
-    fuzzy: bool
-    more: bool = Field(
-        description="More results than `count`: searches count up to 200 (10 pages); "
-        "add a word to narrow them down"
-    )
-    items: list[ShopProductOut]
 
 
 @router.get(
@@ -287,73 +222,6 @@ def search_products(
 
 
 # --- the shopper: checkout, order by token, review ----------------------------------------------
-
-
-class CheckoutLineIn(InSchema):
-    product_id: Id
-    # A decimal as a string ("0,5" or "0.5") or a whole number: weight sells in fractions.
-    quantity: str | StrictInt = "1"
-
-
-class CheckoutIn(InSchema):
-    multiline_fields: ClassVar = frozenset({"address", "note"})
-
-    merchant_id: Id
-    lines: list[CheckoutLineIn] = Field(..., min_length=1, max_length=shop.MAX_CART_LINES)
-    name: str = Field(..., max_length=120)
-    phone: str = Field(..., max_length=20)
-    fulfilment: str
-    pickup_at: datetime | None = None
-    address: str = Field("", max_length=255)
-    note: str = Field("", max_length=255)
-    payment_method: str = "bank_qr"
-    # The total the shopper saw: if prices changed since, nothing is placed (409 with the new).
-    expected_total: Amount | None = None
-    tax_code: str = Field("", max_length=20)
-    email: str = Field("", max_length=254)
-    # Where the shopper came from, e.g. "expo:<exhibition>:<booth>" for a virtual fair's booth.
-    source: str = Field("", max_length=64)
-
-
-class ShopLineOut(Schema):
-    product_id: int | None
-    name: str
-    unit: str
-    unit_price: int
-    quantity: Decimal
-    amount: int
-
-
-class TimelineOut(Schema):
-    kind: str
-    label: str
-    note: str
-    at: datetime
-
-
-class ShopOrderOut(Schema):
-    id: int
-    number: str
-    merchant_id: int
-    merchant_name: str
-    channel: str
-    status: str
-    payment_method: str
-    fulfilment: str
-    fulfilment_status: str
-    pickup_at: datetime | None
-    delivery_address: str
-    shopper_note: str
-    buyer_name: str
-    buyer_phone: str
-    total: int
-    amount_refunded: int
-    receipt_token: str
-    lines: list[ShopLineOut]
-    payment: PaymentOut | None
-    timeline: list[TimelineOut]
-    created_at: datetime
-    paid_at: datetime | None
 
 
 def _order_out(order: Order) -> dict[str, Any]:
@@ -404,16 +272,6 @@ def _order_out(order: Order) -> dict[str, Any]:
 def _fresh(order_id: int) -> dict[str, Any]:
     order = Order.objects.select_related("merchant", "intent").get(pk=order_id)
     return ShopOrderOut.model_validate(_order_out(order)).model_dump(mode="json")
-
-
-class PriceChangedDetail(ErrorDetail):
-    total: int | None = Field(None, description="`price_changed` only: the total at today's prices")
-
-
-class CheckoutConflictOut(ErrorOut):
-    """409: `price_changed` (with `error.total`), `out_of_stock`, `storefront_closed`..."""
-
-    error: PriceChangedDetail
 
 
 class PriceChanged(Conflict):
@@ -540,25 +398,6 @@ def get_order(request: HttpRequest, response: HttpResponse, token: str):
     return _fresh(order.pk)
 
 
-class ReviewIn(InSchema):
-    multiline_fields: ClassVar = frozenset({"text"})
-
-    rating: StrictInt
-    text: str = Field("", max_length=2000)
-    product_id: Id | None = None
-
-
-class ReviewOut(Schema):
-    id: int
-    merchant_id: int
-    product_id: int | None
-    rating: int
-    text: str
-    author_name: str
-    reply: str
-    created_at: datetime
-
-
 @router.post(
     "/orders/{token}/reviews",
     response={201: ReviewOut, **errors(404, 409)},
@@ -577,11 +416,6 @@ def create_review(request: HttpRequest, token: str, payload: ReviewIn):
 
 
 # --- the merchant: online orders and quick catalogue changes -----------------------------------
-
-
-class OnlineOrderPage(Schema):
-    count: int
-    items: list[ShopOrderOut]
 
 
 ORDER_FILTERS: dict[str, list[str]] = {
@@ -626,13 +460,6 @@ def list_online_orders(
     }
 
 
-class AdvanceIn(InSchema):
-    multiline_fields: ClassVar = frozenset({"reason"})
-
-    to: str
-    reason: str = Field("", max_length=255)
-
-
 def _online_order_of(who: Principal, order_id: int) -> Order:
     order = Order.objects.filter(pk=order_id).only("pk", "merchant_id").first()
     if order is None:
@@ -662,16 +489,6 @@ def advance_order(request: HttpRequest, order_id: int, payload: AdvanceIn):
         actor_label=who.label,
     )
     return _fresh(order.pk)
-
-
-class ProductPatchIn(InSchema):
-    multiline_fields: ClassVar = frozenset({"description"})
-
-    in_stock: StrictBool | None = None
-    price: StrictInt | None = None
-    name: str | None = Field(None, max_length=120)
-    description: str | None = Field(None, max_length=2000)
-    is_active: StrictBool | None = None
 
 
 @router.patch(

@@ -28,8 +28,7 @@ from core.phone import normalize_vn_mobile
 from core.text import nfc
 from merchants.models import Membership, Merchant, Product, User
 
-from . import orders
-from .models import (
+from ..models import (
     Fulfilment,
     FulfilmentStatus,
     Order,
@@ -38,6 +37,7 @@ from .models import (
     Review,
     Storefront,
 )
+from ..sales import orders
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from core.errors import Conflict
 from merchants.models import BankAccount
 from payments import vietqr
 
-from .models import Market, Stall
+from ..models import Market, Stall
 from .selectors import standee_stalls
 
 TEMPLATE = "market/standee.html"

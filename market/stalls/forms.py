@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from core.forms import CleanTextMixin
 from core.uploads import ImageUploadField
 
-from .models import GoodsCategory, Market
+from ..models import GoodsCategory, Market
 
 
 class StallApplicationForm(CleanTextMixin, forms.Form):

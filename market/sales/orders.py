@@ -1,9 +1,9 @@
-"""Writes for sales: orders on every channel, their payment, refunds.
+"""Writes for sales: orders on every channel, their payment, refunds, the shopper's invoice
+request.
 
-An order asks ``payments`` for an intent whose ``reference`` is the order number. ``payments``
-never imports ``market``: it sends ``payment_settled``, ``refund_opened`` and ``refund_settled``
-inside the transaction that moves the money, and the receivers here update the order in that same
-transaction (one statement each), so the books can never disagree with the money.
+An order asks ``payments`` for an intent whose ``reference`` is the order number; the order then
+follows its money in the money's own transaction (``settling.py``: the books can never disagree
+with the money). The sale's bank account is read along with other reads (``qr_account.py``).
 """
 
 from __future__ import annotations
@@ -14,13 +14,10 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, OuterRef, QuerySet, Subquery, Sum, Value, When
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -30,7 +27,6 @@ from core.db import (
     can_insert_together,
     insert_together,
     select_rows,
-    update_where_returning,
 )
 from core.errors import Conflict, ValidationFailed
 from core.locking import lock_row
@@ -42,8 +38,8 @@ from payments import refunds as payment_refunds
 from payments import services as payments
 from payments.models import Refund
 
-from . import offline_sales
-from .models import Order, OrderLine, OrderRefund, Stall
+from ..models import Order, OrderLine, OrderRefund, Stall
+from . import qr_account
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +117,7 @@ def line_amount(unit_price: int, quantity: Decimal) -> int:
     return int((Decimal(unit_price) * quantity).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def _new_number() -> str:
+def new_number() -> str:
     day = timezone.localdate().strftime("%y%m%d")
     return f"DH{day}-" + "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(5))
 
@@ -171,10 +167,13 @@ def _build_lines(
             f'AND "merchants_product"."id" IN ({", ".join(["%s"] * len(ids))})'
         )
         rows = select_rows(
-            Product, where, [merchant.pk, *ids], extra=_PRODUCT_QR_ACCOUNT if with_account else ""
+            Product,
+            where,
+            [merchant.pk, *ids],
+            extra=qr_account.PRODUCT_QR_ACCOUNT if with_account else "",
         )
         for row in rows:
-            row.__dict__.update(zip(_QR_NAMES, row._extra, strict=False))  # type: ignore[attr-defined]
+            qr_account.read_along(row)
         products = {p.pk: p for p in rows}
     built: list[OrderLine] = []
     for position, line in enumerate(lines, start=1):
@@ -222,7 +221,7 @@ def _build_lines(
             )
         )
     if with_account and products:
-        qr_account_keep(merchant, next(iter(products.values())))
+        qr_account.qr_account_keep(merchant, next(iter(products.values())))
     return built
 
 
@@ -262,9 +261,9 @@ def order_create(
             fields={"payment_method": [_("Chọn chuyển khoản, ví điện tử hoặc tiền mặt.")]}
         )
     # An account read with an earlier read of this request (``with_qr_account``): taken once.
-    in_hand = merchant.__dict__.pop(_IN_HAND, _UNREAD)
+    in_hand = qr_account.take(merchant)
     built = _build_lines(merchant, lines, with_account=payment_method == M.BANK_QR)
-    in_hand = merchant.__dict__.pop(_IN_HAND, in_hand)
+    in_hand = qr_account.take(merchant, in_hand)
     total = sum(line.amount for line in built)
     if total > MAX_ORDER_TOTAL:
         raise ValidationFailed(fields={"lines": [_("Tổng đơn tối đa 500.000.000 đ.")]})
@@ -276,8 +275,8 @@ def order_create(
     first_stall = stall is None and channel == Order.Channel.POS
     if payment_method == M.BANK_QR:
         account = (
-            _default_account(merchant, with_first_stall=first_stall)
-            if in_hand is _UNREAD
+            qr_account.default_account(merchant, with_first_stall=first_stall)
+            if in_hand is qr_account.UNREAD
             else in_hand
         )
         if account is None:
@@ -301,7 +300,7 @@ def order_create(
                 order = Order(
                     merchant=merchant,
                     stall_id=stall_id,
-                    number=_new_number(),
+                    number=new_number(),
                     channel=channel,
                     status=S.AWAITING_PAYMENT,
                     payment_method=payment_method,
@@ -367,73 +366,6 @@ def order_create(
     return order_request_payment(
         order=order, actor=actor, actor_label=label, paid_at=paid_at if cash_later else None
     )
-
-
-_QR_ACCOUNT_FIELDS = ("id", "bank_bin", "account_number", "holder_name")
-_IN_HAND = "_qr_account_in_hand"
-_UNREAD = object()
-
-
-def _qr_account_sql(outer_merchant: str) -> list[str]:
-    """Scalar subqueries for the default bank account of the merchant ``outer_merchant`` names
-    (a column of the outer query), and its first stall."""
-    account = (
-        'SELECT a."{}" FROM "merchants_bankaccount" a WHERE a."merchant_id" = '  # noqa: S608
-        + outer_merchant
-        + ' AND a."is_default" ORDER BY a."id" LIMIT 1'
-    )
-    stall = (
-        'SELECT s."id" FROM "market_stall" s WHERE s."merchant_id" = '  # noqa: S608
-        + outer_merchant
-        + ' ORDER BY s."id" LIMIT 1'
-    )
-    return [f"({account.format(name)})" for name in _QR_ACCOUNT_FIELDS] + [f"({stall})"]
-
-
-_QR_NAMES = [f"qr_account_{name}" for name in _QR_ACCOUNT_FIELDS] + ["qr_first_stall_id"]
-
-
-def with_qr_account(queryset: QuerySet[Any]) -> QuerySet[Any]:
-    """``queryset`` (of a model with a ``merchant_id``) with, on each row, its merchant's default
-    bank account (what a QR needs of it) and first stall: a sale's account read rides along with
-    a read the request makes anyway (the cashier's membership; the products read theirs in
-    ``_build_lines``). Scalar subqueries on the account's and the stall's merchant index, as
-    SQL text (compiling them as querysets cost more CPU than the round trip they save);
-    ``qr_account_keep`` reads them back."""
-    outer = f'"{queryset.model._meta.db_table}"."merchant_id"'
-    sqls = _qr_account_sql(outer)
-    return queryset.annotate(
-        **{name: RawSQL(sql, ()) for name, sql in zip(_QR_NAMES, sqls, strict=True)}  # noqa: S611
-    )
-
-
-_PRODUCT_QR_ACCOUNT = ", ".join(_qr_account_sql('"merchants_product"."merchant_id"'))
-
-
-def qr_account_keep(merchant: Merchant, row: Any) -> None:
-    """Keep on ``merchant`` (for this request) the account ``with_qr_account`` read on ``row``:
-    ``order_create`` then makes no read of its own."""
-    account = None
-    if row.qr_account_id is not None:
-        account = BankAccount(
-            merchant_id=merchant.pk,
-            is_default=True,
-            **{name: getattr(row, f"qr_account_{name}") for name in _QR_ACCOUNT_FIELDS},
-        )
-        account._state.adding = False
-        account._state.db = row._state.db
-        account.first_stall_id = row.qr_first_stall_id  # type: ignore[attr-defined]
-    setattr(merchant, _IN_HAND, account)
-
-
-def _default_account(merchant: Merchant, *, with_first_stall: bool) -> BankAccount | None:
-    """The account a QR pays into, and (for a POS sale with no stall named) the merchant's first
-    stall as ``first_stall_id``, in one read."""
-    accounts = BankAccount.objects.filter(merchant=merchant, is_default=True)
-    if with_first_stall:
-        first = Stall.objects.filter(merchant_id=OuterRef("merchant_id")).order_by("pk")
-        accounts = accounts.annotate(first_stall_id=Subquery(first.values("pk")[:1]))
-    return accounts.order_by("pk").first()
 
 
 def _in_hand(order: Order, lines: list[OrderLine]) -> None:
@@ -557,203 +489,6 @@ def order_cancel(*, order_id: int, actor: Any, reason: str = "") -> Order:
     return order
 
 
-# --- following the money -----------------------------------------------------------------------
-#
-# ``payments`` sends these inside the transaction that moved the money, so an order's paid and
-# refunded amounts change in the same commit as the ledger: they can never disagree, and there
-# is nothing to sync afterwards. Each is one statement (or, for money with no sale yet, the sale).
-
-_PAID_VIA_METHOD = {"bank": M.BANK_QR, "ewallet": M.EWALLET, "cash": M.CASH}
-
-
-_PAYABLE_BY_NUMBER = (
-    '"merchant_id" = %s AND "number" = %s AND "status" IN (%s, %s)'  # an unpaid sale's number
-)
-
-
-def on_payment_settled(
-    sender: Any,
-    *,
-    intent_id: int,
-    merchant_id: int,
-    amount: int,
-    intent_amount: int,
-    reference: str,
-    description: str,
-    paid_via: str,
-    succeeded_at: datetime,
-    bank_reference: str,
-    **_kwargs: Any,
-) -> None:
-    """An intent settled: its sale is paid (a canceled one revives: the shopper did pay). Money
-    asked for without a sale ("Thu tiền", the payments API) becomes a sale of one amount line,
-    so every đồng that comes in belongs to a sale."""
-    if paid_via == "cash" and succeeded_at < timezone.now() - OFFLINE_GRACE:
-        # A cash sale made offline, booked at its time: not into a period closed meanwhile.
-        succeeded_at = offline_sales.book_time(merchant_id=merchant_id, paid_at=succeeded_at)
-    paid = {
-        "status": S.PAID,
-        "intent_id": intent_id,
-        "payment_method": _PAID_VIA_METHOD[paid_via],
-        "amount_paid": amount,
-        "bank_reference": bank_reference[:64],
-        "paid_at": succeeded_at,
-        "canceled_at": None,
-        "updated_at": succeeded_at,
-    }
-    if reference:
-        # One statement: the conditional update answers which order it paid, and its channel.
-        # The statement's text is built once (core.db), not compiled per notification.
-        updated = update_where_returning(
-            Order,
-            paid,
-            _PAYABLE_BY_NUMBER,
-            [merchant_id, reference, S.AWAITING_PAYMENT, S.CANCELED],
-            ("id", "channel"),
-        )
-        if updated:
-            order_id, channel = updated[0]
-            transaction.on_commit(partial(_announce_paid_id, order_id, merchant_id, channel))
-            return
-        if Order.objects.filter(merchant_id=merchant_id, number=reference).exists():
-            # payments pays a reference once, so this cannot happen; refuse rather than guess.
-            raise Conflict(_("Đơn đã được thanh toán."), code="order_already_paid")
-    order = _amount_sale(
-        merchant_id=merchant_id,
-        amount=intent_amount,
-        name=description,
-        source_ref=f"intent:{intent_id}",
-        paid=paid,
-    )
-    transaction.on_commit(partial(_announce_paid_id, order.pk, merchant_id, order.channel))
-
-
-def _amount_sale(
-    *, merchant_id: int, amount: int, name: str, source_ref: str, paid: dict[str, Any]
-) -> Order:
-    """A paid sale of one amount line for money asked for with no sale ("Thu tiền")."""
-    stall_id = (
-        Stall.objects.filter(merchant_id=merchant_id).order_by("pk").values_list("pk", flat=True)
-    ).first()
-    for _attempt in range(5):
-        try:
-            with transaction.atomic():
-                order = Order.objects.create(
-                    merchant_id=merchant_id,
-                    stall_id=stall_id,
-                    number=_new_number(),
-                    channel=Order.Channel.POS,
-                    total=amount,
-                    receipt_token=secrets.token_urlsafe(16),
-                    source_ref=source_ref,
-                    **paid,
-                )
-                OrderLine.objects.create(
-                    order=order,
-                    position=1,
-                    name=nfc(name).strip()[:120] or str(_("Tiền hàng")),
-                    unit="",
-                    unit_price=amount,
-                    quantity=Decimal(1),
-                    amount=amount,
-                    tax_category=Product.TaxCategory.NOT_SUBJECT,
-                )
-            return order
-        except IntegrityError:
-            continue  # number collision: draw again
-    raise Conflict(_("Không tạo được đơn, vui lòng thử lại."))  # pragma: no cover
-
-
-def _order_paid_by(intent_id: int) -> Order | None:
-    return Order.objects.select_for_update().filter(intent_id=intent_id).first()
-
-
-def on_refund_opened(
-    sender: Any,
-    *,
-    refund_id: int,
-    intent_id: int,
-    amount: int,
-    reason: str,
-    metadata: dict[str, Any],
-    actor: User | None,
-    **_kwargs: Any,
-) -> None:
-    """A refund was reserved on a sale's payment: record which sale (and line) it is for, under
-    the order's lock, and refuse one that would give back more than the sale or the line."""
-    order = _order_paid_by(intent_id)
-    if order is None or not order.is_paid:
-        return
-    refunds = order.refunds.exclude(payment_refund__status=Refund.Status.FAILED)
-    reserved = refunds.aggregate(t=Sum("amount"))["t"] or 0
-    ceiling = max(order.total, order.amount_paid)  # an overpayment may go back in full
-    if amount > ceiling - reserved:
-        raise ValidationFailed(
-            fields={
-                "amount": [
-                    _("Số tiền hoàn vượt quá số còn lại của đơn (%(left)s đ).")
-                    % {"left": f"{ceiling - reserved:,}".replace(",", ".")}
-                ]
-            },
-            code="refund_too_large",
-        )
-    line = None
-    if metadata.get("line") is not None:
-        line = order.lines.filter(pk=metadata["line"]).first()
-        if line is None:
-            raise ValidationFailed(fields={"line": [_("Dòng hàng không thuộc đơn này.")]})
-        line_reserved = refunds.filter(line=line).aggregate(t=Sum("amount"))["t"] or 0
-        if amount > line.amount - line_reserved:
-            raise ValidationFailed(
-                fields={"amount": [_("Số tiền hoàn vượt quá thành tiền của dòng hàng.")]},
-                code="refund_too_large",
-            )
-    OrderRefund.objects.create(
-        order=order,
-        amount=amount,
-        reason=reason,
-        line=line,
-        payment_refund_id=refund_id,
-        created_by=actor,
-    )
-
-
-def on_refund_settled(
-    sender: Any, *, refund_id: int, intent_id: int, amount: int, status: str, **_kwargs: Any
-) -> None:
-    """A refund went through (or failed): the sale's refunded amount moves in one statement."""
-    if status != Refund.Status.SUCCEEDED:
-        return
-    refunded = F("amount_refunded") + amount
-    updated = Order.objects.filter(intent_id=intent_id).update(
-        amount_refunded=refunded,
-        status=Case(
-            When(total__lte=refunded, then=Value(S.REFUNDED)),
-            default=Value(S.PARTIALLY_REFUNDED),
-        ),
-        updated_at=timezone.now(),
-    )
-    if updated:
-        link = OrderRefund.objects.filter(payment_refund_id=refund_id).values_list("pk", "order_id")
-        for order_refund_id, order_id in link:
-            transaction.on_commit(partial(_announce_refunded, order_id, order_refund_id))
-
-
-def _announce_paid_id(order_id: int, merchant_id: int, channel: str) -> None:
-    from .signals import order_paid
-
-    order_paid.send_robust(
-        sender=Order, order_id=order_id, merchant_id=merchant_id, channel=channel
-    )
-
-
-def _announce_refunded(order_id: int, refund_id: int) -> None:
-    """After commit: a refund counted on the order (the e-invoice wiring adjusts the invoice)."""
-    from .signals import order_refunded
-
-    order_refunded.send_robust(sender=Order, order_id=order_id, refund_id=refund_id)
-
-
 def orders_sweep(*, limit: int = 500) -> int:
     """Periodic: a sale whose process died between recording it and asking for payment never
     had a QR; nobody can have paid it, so after a while it is canceled (the sale's page offers a
@@ -866,7 +601,7 @@ def order_request_invoice(*, order_id: int, buyer: BuyerInput) -> Order:
                 "has_citizen_id": bool(fields["buyer_citizen_id"]),
             },
         )
-    from .signals import invoice_requested
+    from ..signals import invoice_requested
 
     transaction.on_commit(lambda: invoice_requested.send_robust(sender=Order, order_id=order.pk))
     return order

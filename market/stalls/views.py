@@ -19,9 +19,9 @@ from merchants.first_day import first_day_next
 from merchants.models import Membership
 from merchants.selectors import Principal
 
+from ..models import StallApplication, StandeeJob
 from . import selectors, services, standee
 from .forms import DecisionForm, StallApplicationForm
-from .models import StallApplication, StandeeJob
 from .selectors import STANDEE_PERMISSION
 
 

@@ -30,8 +30,8 @@ from core.locking import lock_row
 from core.text import nfc
 from merchants.models import Merchant, User
 
-from .figures import day_close
-from .models import DailyClose
+from ..models import DailyClose
+from . import day_close
 
 MAX_CASH = 10_000_000_000  # 10 tỷ đồng: more cash than this in a drawer is a typo
 

@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
-from market.storefront import storefront_of
+from market.shop.storefront import storefront_of
 from merchants import services as merchant_services
 from merchants.models import Merchant, Product, User
 

@@ -16,7 +16,7 @@ from core.clientip import client_ip
 from core.errors import ApplicationError, RateLimited
 from core.forms import apply_error
 from core.text import parse_digits
-from market import storefront
+from market.shop import storefront
 from merchants.auth import AuthedRequest
 from merchants.models import Merchant
 from merchants.selectors import Principal, merchant_for

@@ -17,7 +17,7 @@ app.conf.beat_schedule = {
     "reconcile-ewallet-payments": {"task": "payments.reconcile_ewallet", "schedule": 120.0},
     "reconcile-bank-alerts": {"task": "payments.reconcile_bank_alerts", "schedule": 300.0},
     # Sales that never got a QR (canceled after 30 min), paid sales still without their e-invoice
-    # (the net under the batch task queued per burst of payments, market/invoicing.py).
+    # (the net under the batch task queued per burst of payments, market/sales/invoicing.py).
     "sync-orders": {"task": "market.sync_orders", "schedule": 60.0},
     # Do yesterday's books agree with the money (market/figures/books.py)? A difference
     # alerts staff.

@@ -138,7 +138,7 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # A web-shop search's rendered results are kept this long (0: not cached); see
-# market/shop_views.py. New goods and prices show up in search at most this late.
+# market/shop/views.py. New goods and prices show up in search at most this late.
 SHOP_RESULTS_CACHE_SECONDS = env_int("SHOP_RESULTS_CACHE_SECONDS", 30)
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -147,7 +147,7 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=not REDI
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "Asia/Ho_Chi_Minh"
-# Paid sales' automatic e-invoices go in batches (market/invoicing.py): the first sale paid in
+# Paid sales' automatic e-invoices go in batches (market/sales/invoicing.py): the first sale paid in
 # a burst queues one task this many milliseconds later, which issues every due sale, this many
 # per transaction. A shopper's explicit request and a refund's adjustment keep a task each.
 INVOICE_BATCH_DELAY_MS = env_int("INVOICE_BATCH_DELAY_MS", 1000)

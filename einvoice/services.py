@@ -13,7 +13,7 @@ Series registration lives in ``series.py`` and is re-exported here; this module 
 engine's façade for other apps. After commit the PDF is rendered by a task and the
 ``invoice_issued`` signal tells transmission. A failure anywhere leaves nothing behind (the
 number goes back with the rollback, so numbers stay gapless). A caller issuing many invoices at
-once (market/invoicing.py's batch) wraps them in ``after_issue_deferred()`` and hands the
+once (market/sales/invoicing.py's batch) wraps them in ``after_issue_deferred()`` and hands the
 committed ids to ``after_issue_many``: one PDF task and one transmission task for the batch
 instead of two messages per invoice.
 

@@ -1,6 +1,6 @@
 """Celery tasks of e-invoice transmission: thin, they take ids and call einvoice.transmission.
 
-``einvoice.transmit_invoices`` sends the invoices of one issuing batch (market/invoicing.py)
+``einvoice.transmit_invoices`` sends the invoices of one issuing batch (market/sales/invoicing.py)
 after it commits, one message for the batch. Beat (config/celery.py): ``einvoice.transmit_due``
 (every 30 s: retries, lost first sends, cancellations), ``einvoice.poll_answers`` (every 30 s),
 ``einvoice.cash_register_batch`` (nightly, yesterday's cash-register invoices).
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 # Every issued invoice is queued for transmission after its issuing transaction commits.
 invoice_issued.connect(transmission.on_invoice_issued, dispatch_uid="einvoice.transmission")
-# Invoices issued in one batch (market/invoicing.py): one task for them all.
+# Invoices issued in one batch (market/sales/invoicing.py): one task for them all.
 invoices_issued.connect(transmission.on_invoices_issued, dispatch_uid="einvoice.transmission_batch")
 
 

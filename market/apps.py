@@ -20,7 +20,7 @@ class MarketConfig(AppConfig):
         refund_opened.connect(settling.on_refund_opened, dispatch_uid="market.order_refund_open")
         refund_settled.connect(settling.on_refund_settled, dispatch_uid="market.order_refunded")
         order_paid.connect(storefront.on_order_paid, dispatch_uid="market.online_order_paid")
-        # E-invoices, issued in the background once the money is in (market/invoicing.py):
+        # E-invoices, issued in the background once the money is in (market/sales/invoicing.py):
         # paid sales in batches, a shopper's request and a refund's adjustment each by itself.
         order_paid.connect(_invoice_paid_order, dispatch_uid="market.invoice_paid_order")
         invoice_requested.connect(_invoice_requested, dispatch_uid="market.invoice_requested")
@@ -34,7 +34,7 @@ class MarketConfig(AppConfig):
 
 
 def _invoice_paid_order(sender, *, order_id: int, **kwargs) -> None:
-    # Not a message per sale: one batch task per burst of paid sales (market/invoicing.py).
+    # Not a message per sale: one batch task per burst of paid sales (market/sales/invoicing.py).
     from .sales.invoicing import invoices_due_kick
 
     invoices_due_kick()

@@ -3,7 +3,7 @@ from django.urls import path
 from . import bankalert_views, views
 
 # "Thu tiền" itself (the keypad, and canceling its QR) is market's: the amount is a sale
-# (market/pos_views.py quick_collect); these pages show the payment of it.
+# (market/sales/views.py quick_collect); these pages show the payment of it.
 urlpatterns = [
     path("thu-tien/", views.collect_start, name="collect_start"),
     path(

@@ -53,7 +53,7 @@ class CloseFiguresOut(Schema):
 class CloseIn(InSchema):
     multiline_fields: ClassVar = frozenset({"note"})
 
-    # At most 10.000.000.000 (market/closing.py answers a larger count with its own 422).
+    # At most 10.000.000.000 (market/figures/closing.py answers a larger count with its own 422).
     cash_counted: int = Field(..., ge=0, description="Cash counted in the drawer, VND")
     note: str = Field("", max_length=255)
 

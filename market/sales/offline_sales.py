@@ -9,7 +9,7 @@ beyond that:
 * never in the future (a clock ahead): the time it arrives;
 * never more than ``MAX_AGE`` back (a clock years behind, a phone offline for days): the time it
   arrives;
-* never in or before a period already closed (chốt sổ, market/closing.py): a close never
+* never in or before a period already closed (chốt sổ, market/figures/closing.py): a close never
   changes, so a sale from before it is booked when it arrives, in the open period.
 
 The last rule is checked twice: when the sale arrives (``sale_time``) and again when the cash is

@@ -1,8 +1,8 @@
 """Selling online, the trader's side: the storefront's settings, the queue of online orders (live,
 with a sound), the reviews and their one reply, and staff moderation of reported reviews.
 
-The shopper's side (storefront, cart, checkout, order page) is market/shop_views.py; both call
-the services in market/storefront.py.
+The shopper's side (storefront, cart, checkout, order page) is market/shop/views.py; both call
+the services in market/shop/storefront.py.
 """
 
 from __future__ import annotations

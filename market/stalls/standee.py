@@ -6,7 +6,7 @@ reaches us through the bank-notification provider and is recorded as a walk-in p
 ("khách chuyển khoản", see payments/models.py).
 
 Rendering only: this module reads the stall, builds the QR and lays out the PDF with WeasyPrint.
-Jobs that print a whole market live in market/services.py (``standee_job_*``).
+Jobs that print a whole market live in market/stalls/services.py (``standee_job_*``).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ What is counted: every statement the request sends, as ``CaptureQueriesContext``
 which includes BEGIN, COMMIT, ROLLBACK and SAVEPOINTs (each a round trip on PostgreSQL). A
 Celery message is counted apart: in the tests tasks run inline, so the invoice task is replaced by
 a recorder here and its queries (a worker's, in production) are not the request's. A paid sale
-queues the batch invoice task only as the first of a burst (market/invoicing.py).
+queues the batch invoice task only as the first of a burst (market/sales/invoicing.py).
 
 The numbers each test prints (``-s``) are the ones in the README's performance notes.
 """

@@ -236,7 +236,7 @@ STORAGES = {
 # Phone photos are large; catalogue photos are shrunk to 1200 px on arrival.
 MAX_UPLOAD_IMAGE_BYTES = env_int("MAX_UPLOAD_IMAGE_BYTES", 15 * 1024 * 1024)
 # Issue 13 (core/uploads.py): a booth's 360° panorama (a 16K camera JPEG), shrunk to 4096 × 2048;
-# a booth's PDF document, stored as uploaded once parsed.
+# a booth's PDF document, stored as uploaded once parsed (core/pdf_check.py).
 MAX_UPLOAD_PANORAMA_BYTES = env_int("MAX_UPLOAD_PANORAMA_BYTES", 40 * 1024 * 1024)
 MAX_UPLOAD_PDF_BYTES = env_int("MAX_UPLOAD_PDF_BYTES", 10 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

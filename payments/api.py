@@ -112,8 +112,8 @@ def refund_intent(
     summary="E-wallet provider webhook (authenticated by its HMAC signature only)",
 )
 def ewallet_webhook(request: HttpRequest):
-    from .ewallet import wallet_event_receive
     from .providers import ewallet as wallet
+    from .wallet_events import wallet_event_receive
 
     try:
         event = wallet.parse_event(request.body, request.headers.get("Wallet-Signature"))

@@ -1,5 +1,5 @@
 """The MoMo path: a MoMo order for an e-wallet intent, its IPN settled through the same
-store-first, exactly-once step as the e-wallet provider's events (payments/ewallet.py), the
+store-first, exactly-once step as the e-wallet provider's events (payments/wallet_events.py), the
 query API for reconciliation and the refund API for refunds.
 
 Each IPN is stored once as a WalletEvent whose id is ``momo:<orderId>:<resultCode>``: MoMo's
@@ -21,11 +21,11 @@ from django.utils.translation import gettext_lazy as _
 from core.errors import ProviderUnavailable, ValidationFailed
 from core.locking import lock_row
 
-from .ewallet import _intent_abandon, wallet_event_receive
 from .models import PaymentIntent, Refund, WalletEvent
 from .providers import ewallet as wallet
 from .providers import momo as provider
 from .settlement import refund_confirm, refund_fail
+from .wallet_events import intent_abandon, wallet_event_receive
 
 log = logging.getLogger(__name__)
 S = PaymentIntent.Status
@@ -44,7 +44,7 @@ def momo_payment_attach(*, intent_id: int) -> PaymentIntent:
             info=f"Chợ Số {intent.reference_code} {intent.merchant.display_name}",
         )
     except (provider.MomoUnavailable, provider.MomoRejected) as exc:
-        _intent_abandon(intent_id=intent.pk, reason=f"momo:{getattr(exc, 'code', 'unavailable')}")
+        intent_abandon(intent_id=intent.pk, reason=f"momo:{getattr(exc, 'code', 'unavailable')}")
         if isinstance(exc, provider.MomoRejected):
             if exc.code in ("amount_out_of_range", "invalid_amount"):
                 raise ValidationFailed(

@@ -4,8 +4,8 @@ cash), and the refund counting every way of paying back shares.
 ARCHITECTURE.md invariant 1: an intent is settled under its row lock (and its sale's, the
 reference group's) in the caller's durable transaction, at most once, with its ledger row;
 news goes out after commit. The bank path (``notifications``), the e-wallet path (``ewallet``,
-``momo``) and the intent services (``services``) call down into this module; it imports none
-of them.
+``momo``, ``wallet_events``) and the intent services (``services``) call down into this module;
+it imports none of them.
 """
 
 from __future__ import annotations

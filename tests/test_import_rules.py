@@ -4,6 +4,7 @@ an upward import, one engine importing the other and a sandbox importing the pro
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -105,7 +106,8 @@ def test_it_allows_the_shop_to_sell_through_sales(tmp_path) -> None:
 
 
 # Inside payments (docs/architecture.md, "Money"): settlement is under services and ewallet, and
-# ewallet under services, so the two paths of money never import each other in a circle.
+# ewallet under services, so the two paths of money never import each other in a circle; the
+# e-wallet path's shared steps (wallet_events) are under momo, and momo under ewallet.
 PAYMENTS_ORDER = """\
 [tool.importlinter]
 root_packages = ["payments"]
@@ -116,16 +118,31 @@ name = "payments.settlement imports none of the modules that settle through it"
 type = "forbidden"
 source_modules = ["payments.settlement"]
 forbidden_modules = ["payments.services", "payments.ewallet", "payments.momo",
-    "payments.notifications", "payments.refunds"]
+    "payments.wallet_events", "payments.notifications", "payments.refunds"]
 
 [[tool.importlinter.contracts]]
 id = "payments-ewallet-below-services"
 name = "payments.ewallet does not import payments.services"
 type = "forbidden"
-source_modules = ["payments.ewallet", "payments.momo"]
+source_modules = ["payments.ewallet", "payments.momo", "payments.wallet_events"]
 forbidden_modules = ["payments.services", "payments.notifications", "payments.refunds"]
+
+[[tool.importlinter.contracts]]
+id = "payments-momo-below-ewallet"
+name = "payments.momo and payments.wallet_events import nothing of payments.ewallet"
+type = "forbidden"
+source_modules = ["payments.momo", "payments.wallet_events"]
+forbidden_modules = ["payments.ewallet"]
 """
-PAYMENTS_MODULES = ("services", "ewallet", "momo", "notifications", "refunds", "settlement")
+PAYMENTS_MODULES = (
+    "services",
+    "ewallet",
+    "momo",
+    "wallet_events",
+    "notifications",
+    "refunds",
+    "settlement",
+)
 
 
 def lint_payments_order(tmp_path: Path, code: Path) -> subprocess.CompletedProcess[str]:
@@ -145,7 +162,7 @@ def lint_payments_order(tmp_path: Path, code: Path) -> subprocess.CompletedProce
 def test_it_keeps_settlement_under_services_and_ewallet(tmp_path) -> None:
     result = lint_payments_order(tmp_path, ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 kept, 0 broken" in result.stdout
+    assert "3 kept, 0 broken" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -154,6 +171,8 @@ def test_it_keeps_settlement_under_services_and_ewallet(tmp_path) -> None:
         (("settlement", "payments.services"), "payments.settlement imports none"),
         (("settlement", "payments.ewallet"), "payments.settlement imports none"),
         (("ewallet", "payments.services"), "payments.ewallet does not import"),
+        (("momo", "payments.ewallet"), "payments.momo and payments.wallet_events import nothing"),
+        (("wallet_events", "payments.ewallet"), "payments.momo and payments.wallet_events"),
     ],
 )
 def test_it_refuses_an_import_up_inside_payments(tmp_path, bad_import, broken) -> None:
@@ -167,3 +186,73 @@ def test_it_refuses_an_import_up_inside_payments(tmp_path, bad_import, broken) -
     result = lint_payments_order(tmp_path, code)
     assert result.returncode == 1, result.stdout + result.stderr
     assert broken in result.stdout
+
+
+# An import inside a function is an import all the same: it only hides a circle until the
+# function runs. Every module of payments is read whole (``ast.walk``), functions included.
+
+
+def payments_imports(code: Path) -> dict[str, set[str]]:
+    """Each module of ``code/payments`` (its own .py files) and the others of them it imports,
+    anywhere in the module: at the top, inside functions, under ``if TYPE_CHECKING``."""
+    package = code / "payments"
+    modules = {path.stem for path in package.glob("*.py")} - {"__init__"}
+    graph: dict[str, set[str]] = {}
+    for module in modules:
+        names: list[str] = []
+        for node in ast.walk(ast.parse((package / f"{module}.py").read_text())):
+            if isinstance(node, ast.Import):
+                names += [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level > 1:
+                    continue  # above payments: not one of its modules
+                base = "payments" if node.level else ""
+                base = ".".join(part for part in (base, node.module or "") if part)
+                names += [base, *(f"{base}.{alias.name}" for alias in node.names)]
+        graph[module] = {
+            parts[1]
+            for parts in (name.split(".") for name in names)
+            if parts[0] == "payments" and len(parts) > 1 and parts[1] in modules - {module}
+        }
+    return graph
+
+
+def import_circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every circle of imports, each once, written from its first module in sorted order."""
+    circles: list[list[str]] = []
+
+    def walk(start: str, path: list[str]) -> None:
+        for target in sorted(graph[path[-1]]):
+            if target == start:
+                circles.append([*path, start])
+            elif target > start and target not in path:
+                walk(start, [*path, target])
+
+    for start in sorted(graph):
+        walk(start, [start])
+    return circles
+
+
+def test_it_keeps_momo_and_ewallet_out_of_a_circle() -> None:
+    graph = payments_imports(ROOT)
+
+    assert "ewallet" not in graph["momo"], "payments.momo imports payments.ewallet"
+    assert not {"ewallet", "momo"} & graph["wallet_events"]
+    assert import_circles(graph) == []
+
+
+def test_it_finds_a_circle_hidden_inside_a_function(tmp_path) -> None:
+    package = tmp_path / "payments"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "ewallet.py").write_text("from .momo import momo_payment_attach\n")
+    (package / "momo.py").write_text(
+        "def momo_payment_attach():\n    from payments.ewallet import wallet_event_receive\n"
+    )
+    (package / "settlement.py").write_text("from . import signals\n")
+    (package / "signals.py").write_text("")
+
+    graph = payments_imports(tmp_path)
+
+    assert graph["momo"] == {"ewallet"}
+    assert import_circles(graph) == [["ewallet", "momo", "ewallet"]]

@@ -11,7 +11,7 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from PIL import Image
 
-from core import uploads
+from core import pdf_check, uploads
 
 LOGO_BOX = (256, 256)
 BANNER_BOX = (1280, 480)
@@ -88,5 +88,5 @@ def product_thumb(data: bytes, *, name: str) -> Resized:
 
 
 def read_pdf(upload: UploadedFile | None) -> bytes | None:
-    """A booth's document: parsed as a PDF with pages and nothing that runs (core.uploads)."""
-    return uploads.check_pdf(upload, field="document")
+    """A booth's document: parsed as a PDF with pages and nothing that runs (core.pdf_check)."""
+    return pdf_check.check_pdf(upload, field="document")

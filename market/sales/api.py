@@ -11,6 +11,7 @@ from core.idempotency import effect_key, idempotent_post
 from core.schemas import MAX_OFFSET, errors
 from merchants.auth import merchant_auth, principal
 from merchants.selectors import Principal, merchant_for
+from payments.models import PaymentIntent
 
 from ..models import Order, OrderRefund
 from . import orders
@@ -28,9 +29,22 @@ from .schemas import (
 router = Router(tags=["orders"])
 
 
+def payment_out(intent: PaymentIntent | None) -> dict[str, object] | None:
+    """A sale's current payment request as the API shows it (``PaymentOut``), on every channel."""
+    if intent is None:
+        return None
+    return {
+        "intent_id": intent.pk,
+        "method": intent.method,
+        "status": intent.status,
+        "reference_code": intent.reference_code,
+        "qr_payload": intent.qr_payload,
+        "expires_at": intent.expires_at,
+    }
+
+
 def order_out(order: Order) -> dict[str, object]:
     """An order as the API shows it (lines, current payment request, refunds)."""
-    intent = order.intent
     return {
         **{
             name: getattr(order, name)
@@ -39,16 +53,7 @@ def order_out(order: Order) -> dict[str, object]:
         },
         "lines": list(order.lines.all()),
         "refunds": list(order.refunds.all()),
-        "payment": None
-        if intent is None
-        else {
-            "intent_id": intent.pk,
-            "method": intent.method,
-            "status": intent.status,
-            "reference_code": intent.reference_code,
-            "qr_payload": intent.qr_payload,
-            "expires_at": intent.expires_at,
-        },
+        "payment": payment_out(order.intent),
     }
 
 

@@ -41,6 +41,7 @@ from ..models import (
     Storefront,
 )
 from ..sales import orders
+from ..sales.api import payment_out
 from . import storefront as shop
 from .schemas import (
     AdvanceIn,
@@ -245,16 +246,7 @@ def _order_out(order: Order) -> dict[str, Any]:
         "amount_refunded": order.amount_refunded,
         "receipt_token": order.receipt_token,
         "lines": list(order.lines.all()),
-        "payment": None
-        if intent is None
-        else {
-            "intent_id": intent.pk,
-            "method": intent.method,
-            "status": intent.status,
-            "reference_code": intent.reference_code,
-            "qr_payload": intent.qr_payload,
-            "expires_at": intent.expires_at,
-        },
+        "payment": payment_out(intent),
         "timeline": [
             {
                 "kind": e.kind,

@@ -140,6 +140,7 @@ class BankNotification(models.Model):
         AFTER_CANCEL = "after_cancel", _("Trả vào đơn đã hủy")
         UNKNOWN_ACCOUNT = "unknown_account", _("Tài khoản không thuộc Chợ Số")
         OUTGOING = "outgoing", _("Tiền ra")
+        SAME_TRANSFER = "same_transfer", _("Giao dịch đã nhận qua nguồn báo có khác")
 
     provider_id = models.CharField(max_length=64, unique=True)
     source = models.CharField(max_length=24, default="banknotify")
@@ -164,6 +165,10 @@ class BankNotification(models.Model):
         PaymentIntent, null=True, blank=True, on_delete=models.PROTECT, related_name="notifications"
     )
     processed_at = models.DateTimeField(null=True, blank=True)
+    # The bank's own identity of the transfer (``notifications.transfer_key``), the same whichever
+    # provider passes it on: held by the first notification of a transfer only, so one transfer
+    # watched by two providers is booked once (a second row of it is ``same_transfer``).
+    transfer_key = models.CharField(max_length=128, null=True, blank=True, unique=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]

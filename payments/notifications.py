@@ -2,12 +2,20 @@
 provider's id), then processed under a row lock in a durable transaction that settles at most
 once (``settlement.intent_mark_succeeded``) and writes the ledger; news is published after
 commit (ARCHITECTURE.md invariant 1).
+
+One transfer, one booking, whichever way it arrives: when two providers watch the same account
+(the platform's bank-notification provider and a trader's own SePay, or two connections), each
+passes the same transfer on under its own id. The first notification stored holds the transfer's
+key (``transfer_key``: account, direction, amount and the bank's reference, unique in the
+database); another notification of the same transfer is stored as ``same_transfer``, processed
+at once, and books nothing.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import re
 from typing import Any
 
 from django.conf import settings
@@ -17,6 +25,7 @@ from django.utils import timezone
 from core.audit import audit_record
 from core.db import insert_row, one_statement, select_rows, update_row
 from core.locking import lock_sql
+from merchants.models import BankAccount
 
 from .models import BankNotification, LedgerEntry, PaymentIntent
 from .providers.banknotify import BankTransaction
@@ -30,26 +39,47 @@ S = PaymentIntent.Status
 O = BankNotification.Outcome  # noqa: E741
 
 
+_NOT_IN_A_REFERENCE = re.compile(r"[^0-9A-Z]")
+MIN_REFERENCE = 6  # shorter than any bank's transaction reference: not one to trust
+
+
+def transfer_key(tx: BankTransaction) -> str | None:
+    """The bank's identity of a transfer, the same from every provider that passes it on: the
+    account, the direction, the amount and the bank's reference (upper case, letters and digits
+    only). None without a reference to go by: such a transfer is never taken for another."""
+    reference = _NOT_IN_A_REFERENCE.sub("", tx.bank_reference.upper())
+    if len(reference) < MIN_REFERENCE or tx.amount <= 0:
+        return None
+    return f"{tx.bank_bin}:{tx.account_number}:{tx.transfer_type}:{tx.amount}:{reference}"[:128]
+
+
+def _row(tx: BankTransaction, via: str) -> BankNotification:
+    return BankNotification(
+        provider_id=tx.provider_id,
+        source=tx.source,
+        payload=tx.raw,
+        bank_bin=tx.bank_bin,
+        account_number=tx.account_number,
+        transfer_type=tx.transfer_type,
+        amount=tx.amount,
+        description=tx.description,
+        bank_reference=tx.bank_reference,
+        counter_name=tx.counter_name,
+        transaction_date=tx.transaction_date,
+        received_via=via,
+    )
+
+
 def notification_store(
     *, tx: BankTransaction, via: str = "webhook"
 ) -> tuple[BankNotification, bool]:
-    """Store a notification exactly once. Returns (row, created)."""
+    """Store a notification exactly once. Returns (row, created). A notification of a transfer
+    another provider already passed on is stored as ``same_transfer``, already processed."""
+    key = transfer_key(tx)
     try:
         with one_statement():  # no BEGIN/COMMIT round trips around the one INSERT
-            row = BankNotification(
-                provider_id=tx.provider_id,
-                source=tx.source,
-                payload=tx.raw,
-                bank_bin=tx.bank_bin,
-                account_number=tx.account_number,
-                transfer_type=tx.transfer_type,
-                amount=tx.amount,
-                description=tx.description,
-                bank_reference=tx.bank_reference,
-                counter_name=tx.counter_name,
-                transaction_date=tx.transaction_date,
-                received_via=via,
-            )
+            row = _row(tx, via)
+            row.transfer_key = key
             insert_row(row)  # the INSERT written once (core.db), not compiled per call
         return row, True
     except IntegrityError:
@@ -58,9 +88,45 @@ def notification_store(
             'WHERE "payments_banknotification"."provider_id" = %s',
             [tx.provider_id],
         )
-        if not stored:  # pragma: no cover - the row that refused the insert is never deleted
+        if stored:
+            return stored[0], False
+        if key is None:  # pragma: no cover - the row that refused the insert is never deleted
             raise
-        return stored[0], False
+    return _same_transfer_store(tx, via, key), True
+
+
+def _same_transfer_store(tx: BankTransaction, via: str, key: str) -> BankNotification:
+    """Keep a second notification of a booked transfer, for the record, booking nothing."""
+    first = BankNotification.objects.filter(transfer_key=key).values("pk", "provider_id").get()
+    with transaction.atomic():
+        row = _row(tx, via)
+        row.outcome = O.SAME_TRANSFER
+        row.merchant_id = (
+            BankAccount.objects.filter(bank_bin=tx.bank_bin, account_number=tx.account_number)
+            .order_by("pk")
+            .values_list("merchant_id", flat=True)
+            .first()
+        )
+        row.processed_at = timezone.now()
+        try:
+            with transaction.atomic():
+                insert_row(row)
+        except IntegrityError:  # the same provider's id, stored meanwhile by its retry
+            return BankNotification.objects.get(provider_id=tx.provider_id)
+        audit_record(
+            actor=None,
+            actor_label=f"webhook:{tx.source}:{tx.provider_id}",
+            action=f"bank_notification.{O.SAME_TRANSFER}",
+            target=row,
+            data={"amount": tx.amount, "first": first["provider_id"]},
+        )
+    log.info(
+        "bank notification %s is transfer %s, booked by %s",
+        tx.provider_id,
+        key,
+        first["provider_id"],
+    )
+    return row
 
 
 @functools.cache
@@ -237,7 +303,7 @@ def _announce(n: BankNotification, news: list[tuple[str, dict[str, Any]]]) -> No
 
 def notification_receive(*, tx: BankTransaction, via: str = "webhook") -> BankNotification:
     """Store, then process. A duplicate delivery is acknowledged and changes nothing."""
-    row, created = notification_store(tx=tx, via=via)
-    if created or row.processed_at is None:
+    row, _created = notification_store(tx=tx, via=via)
+    if row.processed_at is None:  # new, or stored by a try that died before processing it
         row = notification_process(notification_id=row.pk)
     return row

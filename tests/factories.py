@@ -280,7 +280,7 @@ def assert_ledger_invariant(merchant: Merchant) -> None:
     o, k, s = BankNotification.Outcome, LedgerEntry.Kind, PaymentIntent.Status
     entries = LedgerEntry.objects.filter(merchant=merchant)
     notifications = BankNotification.objects.filter(merchant=merchant, transfer_type="in").exclude(
-        outcome__in=[o.PENDING, o.OUTGOING, o.UNKNOWN_ACCOUNT]
+        outcome__in=[o.PENDING, o.OUTGOING, o.UNKNOWN_ACCOUNT, o.SAME_TRANSFER]
     )
     # Cash never enters the bank ledger (payments records it, outside the ledger).
     intents = PaymentIntent.objects.filter(merchant=merchant).exclude(paid_via="cash")

@@ -219,8 +219,11 @@ class SePaySandbox:
         sub_account: str | None = None,
         code: str | None = None,
         when: datetime | None = None,
+        reference: str | None = None,
     ) -> dict[str, Any]:
-        """Book a transaction on the account and notify its webhooks; returns the payload."""
+        """Book a transaction on the account and notify its webhooks; returns the payload.
+        ``reference``: the bank's reference of a transfer another watcher of the account (the
+        bank's own notification service) also saw; by default SePay's sandbox makes one up."""
         if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
             raise ValueError("amount must be a positive whole number of đồng")
         if transfer_type not in ("in", "out"):
@@ -243,6 +246,8 @@ class SePaySandbox:
                 amount=amount,
                 accumulated=balance,
             )
+            if reference is not None:
+                payload["referenceCode"] = reference
             self._transactions.append(payload)
             hooks = [h for h in self._webhooks if h.account_number == account_number]
         if not self.knobs.drop:

@@ -465,3 +465,116 @@ def test_a_trader_connection_of_the_test_provider_takes_only_its_own_secret(
     assert platform.status_code == 401
     assert (own.status_code, own.json()["outcome"]) == (200, "settled")
     paid_once(order)
+
+
+# --- one transfer watched by two providers ----------------------------------------------------
+
+
+def watch_with_sepay(live_server, sepay, merchant, owner, account) -> None:
+    connected = connect(merchant, owner)
+    sepay.register_webhook(
+        live_server.url + webhook_path(connected.connection),
+        account_number=account.account_number,
+        auth="apikey",
+        secret=connected.secret,
+    )
+
+
+def booked_once(order: Order, amount: int) -> None:
+    """The sale is paid once and the ledger holds the transfer once: no money to give back."""
+    paid_once(order)
+    assert LedgerEntry.objects.count() == 1
+    assert LedgerEntry.objects.get().amount == amount
+    assert BankNotification.objects.filter(outcome="same_transfer").count() == 1
+    assert_books_agree()
+
+
+def test_one_transfer_seen_by_the_bank_provider_and_sepay_is_booked_once(
+    live_server, sepay, merchant, owner, account
+):
+    """The platform's bank-notification provider and the trader's own SePay watch the same
+    account: the shopper's one transfer reaches us twice, under two ids, with the bank's one
+    reference. The sale is paid once and nothing is left for the trader to give back."""
+    watch_with_sepay(live_server, sepay, merchant, owner, account)
+    order = pos_sale(merchant, owner)
+    payload = banknotify_payload(
+        account=account,
+        amount=153_000,
+        description=f"NGUYEN VAN A chuyen tien {order.intent.reference_code}",
+        reference="FT26339K7QX2MB",
+    )
+    assert banknotify_deliver(Client(), payload).status_code == 200
+    sepay.set_knobs({"duplicate": True})  # and SePay delivers its copy twice
+
+    sepay.transfer(
+        account_number=account.account_number,
+        amount=153_000,
+        content=f"NGUYEN VAN A chuyen tien {order.intent.reference_code}",
+        reference="FT26339K7QX2MB",
+    )
+
+    assert sepay.wait_idle(10)
+    booked_once(order, 153_000)
+    first, second = BankNotification.objects.order_by("pk")
+    assert (first.source, first.outcome) == ("banknotify", "settled")
+    assert (second.source, second.outcome, second.merchant_id) == (
+        "sepay",
+        "same_transfer",
+        merchant.pk,
+    )
+    assert AuditLog.objects.filter(action="bank_notification.same_transfer").count() == 1
+
+
+def test_the_same_transfer_first_through_sepay_then_the_bank_provider_is_booked_once(
+    live_server, sepay, merchant, owner, account
+):
+    watch_with_sepay(live_server, sepay, merchant, owner, account)
+    order = pos_sale(merchant, owner)
+    sent = sepay.transfer(
+        account_number=account.account_number,
+        amount=153_000,
+        content=order.intent.reference_code,
+    )
+    assert sepay.wait_idle(10)
+    # The bank's own service writes the reference its way (lower case, a separator).
+    reference = sent["referenceCode"].lower()
+    reference = f"{reference[:4]}-{reference[4:]}"
+    payload = banknotify_payload(
+        account=account,
+        amount=153_000,
+        description=order.intent.reference_code,
+        reference=reference,
+    )
+
+    assert banknotify_deliver(Client(), payload).status_code == 200
+    assert banknotify_deliver(Client(), payload).status_code == 200  # and its retry
+
+    booked_once(order, 153_000)
+    assert BankNotification.objects.get(outcome="same_transfer").source == "banknotify"
+
+
+def test_a_second_transfer_for_a_paid_sale_is_still_money_to_give_back(
+    live_server, sepay, merchant, owner, account
+):
+    """Two transfers (two bank references) for one sale are two payments, whichever provider
+    passes each on: the second is booked as already paid, for the trader to give back."""
+    watch_with_sepay(live_server, sepay, merchant, owner, account)
+    order = pos_sale(merchant, owner)
+    payload = banknotify_payload(
+        account=account, amount=153_000, description=order.intent.reference_code
+    )
+    assert banknotify_deliver(Client(), payload).status_code == 200
+
+    sepay.transfer(
+        account_number=account.account_number,
+        amount=153_000,
+        content=order.intent.reference_code,
+    )
+
+    assert sepay.wait_idle(10)
+    assert sorted(BankNotification.objects.values_list("outcome", flat=True)) == [
+        "already_paid",
+        "settled",
+    ]
+    assert LedgerEntry.objects.filter(kind="unmatched", flag="already_paid").count() == 1
+    assert_books_agree()

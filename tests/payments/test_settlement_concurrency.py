@@ -262,3 +262,46 @@ def test_it_creates_one_intent_for_one_idempotency_key_sent_concurrently():
             assert response.json()["id"] == intent_id
         else:
             assert response.json()["error"]["code"] == "idempotency_in_progress"
+
+
+def test_one_transfer_passed_on_by_three_providers_at_once_is_booked_once(settled_signals):
+    """The bank's own notification service, the trader's SePay and a second connection all pass
+    each transfer on, at the same moment and with retries: every sale is paid once, the ledger
+    holds each transfer once, and the other copies are kept as ``same_transfer``."""
+    rng = random.Random(20261205)
+    merchant = merchant_with_account()
+    account = merchant.bank_accounts.get()
+    intents = [services.intent_create(merchant=merchant, amount=45_000) for _ in range(20)]
+    copies = []
+    for n, intent in enumerate(intents):
+        reference = f"FT26339K{n:06d}"
+        for provider, written in (
+            ("bank", reference),
+            ("sepay", reference.lower()),
+            ("two", f"{reference[:6]}.{reference[6:]}"),
+        ):
+            copies.append(
+                banknotify_payload(
+                    account=account,
+                    amount=intent.amount,
+                    description=intent.reference_code,
+                    provider_id=f"{provider}-{n}",
+                    reference=written,
+                )
+            )
+    deliveries = copies + rng.choices(copies, k=40)  # and some retries
+    rng.shuffle(deliveries)
+
+    responses = run_concurrently(deliveries, lambda client, p: banknotify_deliver(client, p))
+
+    assert Counter(r.status_code for r in responses) == {200: len(deliveries)}
+    assert BankNotification.objects.count() == len(copies)
+    assert Counter(BankNotification.objects.values_list("outcome", flat=True)) == {
+        O.SETTLED: 20,
+        O.SAME_TRANSFER: 40,
+    }
+    assert LedgerEntry.objects.count() == 20
+    assert LedgerEntry.objects.aggregate(t=Sum("amount"))["t"] == 20 * 45_000
+    assert set(PaymentIntent.objects.values_list("status", flat=True)) == {S.SUCCEEDED}
+    assert sorted(settled_signals) == sorted(i.pk for i in intents)
+    assert_ledger_invariant(merchant)

@@ -1,5 +1,6 @@
 """Pieces shared by the sandboxes: compact JSON, VND formatting, webhook signing and delivery,
-and the HTTP plumbing (serving in a thread, reading a request body, running until a signal).
+the HTTP plumbing (serving in a thread, reading a request body, running until a signal), a
+sandbox's life on loopback (:class:`LoopbackSandbox`) and its ``Bearer`` key check.
 
 Standard library only, nothing from the Django project.
 
@@ -34,10 +35,11 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, BinaryIO
+from types import TracebackType
+from typing import Any, BinaryIO, ClassVar, Self
 
 DEFAULT_TOLERANCE = 300
 MAX_ANSWER_BYTES = 64 * 1024
@@ -71,6 +73,107 @@ def serve_in_thread(
     )
     thread.start()
     return server, thread
+
+
+class LoopbackSandbox:
+    """A sandbox's life as an HTTP server on ``http://host:port``.
+
+    :meth:`start` binds (``port=0``: any free port, read back into :attr:`port`), serves in a
+    daemon thread and returns ``self``; :meth:`stop` shuts the server down, closes its socket and
+    joins its thread (calling it again does no harm); as a context manager it starts unless it is
+    started already, and stops at the end. **A sandbox starts once**: starting it a second time,
+    or after it stopped, raises ``RuntimeError`` (make a new one).
+
+    A subclass calls ``super().__init__(host, port, quiet=...)``, sets ``name`` (threads, logger
+    ``sandboxes.<name>``) and ``title`` (the "listening" log line), and returns its request
+    handler from :meth:`handler_class` (a sandbox may import it there, to avoid an import
+    circle). Its own work goes in :meth:`_after_start` and :meth:`_after_stop`. ``_stopping`` is
+    set first thing in :meth:`stop`: background threads wait on it to end early.
+    """
+
+    name: ClassVar[str] = "sandbox"
+    title: ClassVar[str] = "sandbox"
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = True) -> None:
+        self.host = host
+        self.port = port
+        self.quiet = quiet
+        self._stopping = threading.Event()
+        self._server: LoopbackHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> Self:
+        """Bind and serve in a background thread; returns ``self``."""
+        if self._server is not None or self._stopping.is_set():
+            raise RuntimeError("a sandbox starts once; make a new one")
+        handler = self.handler_class()
+        self._server, self._thread = serve_in_thread(
+            self.host, self.port, handler, self, name=self.name
+        )
+        self.port = self._server.server_address[1]
+        self._after_start()
+        logging.getLogger(f"sandboxes.{self.name}").info("%s listening on %s", self.title, self.url)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, then :meth:`_after_stop`."""
+        self._stopping.set()
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(5)
+        self._after_stop()
+
+    def _after_start(self) -> None:
+        """The sandbox's own start work, once the server is up (e.g. a background thread)."""
+
+    def _after_stop(self) -> None:
+        """The sandbox's own stop work, once the server is down; runs at every :meth:`stop`."""
+
+    def __enter__(self) -> Self:
+        return self if self._server is not None else self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def key_list(api_keys: Iterable[str] | str) -> list[str]:
+    """The accepted API keys, one or several, as a list; ``ValueError`` when there is none or
+    one is empty."""
+    keys = [api_keys] if isinstance(api_keys, str) else [str(k) for k in api_keys]
+    if not keys or not all(keys):
+        raise ValueError("api_keys must hold at least one non-empty key")
+    return keys
+
+
+def bearer_key(header: str | None, keys: Iterable[str]) -> str | None:
+    """The key of an ``Authorization: Bearer <key>`` header when it is one of ``keys``, else
+    ``None``. Compared with every key, each in constant time, so the answer's timing tells
+    nothing of which key (or how much of one) matched."""
+    scheme, _, given = (header or "").strip().partition(" ")
+    given = given.strip()
+    if scheme.lower() != "bearer" or not given:
+        return None
+    found = None
+    for key in keys:
+        if hmac.compare_digest(given.encode(), key.encode()):
+            found = key
+    return found
 
 
 class BodyError(Exception):

@@ -20,10 +20,9 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from types import TracebackType
 from typing import Any
 
-from .._common import LoopbackHTTPServer
+from .._common import LoopbackSandbox
 from .delivery import Attempt, Deliverer, Parcel
 from .handler import Handler
 from .ledger import (
@@ -45,7 +44,7 @@ def _now() -> datetime:
     return datetime.now(VIETNAM_TZ)
 
 
-class BankNotifySandbox:
+class BankNotifySandbox(LoopbackSandbox):
     """A stand-in bank-notification provider on ``http://host:port``.
 
     ``webhook_url`` receives the notifications, signed with ``webhook_secret``; ``api_key``
@@ -54,6 +53,9 @@ class BankNotifySandbox:
     between attempts capped at ``backoff_cap``, ``max_attempts`` in all. ``clock`` returns the
     aware datetime that transactions are booked at (tests pass a fake one).
     """
+
+    name = "banknotify"
+    title = "bank-notification sandbox"
 
     def __init__(
         self,
@@ -74,9 +76,7 @@ class BankNotifySandbox:
             raise ValueError("webhook_secret must not be empty")
         if not api_key:
             raise ValueError("api_key must not be empty")
-        self.host = host
-        self.port = port
-        self.quiet = quiet
+        super().__init__(host, port, quiet=quiet)
         self._api_key = api_key
         self._clock = clock or _now
         self._lock = threading.Lock()
@@ -98,56 +98,15 @@ class BankNotifySandbox:
             backoff_cap=backoff_cap,
             max_attempts=max_attempts,
         )
-        self._server: LoopbackHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._stopped = False
 
     # -- lifecycle ------------------------------------------------------------
 
-    def start(self) -> BankNotifySandbox:
-        """Bind and serve in a background thread; returns ``self``."""
-        if self._server is not None or self._stopped:
-            raise RuntimeError("a sandbox starts once; make a new one")
-        server = LoopbackHTTPServer((self.host, self.port), Handler)
-        server.sandbox = self  # type: ignore[attr-defined]
-        self._server = server
-        self.port = server.server_address[1]
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"banknotify-http-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        logger.info("bank-notification sandbox listening on %s", self.url)
-        return self
+    def handler_class(self) -> type[Handler]:
+        return Handler
 
-    def stop(self) -> None:
-        """Stop serving and delivering. Held (reordered) notifications are discarded."""
-        self._stopped = True
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
+    def _after_stop(self) -> None:
+        """Stop delivering too. Held (reordered) notifications are discarded."""
         self._deliverer.stop()
-
-    def __enter__(self) -> BankNotifySandbox:
-        return self if self._server is not None else self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
 
     @property
     def webhook_url(self) -> str:

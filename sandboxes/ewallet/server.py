@@ -16,7 +16,6 @@ All state lives in memory under one lock; webhooks go out from background thread
 from __future__ import annotations
 
 import contextlib
-import hmac
 import logging
 import random
 import socket
@@ -24,10 +23,9 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
-from .._common import Attempt, Deliverer, LoopbackHTTPServer, Parcel
+from .._common import Attempt, Deliverer, LoopbackSandbox, Parcel, bearer_key
 from .handler import Handler
 from .idempotency import IdempotencyStore
 from .ledger import (
@@ -75,7 +73,7 @@ def _page_error(status: int, code: str, message: str) -> EWalletError:
     return EWalletError(status, "invalid_request_error", code, message)
 
 
-class EWalletSandbox:
+class EWalletSandbox(LoopbackSandbox):
     """A stand-in e-wallet provider on ``http://host:port``.
 
     ``api_keys``: the accepted ``Bearer`` keys, a list, or a mapping key → account name (the
@@ -86,6 +84,9 @@ class EWalletSandbox:
     returns unix seconds (tests pass a fake one to expire payments); pending payments past
     ``expires_at`` are expired on every request and every ``sweep_interval`` seconds.
     """
+
+    name = "ewallet"
+    title = "e-wallet sandbox"
 
     def __init__(
         self,
@@ -114,10 +115,8 @@ class EWalletSandbox:
             keys = {str(k): DEFAULT_ACCOUNT_NAME for k in api_keys}
         if not keys or not all(keys):
             raise ValueError("api_keys must hold at least one non-empty key")
-        self.host = host
-        self.port = port
+        super().__init__(host, port, quiet=quiet)
         self.public_url = public_url.rstrip("/") if public_url else None
-        self.quiet = quiet
         self.sweep_interval = sweep_interval
         self._keys = keys
         self._clock = clock or time.time
@@ -146,63 +145,31 @@ class EWalletSandbox:
             backoff_cap=backoff_cap,
             max_attempts=max_attempts,
         )
-        self._server: LoopbackHTTPServer | None = None
-        self._threads: list[threading.Thread] = []
-        self._stopping = threading.Event()
-        self._stopped = False
+        self._sweeper: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
 
     # -- lifecycle ------------------------------------------------------------
 
-    def start(self) -> EWalletSandbox:
-        """Bind and serve in a background thread; returns ``self``."""
-        if self._server is not None or self._stopped:
-            raise RuntimeError("a sandbox starts once; make a new one")
-        server = LoopbackHTTPServer((self.host, self.port), Handler)
-        server.sandbox = self  # type: ignore[attr-defined]
-        self._server = server
-        self.port = server.server_address[1]
-        serving = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"ewallet-http-{self.port}",
-            daemon=True,
-        )
-        sweeping = threading.Thread(target=self._sweep_loop, name="ewallet-expiry", daemon=True)
-        self._threads = [serving, sweeping]
-        for thread in self._threads:
-            thread.start()
-        logger.info("e-wallet sandbox listening on %s", self.url)
-        return self
+    def handler_class(self) -> type[Handler]:
+        return Handler
 
-    def stop(self) -> None:
-        """Stop serving (closing kept-alive connections too), expiring and delivering."""
-        self._stopped = True
-        self._stopping.set()
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
+    def _after_start(self) -> None:
+        self._sweeper = threading.Thread(
+            target=self._sweep_loop, name="ewallet-expiry", daemon=True
+        )
+        self._sweeper.start()
+
+    def _after_stop(self) -> None:
+        """Close kept-alive connections too, stop expiring and delivering."""
         with self._lock:
             connections, self._connections = self._connections, set()
         for connection in connections:
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
-        for thread in self._threads:
-            thread.join(5)
-        self._threads = []
+        sweeper, self._sweeper = self._sweeper, None
+        if sweeper is not None:
+            sweeper.join(5)
         self._deliverer.stop()
-
-    def __enter__(self) -> EWalletSandbox:
-        return self if self._server is not None else self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def connection_opened(self, connection: socket.socket) -> None:
         with self._lock:
@@ -211,10 +178,6 @@ class EWalletSandbox:
     def connection_closed(self, connection: socket.socket) -> None:
         with self._lock:
             self._connections.discard(connection)
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
 
     @property
     def webhook_url(self) -> str:
@@ -229,14 +192,7 @@ class EWalletSandbox:
 
     def authenticate(self, header: str | None) -> str | None:
         """The API key of an ``Authorization: Bearer <key>`` header, if it is one of ours."""
-        scheme, _, given = (header or "").strip().partition(" ")
-        if scheme.lower() != "bearer" or not given.strip():
-            return None
-        found = None
-        for key in self._keys:  # compare with every key, in constant time each
-            if hmac.compare_digest(given.strip().encode(), key.encode()):
-                found = key
-        return found
+        return bearer_key(header, self._keys)
 
     def create_payment(self, key: str, data: object) -> tuple[int, dict[str, Any]]:
         params = payment_params(data, default_merchant_name=self._keys[key])

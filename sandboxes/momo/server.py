@@ -28,11 +28,10 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from .._common import BodyError, SandboxHandler, read_body, serve_in_thread
+from .._common import BodyError, LoopbackSandbox, SandboxHandler, read_body
 
 logger = logging.getLogger("sandboxes.momo")
 
@@ -140,7 +139,12 @@ class Knobs:
     drop_ipn: bool = False
 
 
-class MomoSandbox:
+class MomoSandbox(LoopbackSandbox):
+    """A stand-in MoMo on ``http://host:port`` (``port=0``: any free port, see :attr:`url`)."""
+
+    name = "momo"
+    title = "MoMo sandbox"
+
     def __init__(
         self,
         *,
@@ -156,10 +160,9 @@ class MomoSandbox:
         self.partner_code = partner_code
         self.access_key = access_key
         self.secret_key = secret_key
-        self.host, self.port = host, port
+        super().__init__(host, port, quiet=quiet)
         self.backoff_base = backoff_base
         self.max_attempts = max_attempts
-        self.quiet = quiet
         self.knobs = Knobs()
         self.orders: dict[str, Order] = {}
         self.answers: dict[str, tuple[str, int, dict[str, Any]]] = {}  # requestId → replay
@@ -168,32 +171,11 @@ class MomoSandbox:
         self._lock = threading.Lock()
         self._idle = threading.Condition()
         self._pending = 0
-        self._server: Any = None
 
     # -- lifecycle ------------------------------------------------------------
 
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> MomoSandbox:
-        self._server, _thread = serve_in_thread(self.host, self.port, _Handler, self, name="momo")
-        self.port = self._server.server_address[1]
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> MomoSandbox:
-        return self.start()
-
-    def __exit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+    def handler_class(self) -> type[_Handler]:
+        return _Handler
 
     def set_knobs(self, **values: Any) -> None:
         with self._lock:

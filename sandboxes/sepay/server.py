@@ -27,11 +27,11 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from .._common import MAX_ANSWER_BYTES, BodyError, read_body, serve_in_thread
+from .._common import MAX_ANSWER_BYTES, BodyError, LoopbackSandbox, read_body
 
 logger = logging.getLogger("sandboxes.sepay")
 
@@ -121,8 +121,12 @@ class Knobs:
         }
 
 
-class SePaySandbox:
-    """A stand-in SePay on ``http://host:port`` (``port=0``: any free port, see :attr:`url`)."""
+class SePaySandbox(LoopbackSandbox):
+    """A stand-in SePay on ``http://host:port`` (``port=0``: any free port, see :attr:`url`).
+    Stopping also ends the deliveries' waits (no retry after :meth:`stop`)."""
+
+    name = "sepay"
+    title = "SePay sandbox"
 
     def __init__(
         self,
@@ -136,9 +140,8 @@ class SePaySandbox:
     ) -> None:
         if not api_token:
             raise ValueError("api_token must not be empty")
+        super().__init__(host, port)
         self.api_token = api_token
-        self.host = host
-        self.port = port
         self.interval = interval
         self.max_retries = max_retries
         self.timeout = timeout
@@ -153,41 +156,14 @@ class SePaySandbox:
         self._balances: dict[str, int] = {}
         self._held: list[tuple[Webhook, dict[str, Any]]] = []
         self._attempts: list[dict[str, Any]] = []
-        self._stopping = threading.Event()
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        self._server: Any = None
 
     # -- lifecycle ------------------------------------------------------------
 
-    def start(self) -> SePaySandbox:
-        from .handler import Handler
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        from .handler import Handler  # the handler imports this module
 
-        self._server, _thread = serve_in_thread(self.host, self.port, Handler, self, name="sepay")
-        self.port = self._server.server_address[1]
-        logger.info("SePay sandbox listening on %s", self.url)
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> SePaySandbox:
-        return self if self._server is not None else self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return Handler
 
     # -- the dashboard --------------------------------------------------------
 

@@ -15,7 +15,6 @@ All state lives in memory under one lock. A message sent with a ``reference`` al
 
 from __future__ import annotations
 
-import hmac
 import logging
 import re
 import secrets
@@ -23,10 +22,10 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from .._common import LoopbackHTTPServer, serve_in_thread
+from .._common import LoopbackSandbox, bearer_key, key_list
 
 logger = logging.getLogger("sandboxes.sms")
 
@@ -104,8 +103,11 @@ def segments(text: str) -> int:
     return max(1, -(-len(text) // size))
 
 
-class SmsSandbox:
+class SmsSandbox(LoopbackSandbox):
     """A stand-in SMS gateway on ``http://host:port``; ``api_keys`` are the accepted keys."""
+
+    name = "sms"
+    title = "SMS sandbox"
 
     def __init__(
         self,
@@ -115,14 +117,10 @@ class SmsSandbox:
         *,
         quiet: bool = True,
     ) -> None:
-        keys = [api_keys] if isinstance(api_keys, str) else [str(k) for k in api_keys]
-        if not keys or not all(keys):
-            raise ValueError("api_keys must hold at least one non-empty key")
-        self.host, self.port, self.quiet = host, port, quiet
+        keys = key_list(api_keys)
+        super().__init__(host, port, quiet=quiet)
         self._keys = keys
         self._lock = threading.Lock()
-        self._server: LoopbackHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -133,53 +131,16 @@ class SmsSandbox:
 
     # -- lifecycle ------------------------------------------------------------
 
-    def start(self) -> SmsSandbox:
-        from .handler import Handler
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        from .handler import Handler  # the handler imports this module
 
-        if self._server is not None:
-            raise RuntimeError("a sandbox starts once; make a new one")
-        self._server, self._thread = serve_in_thread(
-            self.host, self.port, Handler, self, name="sms"
-        )
-        self.port = self._server.server_address[1]
-        logger.info("SMS sandbox listening on %s", self.url)
-        return self
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
-
-    def __enter__(self) -> SmsSandbox:
-        return self if self._server is not None else self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return Handler
 
     # -- auth and faults --------------------------------------------------------
 
     def authenticate(self, header: str | None) -> str | None:
-        scheme, _, given = (header or "").strip().partition(" ")
-        if scheme.lower() != "bearer" or not given.strip():
-            return None
-        found = None
-        for key in self._keys:
-            if hmac.compare_digest(given.strip().encode(), key.encode()):
-                found = key
-        return found
+        """The API key of an ``Authorization: Bearer <key>`` header, if it is one of ours."""
+        return bearer_key(header, self._keys)
 
     def take_fault(self) -> tuple[bool, float]:
         """(answer 503?, latency seconds) for one API request."""

@@ -16,7 +16,6 @@ submission of the same UUID never makes a second record, it answers the existing
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
 import random
 import re
@@ -24,13 +23,13 @@ import string
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from lxml import etree
 
-from .._common import LoopbackHTTPServer, serve_in_thread
+from .._common import LoopbackSandbox, bearer_key, key_list
 from .authority import AuthoritySigner
 from .state import (
     Counter,
@@ -59,14 +58,18 @@ PREFIX_RE = re.compile(r"^[A-Z0-9]{5}$")
 # --------------------------------------------------------------------------- #
 
 
-class TaxGatewaySandbox:
+class TaxGatewaySandbox(LoopbackSandbox):
     """A stand-in tax gateway on ``http://host:port``.
 
     ``api_keys``: the accepted ``Bearer`` keys. Invoices belong to the key that sent them (another
     key gets 404). ``xsd_path``: the schema (default ``einvoice/schema/hdon.xsd`` of this repo;
     skipped with a log line while it does not exist). ``answer_delay``/``gap_timeout``/``seed``
-    set those knobs. ``clock`` returns unix seconds (tests may pass a fake one).
+    set those knobs. ``clock`` returns unix seconds (tests may pass a fake one). Stopping also
+    ends the hangs of timeout faults.
     """
+
+    name = "taxgateway"
+    title = "tax gateway sandbox"
 
     def __init__(
         self,
@@ -81,21 +84,14 @@ class TaxGatewaySandbox:
         clock: Callable[[], float] | None = None,
         quiet: bool = True,
     ) -> None:
-        keys = [api_keys] if isinstance(api_keys, str) else [str(k) for k in api_keys]
-        if not keys or not all(keys):
-            raise ValueError("api_keys must hold at least one non-empty key")
-        self.host = host
-        self.port = port
-        self.quiet = quiet
+        keys = key_list(api_keys)
+        super().__init__(host, port, quiet=quiet)
         self.schema = Schema(Path(xsd_path) if xsd_path else None)
         self._keys = keys
         self._clock = clock or time.time
         self._lock = threading.Lock()
         self._faults = Faults(answer_delay=answer_delay, gap_timeout=gap_timeout, seed=seed)
         self._rng = random.Random(seed)
-        self._server: LoopbackHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
         self.authority = AuthoritySigner()
         self._reset_state()
 
@@ -112,54 +108,16 @@ class TaxGatewaySandbox:
 
     # -- lifecycle ------------------------------------------------------------
 
-    def start(self) -> TaxGatewaySandbox:
-        from .handler import Handler
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        from .handler import Handler  # the handler imports this module
 
-        if self._server is not None:
-            raise RuntimeError("a sandbox starts once; make a new one")
-        self._server, self._thread = serve_in_thread(
-            self.host, self.port, Handler, self, name="taxgateway"
-        )
-        self.port = self._server.server_address[1]
-        logger.info("tax gateway sandbox listening on %s", self.url)
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()  # ends the hangs of timeout faults
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
-
-    def __enter__(self) -> TaxGatewaySandbox:
-        return self if self._server is not None else self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return Handler
 
     # -- auth and faults --------------------------------------------------------
 
     def authenticate(self, header: str | None) -> str | None:
-        scheme, _, given = (header or "").strip().partition(" ")
-        if scheme.lower() != "bearer" or not given.strip():
-            return None
-        found = None
-        for key in self._keys:
-            if hmac.compare_digest(given.strip().encode(), key.encode()):
-                found = key
-        return found
+        """The API key of an ``Authorization: Bearer <key>`` header, if it is one of ours."""
+        return bearer_key(header, self._keys)
 
     def take_fault(self) -> Fault:
         with self._lock:

@@ -1,8 +1,12 @@
-"""``check --deploy``: the bank-alert provider's and MoMo's addresses must be real ones.
+"""``check --deploy``: every payment provider's address must be a real one, and no page may offer
+the sandbox bank.
 
 SEPAY_API_URL is where reconciliation reads each trader's SePay transaction list (with their API
-token). In production it must be HTTPS to a public host: a loopback, private or plain-http
-address is the sandbox (or a mistake), and a trader's token must never be sent there.
+token); BANKNOTIFY_URL is the platform's bank-notification provider (reconciliation, with the
+platform's key); EWALLET_URL the e-wallet provider (payments and refunds). In production each
+must be HTTPS to a public host: a loopback, private or plain-http address is a sandbox (or a
+mistake), its "payments" are not money, and a key must never be sent there. SANDBOX_LINKS puts
+"Thử đóng vai khách" (pay in the sandbox bank) on every QR: never in production.
 """
 
 from __future__ import annotations
@@ -74,4 +78,31 @@ def momo_is_ready_for_production(app_configs: Any = None, **kwargs: Any) -> list
                     id="payments.E004",
                 )
             )
+    return messages
+
+
+@register(Tags.security, deploy=True)
+def payment_providers_are_real(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``check --deploy``: the platform's bank-notification and e-wallet providers are real ones,
+    and the QR pages do not link to the sandbox bank."""
+    messages: list[CheckMessage] = []
+    for name, code in (("BANKNOTIFY_URL", "payments.E005"), ("EWALLET_URL", "payments.E006")):
+        url = str(getattr(settings, name, "") or "")
+        problem = sandbox_url_problem(url)
+        if problem:
+            messages.append(
+                Error(
+                    f"{name} {problem}: {url!r}.",
+                    hint="Set it to the provider's https address (deploy/env.example).",
+                    id=code,
+                )
+            )
+    if settings.SANDBOX_LINKS:
+        messages.append(
+            Error(
+                "SANDBOX_LINKS is on: every QR page links to the sandbox bank.",
+                hint="Unset SANDBOX_LINKS (it follows DEBUG).",
+                id="payments.E007",
+            )
+        )
     return messages

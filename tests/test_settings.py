@@ -83,6 +83,8 @@ def _production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
         "SMS_URL": "https://sms.example.vn",
         "SMS_API_KEY": secrets.token_urlsafe(40),
         "TAXGATEWAY_URL": "https://hoadon.example.vn",
+        "BANKNOTIFY_URL": "https://baoco.example.vn",
+        "EWALLET_URL": "https://vi.example.vn",
     }
     production |= {
         name: secrets.token_urlsafe(40) for name in REQUIRED_SECRETS if name not in production

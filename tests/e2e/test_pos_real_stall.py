@@ -279,3 +279,45 @@ def test_forty_products_the_keypad_and_the_sale_fit_one_phone_screen(
     expect(page.locator("#cart-list")).to_contain_text("Cá thu · 0,35 kg")
     expect(page.locator("#pos-total")).to_have_text("153.000 đ")
     _all_in_view(page)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_with_a_sale_still_waiting_the_keypad_still_fits_the_screen(
+    chromium_available, live_server, page: Page, stall_of_40, artifacts_dir, lang
+):
+    """The trader left a QR screen unpaid (the shopper walked off): the POS offers to reopen or
+    cancel that sale, and the keypad, the quick amounts and the pay buttons all stay on the one
+    screen, none under the pay bar, so the next shopper can be served at once."""
+    from market.sales.orders import LineInput, order_create
+
+    order_create(
+        merchant=stall_of_40,
+        lines=[LineInput(unit_price=153_000, name="Cá thu")],
+        payment_method="bank_qr",
+        actor=stall_of_40.memberships.get().user,
+    )
+    _sign_in(page, live_server.url, lang)
+    expect(page.locator("#open-sale")).to_be_visible()
+    expect(page.locator("#open-sale-total")).to_have_text("153.000 đ")
+    steps = Steps(page, artifacts_dir, f"e2e-pos-open-sale-{lang}")
+    steps.shot("don-cho")
+    _all_in_view(page)
+    problems = page.evaluate(_NOT_IN_VIEW, ["#open-sale-resume", "#open-sale-cancel"])
+    assert not problems, problems
+    assert_accessible(page)
+
+    # The next shopper: once a new sale is started, the waiting one steps aside (it is still
+    # among the recent sales below) and the new sale's lines, keypad and pay bar fit.
+    page.locator(".product-key", has_text="Ghẹ xanh").click()
+    expect(page.locator("#pos-total")).to_have_text("45.000 đ")
+    expect(page.locator("#open-sale")).to_be_hidden()
+    expect(page.locator("#recent")).to_contain_text("153.000 đ")
+    _all_in_view(page)
+    steps.shot("ban-tiep")
+    # Cleared, the sale that still waits is offered again.
+    page.locator("#pos-cart-edit").click()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#pos-cart-clear").click()
+    expect(page.locator("#open-sale")).to_be_visible()
+    _all_in_view(page)

@@ -11,12 +11,17 @@ raises:
 
 ``send_sms_after_commit`` is what services call: the text goes out from a Celery task
 (``core.send_sms``) once the transaction that decided it has committed, never from inside it.
+The number and the text travel through the task queue sealed (``seal``/``unseal``: a one-time
+code is not left readable in Redis), and a message without a reference of its own gets one, so
+a retry after a lost answer never sends it twice.
 Settings: ``SMS_URL``, ``SMS_API_KEY``, ``SMS_TIMEOUT_SECONDS``, ``SMS_CONNECT_TIMEOUT_SECONDS``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import secrets
 from dataclasses import dataclass
 from functools import partial
 
@@ -107,10 +112,29 @@ def _json(answer: requests.Response) -> dict:
 
 def send_sms_after_commit(phone: str, text: str, *, reference: str = "") -> None:
     """Queue the text for when the current transaction commits (at once outside one)."""
+    reference = reference or f"sms-{secrets.token_hex(8)}"
     transaction.on_commit(partial(_queue, phone, text, reference))
 
 
 def _queue(phone: str, text: str, reference: str) -> None:
     from .tasks import send_sms_task  # tasks import services that import this module
 
-    send_sms_task.delay(phone, text, reference)
+    send_sms_task.delay(seal(phone, text), reference)
+
+
+def _fernet():
+    from . import sealing
+
+    return sealing.fernet(settings.SECRET_KEY, salt=b"choso-sms", info=b"message-in-the-queue")
+
+
+def seal(phone: str, text: str) -> str:
+    """The message as the task queue carries it: unreadable without the site's secret."""
+    return _fernet().encrypt(json.dumps({"to": phone, "text": text}).encode()).decode("ascii")
+
+
+def unseal(sealed: str) -> tuple[str, str]:
+    """(phone, text) of a sealed message. Raises ``sealing.InvalidToken`` for one that was not
+    sealed with this site's secret."""
+    message = json.loads(_fernet().decrypt(sealed.encode("ascii")))
+    return message["to"], message["text"]

@@ -26,13 +26,20 @@ SMS_RETRY_DELAYS = (2, 10, 30, 90, 240)
 
 
 @shared_task(name="core.send_sms", bind=True, ignore_result=True, max_retries=len(SMS_RETRY_DELAYS))
-def send_sms_task(self, phone: str, text: str, reference: str = "") -> str:
-    """One text through the SMS provider (core/sms.py). A provider outage is retried with
-    growing delays (the reference keeps a retry from sending twice); a refusal or the last
-    failure is an ERROR log (Sentry), never silence. Run eagerly (the embedded default, tests)
-    there is no retry: the caller's request must not fail because the provider did."""
-    from .sms import SmsError, send_sms
+def send_sms_task(self, sealed: str, reference: str = "") -> str:
+    """One text through the SMS provider (core/sms.py), sealed in the queue (``sms.seal``). A
+    provider outage is retried with growing delays (the reference keeps a retry from sending
+    twice); a refusal or the last failure is an ERROR log (Sentry), never silence. Run eagerly
+    (the embedded default, tests) there is no retry: the caller's request must not fail because
+    the provider did."""
+    from .sealing import InvalidToken
+    from .sms import SmsError, send_sms, unseal
 
+    try:
+        phone, text = unseal(sealed)
+    except (InvalidToken, ValueError, KeyError, TypeError):
+        log.error("SMS %s not sent: the queued message cannot be opened", reference or "-")
+        return "failed"
     try:
         receipt = send_sms(phone, text, reference=reference)
     except SmsError as exc:

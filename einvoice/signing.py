@@ -33,7 +33,6 @@ from cryptography.exceptions import InvalidSignature as InvalidRSASignature
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from django.conf import settings
@@ -44,6 +43,7 @@ from lxml import etree
 from signxml import DigestAlgorithm, SignatureConstructionMethod, XMLSigner, XMLVerifier
 from signxml.exceptions import InvalidSignature
 
+from core import sealing
 from core.errors import ValidationFailed
 from merchants.models import Merchant
 
@@ -80,10 +80,7 @@ class SigningMaterial:
 
 def _fernet() -> Fernet:
     secret = getattr(settings, "EINVOICE_KEY_SECRET", "") or settings.SECRET_KEY
-    key = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=b"choso-einvoice", info=b"signing-key-at-rest"
-    ).derive(secret.encode())
-    return Fernet(base64.urlsafe_b64encode(key))
+    return sealing.fernet(secret, salt=b"choso-einvoice", info=b"signing-key-at-rest")
 
 
 def encrypt_key(key: rsa.RSAPrivateKey) -> str:

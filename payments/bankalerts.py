@@ -8,7 +8,6 @@ exactly once), so a sale is paid once whichever provider told us.
 
 from __future__ import annotations
 
-import base64
 import logging
 import secrets
 from dataclasses import dataclass, replace
@@ -16,14 +15,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core import live
+from core import live, sealing
 from core.audit import audit_record
 from core.checks import sandbox_url_problem
 from core.errors import NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
@@ -52,10 +49,7 @@ def _fernet() -> Fernet:
         or getattr(settings, "EINVOICE_KEY_SECRET", "")
         or settings.SECRET_KEY
     )
-    key = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=b"choso-bank-alerts", info=b"webhook-secret"
-    ).derive(secret.encode())
-    return Fernet(base64.urlsafe_b64encode(key))
+    return sealing.fernet(secret, salt=b"choso-bank-alerts", info=b"webhook-secret")
 
 
 def encrypt(text: str) -> str:

@@ -9,6 +9,7 @@ import pytest
 from django.core.checks import run_checks
 from django.db import transaction
 
+from core import sms as sms_module
 from core.sms import SmsRejected, SmsUnavailable, send_sms, send_sms_after_commit
 from core.tasks import send_sms_task
 
@@ -101,7 +102,9 @@ def test_its_task_logs_a_failure_instead_of_failing_the_request(sms, caplog):
     sms.set_faults(fail_next=1)
 
     with caplog.at_level(logging.ERROR, logger="core.tasks"):
-        outcome = send_sms_task.apply(args=(PHONE, "x", "t-1")).get(disable_sync_subtasks=False)
+        outcome = send_sms_task.apply(args=(sms_module.seal(PHONE, "x"), "t-1")).get(
+            disable_sync_subtasks=False
+        )
 
     assert outcome == "failed"
     assert "SMS t-1 not sent (service_unavailable 503)" in caplog.text
@@ -144,3 +147,35 @@ def test_it_refuses_the_sandbox_tax_gateway_in_the_deploy_checks(settings):
 
     settings.TAXGATEWAY_URL = "https://hoadon.example.vn"
     assert gateway_errors() == set()
+
+
+def test_the_queue_carries_the_number_and_the_code_sealed(
+    sms, django_capture_on_commit_callbacks, db, monkeypatch
+):
+    """A one-time code passes through Redis on its way to the SMS task: what the queue holds
+    reads as neither the number nor the code, and opens only with this site's secret."""
+    from core.tasks import send_sms_task as task
+
+    queued = []
+    real_delay = task.delay
+    monkeypatch.setattr(task, "delay", lambda *args: queued.append(args) or real_delay(*args))
+    with django_capture_on_commit_callbacks(execute=True):
+        send_sms_after_commit(PHONE, "Chợ Số: mã của bạn là 482913")
+
+    ((sealed, reference),) = queued
+    assert "482913" not in sealed and PHONE not in sealed and PHONE[1:] not in sealed
+    assert sms_module.unseal(sealed) == (PHONE, "Chợ Số: mã của bạn là 482913")
+    assert reference.startswith("sms-")  # its own reference: a retry cannot send it twice
+    assert [m["text"] for m in sms.outbox()] == ["Chợ Số: mã của bạn là 482913"]
+
+
+def test_a_message_sealed_with_another_secret_is_refused_and_logged(sms, settings, caplog):
+    sealed = sms_module.seal(PHONE, "x")
+    settings.SECRET_KEY = "another-site-" + "k" * 50
+
+    with caplog.at_level(logging.ERROR, logger="core.tasks"):
+        outcome = send_sms_task.apply(args=(sealed, "t-2")).get(disable_sync_subtasks=False)
+
+    assert outcome == "failed"
+    assert "cannot be opened" in caplog.text
+    assert sms.outbox() == []

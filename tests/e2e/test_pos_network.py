@@ -311,7 +311,7 @@ def test_in_english_an_offline_charge_and_the_open_sale(
     page.get_by_role("button", name="QR payment").click()
     expect(page.locator("#amount")).to_have_text("140.000 đ")
     page.go_back()
-    expect(page.locator("#open-sale")).to_contain_text("Sale waiting for the customer to pay")
+    expect(page.locator("#open-sale")).to_contain_text("Waiting to be paid")
     expect(page.get_by_role("link", name="Show the QR again")).to_be_visible()
     page.evaluate("() => window.scrollTo(0, 0)")
     page.screenshot(path=str(artifacts_dir / "e2e-pos-mat-mang-en-02.png"))

@@ -168,6 +168,7 @@ def _match_intent(notification: BankNotification, merchant_id: int) -> PaymentIn
 
 
 _PROCESSED = ("outcome", "merchant", "intent", "processed_at")
+_UNKNOWN = (*_PROCESSED, "transfer_key")
 
 
 # The merchant of the account a notification names, read with the notification.
@@ -201,6 +202,7 @@ def notification_process(*, notification_id: int) -> BankNotification:
             n.outcome = O.OUTGOING
         elif merchant_id is None:
             n.outcome = O.UNKNOWN_ACCOUNT
+            n.transfer_key = None  # booked by nobody: a copy once the account is ours may book it
             log.warning(
                 "bank notification %s for an unknown account %s", n.provider_id, n.account_number
             )
@@ -215,7 +217,7 @@ def notification_process(*, notification_id: int) -> BankNotification:
             elif entry is not None:
                 after_commit.append(("payment_received", _event(n, intent, flag=entry.flag)))
         n.processed_at = timezone.now()
-        update_row(n, _PROCESSED)
+        update_row(n, _UNKNOWN if n.outcome == O.UNKNOWN_ACCOUNT else _PROCESSED)
         audit_record(
             actor=None,
             actor_label=label,

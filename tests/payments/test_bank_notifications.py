@@ -444,3 +444,25 @@ def test_it_reconciles_the_readable_rows_when_one_listed_row_is_malformed(
     assert result == {"listed": 1, "new": 1, "retried": 0}
     assert BankNotification.objects.get().provider_id == good["id"]
     assert "cannot read" in caplog.text
+
+
+def test_a_copy_of_a_transfer_to_an_account_not_yet_ours_is_booked_once_it_is(client):
+    """The first copy of a transfer came while the account was nobody's here (not booked); the
+    trader then adds the account, and another provider's copy of the same transfer arrives: it
+    is booked, once."""
+    from tests.factories import BankAccountFactory, MerchantFactory, assert_ledger_invariant
+
+    first = banknotify_payload(
+        bank_bin="970436", account_number="0041009998887", amount=60_000, reference="FT26339X1Y2Z3"
+    )
+    assert banknotify_deliver(client, first).status_code == 200
+    assert BankNotification.objects.get().outcome == "unknown_account"
+    merchant = MerchantFactory()
+    BankAccountFactory(merchant=merchant, bank_bin="970436", account_number="0041009998887")
+
+    copy = {**first, "id": "another-provider-1", "reference": "ft26339-x1y2z3"}
+    assert banknotify_deliver(client, copy).status_code == 200
+
+    assert BankNotification.objects.get(provider_id="another-provider-1").outcome == "walk_in"
+    assert LedgerEntry.objects.filter(merchant=merchant).count() == 1
+    assert_ledger_invariant(merchant)

@@ -266,9 +266,10 @@ class MomoSandbox(LoopbackSandbox):
                     self.deliveries.append(
                         {"orderId": order_id, "attempt": attempt, "status": status}
                     )
-                if status is not None and 200 <= status < 300:
+                if (status is not None and 200 <= status < 300) or attempt == self.max_attempts:
                     return
-                time.sleep(min(30.0, self.backoff_base * 2 ** (attempt - 1)))
+                if self._stopping.wait(min(30.0, self.backoff_base * 2 ** (attempt - 1))):
+                    return  # stopped: no more retries
         finally:
             with self._idle:
                 self._pending -= 1

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -301,3 +302,21 @@ def test_its_knobs_refuse_values_of_the_wrong_kind(momo):
         200,
         {"fail_next": 2, "latency": 0.0, "duplicate_ipn": False, "drop_ipn": True},
     )
+
+
+def test_a_stopped_sandbox_retries_no_more(momo, settings):
+    """An IPN nobody answers is retried with growing delays, but a stopped sandbox lets go at
+    once instead of sleeping through its backoff (and never delivers after ``stop()``)."""
+    settings.MOMO_IPN_URL = "http://127.0.0.1:9/api/v1/payments/webhooks/momo"  # nothing listens
+    momo.backoff_base = 30.0
+    adapter.create_payment(intent_id=42, reference_code="CS7K2QX", amount=150000, info="x")
+    momo.approve(ORDER)
+    deadline = time.monotonic() + 5
+    while not momo.deliveries:
+        assert time.monotonic() < deadline, "the first IPN attempt never came"
+        time.sleep(0.02)
+
+    momo.stop()
+
+    assert momo.wait_idle(2.0)
+    assert [d["attempt"] for d in momo.deliveries] == [1]
